@@ -1,0 +1,61 @@
+"""orchestrator-nb: multi-step AI pipelines in Jupyter, recorded in DuckDB.
+
+    import orchestrator_nb as orc
+    pipeline = orc.load("pipeline.yaml")          # or orc.Pipeline("name", [orc.step(...), ...])
+    result = pipeline.run({"topic": "tides"})     # `await pipeline.arun(...)` inside Jupyter
+    result.status, result["summary"], result.cost
+
+In a notebook: ``%load_ext orchestrator_nb`` then ``%%orc`` cells. Imports are lazy so that
+``import orchestrator_nb`` stays fast.
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "load": ("orchestrator_nb.spec.loader", "load"),
+    "Pipeline": ("orchestrator_nb.core.pipeline", "Pipeline"),
+    "step": ("orchestrator_nb.core.pipeline", "step"),
+    "StepDef": ("orchestrator_nb.core.pipeline", "StepDef"),
+    "RetryPolicy": ("orchestrator_nb.core.policy", "RetryPolicy"),
+    "Check": ("orchestrator_nb.core.policy", "Check"),
+    "RunResult": ("orchestrator_nb.core.result", "RunResult"),
+    "run": ("orchestrator_nb.api", "run"),
+    "arun": ("orchestrator_nb.api", "arun"),
+    "resume": ("orchestrator_nb.api", "resume"),
+    "aresume": ("orchestrator_nb.api", "aresume"),
+    "approve": ("orchestrator_nb.api", "approve"),
+    "runs": ("orchestrator_nb.api", "runs"),
+    "show": ("orchestrator_nb.api", "show"),
+    "sql": ("orchestrator_nb.api", "sql"),
+    "models": ("orchestrator_nb.api", "models"),
+    "Store": ("orchestrator_nb.store", "Store"),
+    "OrcError": ("orchestrator_nb.errors", "OrcError"),
+    "SpecError": ("orchestrator_nb.errors", "SpecError"),
+    "StepFailed": ("orchestrator_nb.errors", "StepFailed"),
+    "ProviderError": ("orchestrator_nb.errors", "ProviderError"),
+    "StoreError": ("orchestrator_nb.errors", "StoreError"),
+}
+
+__all__ = sorted(_EXPORTS) + ["load_ipython_extension", "__version__"]
+
+
+def __getattr__(name: str):
+    target = _EXPORTS.get(name)
+    if target is None:
+        raise AttributeError(f"module 'orchestrator_nb' has no attribute '{name}'")
+    from importlib import import_module
+    value = getattr(import_module(target[0]), target[1])
+    globals()[name] = value
+    return value
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext orchestrator_nb``: registers the ``%%orc`` / ``%orc`` magics."""
+    from .notebook.magics import load_ipython_extension as _load
+    _load(ipython)
+
+
+def unload_ipython_extension(ipython) -> None:
+    from .notebook.magics import unload_ipython_extension as _unload
+    _unload(ipython)

@@ -1,0 +1,24 @@
+"""Commands that live in their own modules. Each module defines ``NAME``, ``add_parser(sub)``
+and ``run(args) -> exit code``; keep their top-level imports light (the parser is built on
+every `orc` call)."""
+from __future__ import annotations
+
+from importlib import import_module
+
+MODULES: list[str] = [
+    "orchestrator_nb.cli.notebook",   # orc notebook (papermill)
+    "orchestrator_nb.cli.batch",      # orc batch (parameter sweeps)
+    "orchestrator_nb.cli.convert",    # orc convert (py-orc dialect -> native YAML)
+]
+
+
+def add_commands(sub) -> None:
+    from importlib.util import find_spec
+
+    from .main import COMMANDS
+    for name in MODULES:
+        if find_spec(name) is None:  # that front-end is not part of this build
+            continue
+        mod = import_module(name)
+        mod.add_parser(sub)
+        COMMANDS[mod.NAME] = mod.run

@@ -1,0 +1,373 @@
+"""`orc`: the command line. Parses arguments, calls the core, prints, maps outcomes to exit codes.
+
+Exit codes: 0 succeeded, 1 failed, 2 invalid input, 3 waiting for approval, 4 budget exceeded,
+130 interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+
+from ..errors import OrcError, UsageError
+
+EXIT = {"succeeded": 0, "failed": 1, "waiting": 3, "budget_exceeded": 4, "cancelled": 130}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse's own format, minus the usage dump)
+        print(f"{self.prog}: error: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def parse_params(pairs, files=()) -> dict:
+    """`-p key=value` (value `@path` reads a file) and `-f params.yaml`."""
+    out: dict = {}
+    for f in files or ():
+        import yaml
+        try:
+            with open(f, encoding="utf-8") as fh:
+                data = yaml.safe_load(fh) or {}
+        except (OSError, yaml.YAMLError) as e:
+            raise UsageError(f"-f {f}: cannot read parameters: {e}") from None
+        if not isinstance(data, dict):
+            raise UsageError(f"-f {f}: parameters must be a mapping of names to values")
+        out.update(data)
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"-p {pair!r}: expected key=value (or key=@file)")
+        if value.startswith("@"):
+            try:
+                with open(value[1:], encoding="utf-8") as fh:
+                    value = fh.read()
+            except OSError as e:
+                raise UsageError(f"-p {key}: cannot read {value[1:]}: {e.strerror}") from None
+        out[key.strip()] = value
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="orc", description="Run multi-step AI pipelines, recorded in DuckDB.")
+    p.add_argument("--version", action="version", version=_version())
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def db(sp):
+        sp.add_argument("--db", help="store path (default: $ORC_DB or .orc/orc.duckdb)")
+
+    sp = sub.add_parser("validate", help="load and check a pipeline; nothing runs")
+    sp.add_argument("file", help="YAML path or built-in pipeline name")
+
+    sp = sub.add_parser("run", help="run a pipeline")
+    sp.add_argument("file", help="YAML path or built-in pipeline name (e.g. project)")
+    sp.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
+                    help="input value; KEY=@path reads it from a file (repeatable)")
+    sp.add_argument("-f", "--params-file", action="append", default=[], metavar="FILE", help="YAML file of inputs")
+    sp.add_argument("--approval", choices=["auto", "reject", "defer", "fail"],
+                    help="what approval steps do with nobody to click (default: $ORC_APPROVAL or defer)")
+    sp.add_argument("--outdir", default=".", help="where written files go (default: working directory)")
+    sp.add_argument("--model", help="default model for steps that name none (provider:model or alias)")
+    sp.add_argument("--no-cache", action="store_true", help="recompute everything (results are still cached)")
+    sp.add_argument("--quiet", "-q", action="store_true", help="no progress, only the summary")
+    sp.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    db(sp)
+
+    sp = sub.add_parser("resume", help="continue a failed, waiting or crashed run")
+    sp.add_argument("run_id")
+    sp.add_argument("--approval", choices=["auto", "reject", "defer", "fail"])
+    sp.add_argument("--quiet", "-q", action="store_true")
+    sp.add_argument("--json", action="store_true")
+    db(sp)
+
+    sp = sub.add_parser("runs", help="list runs")
+    sp.add_argument("--limit", "-n", type=int, default=20)
+    sp.add_argument("--status", choices=["running", "succeeded", "failed", "waiting", "cancelled", "budget_exceeded"])
+    sp.add_argument("--pipeline")
+    sp.add_argument("--json", action="store_true")
+    db(sp)
+
+    sp = sub.add_parser("show", help="one run: steps, attempts, model calls, decisions, artifacts")
+    sp.add_argument("run_id")
+    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--events", action="store_true", help="list every event")
+    db(sp)
+
+    sp = sub.add_parser("approve", help="decide a pending approval")
+    sp.add_argument("run_id")
+    sp.add_argument("step_id")
+    g = sp.add_mutually_exclusive_group()
+    g.add_argument("--reject", action="store_true", help="reject (the run fails at this step)")
+    g.add_argument("--changes", action="store_true", help="request changes (needs --comment)")
+    sp.add_argument("--comment", "-m", help="a note for the record; for --changes, what to change")
+    sp.add_argument("--by", help="who decides (default: $USER)")
+    db(sp)
+
+    sp = sub.add_parser("sql", help="query the store with DuckDB SQL")
+    sp.add_argument("query")
+    sp.add_argument("--json", action="store_true")
+    db(sp)
+
+    sub.add_parser("schema", help="print the JSON Schema of the pipeline format")
+
+    sp = sub.add_parser("models", help="list providers, whether a key is set, base URLs and models")
+    sp.add_argument("--json", action="store_true")
+
+    sp = sub.add_parser("cache", help="export, import or clear recorded model calls (JSONL cassettes)")
+    csub = sp.add_subparsers(dest="cache_command", metavar="ACTION", parser_class=_Parser)
+    cp = csub.add_parser("export", help="write recordings as JSONL")
+    cp.add_argument("file", help="output path, or - for stdout")
+    cp.add_argument("--pipeline", help="only recordings made by this pipeline")
+    db(cp)
+    cp = csub.add_parser("import", help="load recordings from JSONL")
+    cp.add_argument("file")
+    db(cp)
+    cp = csub.add_parser("clear", help="delete cached results")
+    cp.add_argument("--what", choices=["llm", "step", "all"], default="all")
+    db(cp)
+
+    from . import extra
+    extra.add_commands(sub)
+    return p
+
+
+def _version() -> str:
+    from .. import __version__
+    return f"orchestrator-nb {__version__}"
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    try:
+        return COMMANDS[args.command](args) or 0
+    except OrcError as e:
+        print(f"orc: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("orc: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as e:
+        if os.environ.get("ORC_DEBUG"):
+            raise
+        from ..providers.base import redact
+        print(redact(f"orc: internal error: {type(e).__name__}: {e} (set ORC_DEBUG=1 for the traceback)"),
+              file=sys.stderr)
+        return 1
+
+
+# commands ---------------------------------------------------------------------------------------
+def cmd_validate(args) -> int:
+    from ..core.runner import prepare
+    from ..spec.loader import load
+    p = load(args.file)
+    prepare(p)
+    kinds = {}
+    for s in p.steps.values():
+        kinds[s.kind] = kinds.get(s.kind, 0) + 1
+    summary = ", ".join(f"{n} {k}" for k, n in kinds.items())
+    print(f"ok: {p.name} — {len(p.steps)} steps ({summary})")
+    return 0
+
+
+def _subscribers(args):
+    if getattr(args, "quiet", False):
+        return []
+    from .progress import ConsoleProgress
+    return [ConsoleProgress()]
+
+
+def _finish(result, args) -> int:
+    from .progress import summary_table
+    if getattr(args, "json", False):
+        from ..core.serialize import dumps
+        print(dumps({"run_id": result.run_id, "pipeline": result.pipeline, "status": result.status,
+                     "error": result.error, "cost_usd": result.cost, "tokens": result.tokens,
+                     "outputs": result.outputs}))
+    else:
+        print(summary_table(result))
+        if result.status == "waiting":
+            pending = [s["id"] for s in result.steps if s["status"] == "waiting"]
+            for sid in pending:
+                print(f"waiting for approval: orc approve {result.run_id} {sid}  (then: orc resume {result.run_id})")
+    return EXIT.get(result.status, 1)
+
+
+def cmd_run(args) -> int:
+    from ..core.runner import run_pipeline
+    from ..spec.loader import load
+    pipeline = load(args.file)
+    if args.model:
+        from ..core.routing import expand
+        expand(pipeline, args.model)
+        pipeline.defaults["model"] = args.model
+    params = parse_params(args.param, args.params_file)
+    result = asyncio.run(run_pipeline(pipeline, params, db=args.db, outdir=args.outdir, approval=args.approval,
+                                      subscribers=_subscribers(args), source="cli", use_cache=not args.no_cache))
+    return _finish(result, args)
+
+
+def cmd_resume(args) -> int:
+    from ..core.runner import resume_run
+    result = asyncio.run(resume_run(args.run_id, db=args.db, approval=args.approval,
+                                    subscribers=_subscribers(args)))
+    return _finish(result, args)
+
+
+def _when(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else ""
+
+
+def _table(header, rows) -> str:
+    rows = [tuple("" if v is None else str(v) for v in r) for r in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join([fmt.format(*header), fmt.format(*("-" * w for w in widths))] + [fmt.format(*r) for r in rows])
+
+
+def cmd_runs(args) -> int:
+    from ..store import Store
+    from ..store.queries import list_runs
+    store = Store(args.db)
+    rows = list_runs(store, limit=args.limit, status=args.status, pipeline=args.pipeline) if store.exists() else []
+    if args.json:
+        from ..core.serialize import dumps
+        print(dumps(rows))
+        return 0
+    if not rows:
+        print("no runs yet (orc run PIPELINE.yaml)")
+        return 0
+    table = []
+    for r in rows:
+        took = (r["ended_at"] - r["started_at"]).total_seconds() if r["ended_at"] and r["started_at"] else None
+        table.append((r["run_id"], r["pipeline"], r["status"], _when(r["started_at"]),
+                      f"{took:.1f}s" if took is not None else "", f"${r['cost_usd'] or 0:.4f}", r["source"]))
+    print(_table(("run", "pipeline", "status", "started (UTC)", "took", "cost", "source"), table))
+    return 0
+
+
+def cmd_show(args) -> int:
+    from ..store import Store
+    from ..store.queries import run_detail
+    d = run_detail(Store(args.db), args.run_id)
+    if args.json:
+        from ..core.serialize import dumps
+        print(dumps(d))
+        return 0
+    r = d["run"]
+    print(f"run {r['run_id']} · {r['pipeline']} · {r['status']} · started {_when(r['started_at'])} UTC"
+          f" · ${r['cost_usd'] or 0:.4f} · {(r['tokens_in'] or 0) + (r['tokens_out'] or 0)} tokens")
+    if r.get("error"):
+        print(f"error: {r['error']}")
+    if r.get("inputs"):
+        shown = json.dumps(r["inputs"], ensure_ascii=False)
+        print("inputs: " + (shown if len(shown) < 300 else shown[:297] + "..."))
+    print()
+    rows = []
+    for s in d["steps"]:
+        took = (s["ended_at"] - s["started_at"]).total_seconds() if s["ended_at"] and s["started_at"] else None
+        item = "" if s["item_index"] < 0 else str(s["item_index"])
+        note = s["error"] or ("cached" if s["cached"] else "")
+        rows.append((s["step_id"], item, s["attempt"], s["status"], s["model"] or "",
+                     f"{took * 1000:.0f}ms" if took is not None else "", note[:70]))
+    print(_table(("step", "item", "try", "status", "model", "took", "note"), rows))
+    if d.get("llm_calls"):
+        print("\nmodel calls:")
+        print(_table(("step", "provider:model", "tokens in/out", "cost", "latency", "cached", "error"),
+                     [(c["step_id"], f"{c['provider']}:{c['model']}", f"{c['tokens_in']}/{c['tokens_out']}",
+                       f"${c['cost_usd'] or 0:.5f}", f"{c['latency_ms'] or 0:.0f}ms", "yes" if c["cached"] else "",
+                       (c["error"] or "")[:60]) for c in d["llm_calls"]]))
+    if d["approvals"]:
+        print("\ndecisions:")
+        print(_table(("step", "round", "decision", "by", "mode", "comment"),
+                     [(a["step_id"], a["round"], a["decision"], a["decided_by"], a["mode"], a["comment"])
+                      for a in d["approvals"]]))
+    if d["artifacts"]:
+        print("\nartifacts:")
+        print(_table(("step", "path", "bytes", "sha256"),
+                     [(a["step_id"], a["rel_path"] or a["path"], a["bytes"], a["sha256"][:16]) for a in d["artifacts"]]))
+    if d["children"]:
+        print("\nsub-runs: " + ", ".join(f"{c['run_id']} ({c['pipeline']}, {c['status']})" for c in d["children"]))
+    events = d["events"] if args.events else [e for e in d["events"] if e["level"] in ("warning", "error")][-10:]
+    if events:
+        print("\nevents:" if args.events else "\nwarnings and errors:")
+        for e in events:
+            print(f"  {_when(e['ts'])} {e['level']:<7} {e['step_id'] or '-':<18} {e['message']}")
+    return 0
+
+
+def cmd_approve(args) -> int:
+    from ..store import Store
+    from ..store.queries import decide
+    decision = "reject" if args.reject else "changes" if args.changes else "approve"
+    by = args.by or os.environ.get("USER") or os.environ.get("USERNAME") or "cli"
+    out = decide(Store(args.db), args.run_id, args.step_id, decision, args.comment, by, "cli")
+    print(f"{out['decision']}: run {out['run_id']} step {out['step_id']} (round {out['round']}); "
+          f"`orc resume {out['run_id']}` continues a stored run (a live one continues by itself)")
+    return 0
+
+
+def cmd_sql(args) -> int:
+    from ..store import Store
+    from ..store.queries import sql
+    cols, rows = sql(Store(args.db), args.query)
+    if args.json:
+        from ..core.serialize import dumps
+        print(dumps([dict(zip(cols, r)) for r in rows]))
+    elif cols:
+        print(_table(cols, rows))
+    return 0
+
+
+def cmd_schema(args) -> int:
+    from ..spec.model import json_schema
+    print(json.dumps(json_schema(), indent=2))
+    return 0
+
+
+def cmd_models(args) -> int:
+    from ..providers.listing import provider_table
+    rows = provider_table()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    table = []
+    for r in rows:
+        key = "not needed" if r["key_env"] is None else (f"{r['key_env']} set" if r["key_present"]
+                                                         else f"{r['key_env']} missing")
+        models = ", ".join(r["models"][:3]) + (" …" if len(r["models"]) > 3 else "")
+        table.append((r["provider"], "yes" if r["ready"] else "no", key, r["base_url"] or "", models))
+    print(_table(("provider", "ready", "key", "base URL", "models"), table))
+    return 0
+
+
+def cmd_cache(args) -> int:
+    from ..store import Store
+    from .cassettes import export_cassette, import_cassette
+    store = Store(args.db)
+    if args.cache_command == "export":
+        n = export_cassette(store.cache, args.file, pipeline=args.pipeline)
+        print(f"exported {n} recordings to {args.file}", file=sys.stderr)
+    elif args.cache_command == "import":
+        n = import_cassette(store.cache, args.file)
+        print(f"imported {n} recordings from {args.file}")
+    elif args.cache_command == "clear":
+        n = store.cache.clear(None if args.what == "all" else args.what)
+        print(f"deleted {n} cached results")
+    else:
+        raise UsageError("orc cache needs an action: export, import or clear")
+    return 0
+
+
+COMMANDS = {"validate": cmd_validate, "run": cmd_run, "resume": cmd_resume, "runs": cmd_runs, "show": cmd_show,
+            "approve": cmd_approve, "sql": cmd_sql, "schema": cmd_schema, "models": cmd_models, "cache": cmd_cache}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,190 @@
+"""Console progress: a live line per step on a terminal, plain log lines otherwise.
+
+Also used headless in notebooks (papermill), where output is captured as text.
+"""
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+
+SYMBOL = {"pending": "·", "running": "▶", "succeeded": "✔", "failed": "✘", "skipped": "↷", "waiting": "⏸",
+          "cancelled": "■"}
+
+
+def _elapsed(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:5.1f}s"
+    return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+
+
+class _Row:
+    __slots__ = ("sid", "status", "attempt", "started", "ended", "model", "tail", "items", "items_done", "note")
+
+    def __init__(self, sid: str):
+        self.sid, self.status, self.attempt = sid, "pending", 0
+        self.started = self.ended = None
+        self.model = self.note = None
+        self.tail = ""
+        self.items = self.items_done = 0
+
+
+class ConsoleProgress:
+    """Event subscriber. ``live=None`` picks live lines on a terminal, plain lines otherwise."""
+
+    def __init__(self, stream=None, live: bool | None = None, show_tokens: bool = True):
+        self.stream = stream or sys.stderr
+        self.live = self.stream.isatty() if live is None else live
+        self.show_tokens = show_tokens
+        self.rows: dict[str, _Row] = {}
+        self.run_id = None
+        self.drawn = 0
+        self.last_draw = 0.0
+        self._ticker = None
+
+    # events -----------------------------------------------------------------------------------
+    def handle(self, ev) -> None:
+        kind = ev.kind
+        if self.run_id is None and kind == "run_started":
+            self.run_id = ev.run_id
+            self._line(f"run {ev.run_id} · pipeline {ev.data.get('pipeline')}"
+                       + (" (resumed)" if ev.data.get("resumed") else ""))
+            self._start_ticker()
+            return
+        if ev.run_id != self.run_id:
+            if kind == "run_started":  # a sub-pipeline
+                self._line(f"  sub-run {ev.run_id} · pipeline {ev.data.get('pipeline')}")
+            return
+        if kind == "run_finished":
+            self._stop_ticker()
+            if self.live:
+                self._draw(force=True)
+            return
+        sid = ev.step_id
+        if sid is None:
+            if kind == "log":
+                self._line(f"  {ev.data.get('level', 'info')}: {ev.data.get('message')}")
+            return
+        row = self.rows.get(sid)
+        if row is None:
+            row = self.rows[sid] = _Row(sid)
+        if kind == "step_started":
+            if ev.item < 0:
+                row.status, row.attempt, row.ended = "running", ev.attempt, None
+                row.started = row.started or ev.ts
+                if "items" in ev.data:
+                    row.items = ev.data["items"]
+                self._plain(row, f"running (attempt {ev.attempt})" if ev.attempt > 1 else "running")
+        elif kind == "step_finished":
+            status = ev.data.get("status")
+            if ev.item >= 0:
+                if status == "succeeded":
+                    row.items_done += 1
+                self._dirty()
+                return
+            row.status, row.ended = status, ev.ts
+            row.started = row.started or ev.data.get("started") or ev.ts
+            row.model = ev.data.get("model") or row.model
+            row.note = ev.data.get("error") if status != "succeeded" else ("cached" if ev.data.get("cached") else None)
+            took = _elapsed(row.ended - row.started)
+            self._plain(row, f"{status} in {took.strip()}" + (f" — {row.note}" if row.note else ""))
+        elif kind == "step_retry":
+            self._plain(row, f"retry in {ev.data.get('delay', 0):.1f}s after: {ev.data.get('error')}")
+        elif kind == "check_failed":
+            self._plain(row, f"check failed: {ev.data.get('message')}")
+        elif kind == "step_waiting":
+            row.status = "waiting"
+            self._plain(row, f"waiting for approval: {ev.data.get('question')}")
+        elif kind == "token" and self.show_tokens:
+            row.tail = (row.tail + ev.data.get("text", ""))[-200:]
+        elif kind == "llm_call":
+            row.model = f"{ev.data.get('provider')}:{ev.data.get('model')}"
+            if ev.data.get("error"):
+                self._plain(row, f"model {row.model} failed: {ev.data['error']}")
+        elif kind == "log":
+            self._plain(row, str(ev.data.get("message")))
+        self._dirty()
+
+    # output -----------------------------------------------------------------------------------
+    def _line(self, text: str) -> None:
+        if self.live and self.drawn:
+            self._clear()
+        print(text, file=self.stream, flush=True)
+        if self.live:
+            self.drawn = 0
+
+    def _plain(self, row: _Row, text: str) -> None:
+        if not self.live:
+            stamp = time.strftime("%H:%M:%S")
+            print(f"[{stamp}] {row.sid:<20} {text}", file=self.stream, flush=True)
+
+    def _dirty(self) -> None:
+        if self.live and time.monotonic() - self.last_draw > 0.1:
+            self._draw()
+
+    def _clear(self) -> None:
+        self.stream.write(f"\x1b[{self.drawn}F\x1b[J")
+        self.drawn = 0
+
+    def _draw(self, force: bool = False) -> None:
+        self.last_draw = time.monotonic()
+        width = shutil.get_terminal_size((100, 24)).columns
+        height = max(5, shutil.get_terminal_size((100, 24)).lines - 4)
+        rows = [r for r in self.rows.values() if r.status != "pending"]
+        hidden = max(0, len(rows) - height)
+        lines = [f"  … {hidden} more steps"] if hidden else []
+        now = time.time()
+        for r in rows[hidden:]:
+            took = _elapsed(((r.ended or now) - r.started) if r.started else 0)
+            att = f"#{r.attempt}" if r.attempt > 1 else "  "
+            fan = f" {r.items_done}/{r.items}" if r.items else ""
+            extra = r.note or (r.tail.replace("\n", " ")[-60:] if r.status == "running" and r.tail else "") or ""
+            text = f"  {SYMBOL.get(r.status, '?')} {r.sid:<22} {r.status:<10} {att} {took}{fan}  {r.model or ''}  {extra}"
+            lines.append(text[:width - 1])
+        if self.drawn:
+            self.stream.write(f"\x1b[{self.drawn}F")
+        self.stream.write("".join(f"\x1b[2K{line}\n" for line in lines))
+        self.stream.write("\x1b[J")
+        self.stream.flush()
+        self.drawn = len(lines)
+
+    def _start_ticker(self) -> None:
+        if not self.live:
+            return
+        try:
+            import asyncio
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+
+        async def tick():
+            import asyncio
+            while True:
+                await asyncio.sleep(0.5)
+                self._draw()
+        self._ticker = loop.create_task(tick())
+
+    def _stop_ticker(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
+
+
+def summary_table(result) -> str:
+    """The end-of-run table: one row per step."""
+    header = ("step", "status", "tries", "model", "tokens", "cost", "time")
+    rows = []
+    for s in result.steps:
+        secs = f"{s['seconds']:.2f}s" if s["seconds"] is not None else ""
+        tokens = s["tokens_in"] + s["tokens_out"]
+        rows.append((s["id"], s["status"] + (" (cached)" if s["cached"] and s["status"] == "succeeded" else ""),
+                     str(s["attempts"] or ""), s["model"] or "", str(tokens) if tokens else "",
+                     f"${s['cost']:.4f}" if s["cost"] else "", secs))
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    out = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
+    out += [fmt.format(*r) for r in rows]
+    took = f"{result.seconds:.2f}s" if result.seconds is not None else "?"
+    out.append(f"run {result.run_id}: {result.status} in {took} · {result.tokens} tokens · ${result.cost:.4f}"
+               + (f"\n  {result.error}" if result.error and result.status != "succeeded" else ""))
+    return "\n".join(out)

@@ -1,0 +1,145 @@
+"""Per-run state: inputs, step states, scope for templates, cost, and the run's services."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ..errors import BudgetExceeded, SpecError
+from .events import Bus, Event
+
+FINAL = frozenset({"succeeded", "skipped", "failed", "cancelled"})
+
+
+class StepState:
+    """What is known about one step in this run."""
+
+    __slots__ = ("status", "output", "error", "attempt", "started", "ended", "model", "cached",
+                 "items", "rounds", "reason", "usage", "base_attempt")
+
+    def __init__(self):
+        self.status = "pending"
+        self.output = None
+        self.error = None
+        self.attempt = 0
+        self.started = self.ended = None
+        self.model = None
+        self.cached = False
+        self.items: dict[int, object] | None = None   # finished for_each items (for resume)
+        self.rounds = 0                               # approval rounds already decided
+        self.reason = None                            # why skipped / not run
+        self.usage = [0, 0, 0.0]                      # tokens in, tokens out, cost (all attempts)
+        self.base_attempt: dict[int, int] = {}        # item -> attempts already made (resume)
+
+
+class StepView:
+    """``steps.<id>`` in templates: ``.output``, ``.status``, ``.error``."""
+
+    __slots__ = ("output", "status", "error")
+
+    def __init__(self, output, status: str, error=None):
+        self.output, self.status, self.error = output, status, error
+
+    def __str__(self) -> str:  # `{{ steps.x }}` reads as its output
+        return "" if self.output is None else str(self.output)
+
+
+class RunInfo:
+    __slots__ = ("id", "name", "outdir")
+
+    def __init__(self, id: str, name: str, outdir: str):
+        self.id, self.name, self.outdir = id, name, outdir
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class RunContext:
+    def __init__(self, pipeline, run_id: str, inputs: dict, *, bus: Bus | None = None, store=None,
+                 cache=None, approver=None, outdir: str | Path = ".", scope=None, source: str = "api",
+                 notebook_path: str | None = None, parent=None, use_cache: bool = True,
+                 llm=None, approval_policy: str | None = None):
+        self.pipeline, self.run_id, self.inputs = pipeline, run_id, inputs
+        self.bus = bus or Bus()
+        self.store, self.cache, self.approver = store, cache, approver
+        self.outdir = Path(outdir)
+        self.source, self.notebook_path, self.parent = source, notebook_path, parent
+        self.use_cache = use_cache
+        self.approval_policy = approval_policy
+        self.states: dict[str, StepState] = {sid: StepState() for sid in pipeline.steps}
+        self.views: dict[str, StepView] = {}
+        self.outputs: dict[str, object] = {}
+        self.cost_usd = 0.0
+        self.tokens_in = self.tokens_out = 0
+        self.stop_reason: str | None = None
+        self.error: str | None = None
+        self.started = time.time()
+        self.ended: float | None = None
+        self._llm = llm
+        self._sql = None
+        self.scope_extra = dict(scope or {})
+        self.scope = {**self.scope_extra, "inputs": inputs, "steps": self.views,
+                      "run": RunInfo(run_id, pipeline.name, str(self.outdir))}
+
+    # events ----------------------------------------------------------------------------------
+    def emit(self, kind: str, step_id: str | None = None, item: int = -1, attempt: int = 0, **data) -> None:
+        if self.bus.subscribers:
+            self.bus.emit(Event(kind, self.run_id, step_id, item, attempt, data))
+
+    def log(self, message: str, level: str = "info", step_id: str | None = None) -> None:
+        self.emit("log", step_id, level=level, message=message)
+
+    # results ---------------------------------------------------------------------------------
+    def set_result(self, sid: str, status: str, output=None, error=None) -> None:
+        st = self.states[sid]
+        st.status, st.output, st.error = status, output, error
+        self.views[sid] = StepView(output, status, error)
+        self.outputs[sid] = output
+
+    # services --------------------------------------------------------------------------------
+    @property
+    def llm(self):
+        if self._llm is None:
+            from .llm import Gateway
+            self._llm = Gateway(self)
+        return self._llm
+
+    def sql(self):
+        if self._sql is None:
+            import duckdb
+            self._sql = duckdb.connect(":memory:")
+        return self._sql
+
+    async def aclose(self) -> None:
+        if self._llm is not None:
+            await self._llm.aclose()
+        if self._sql is not None:
+            self._sql.close()
+            self._sql = None
+
+    # accounting ------------------------------------------------------------------------------
+    def add_usage(self, cost_usd: float, tokens_in: int, tokens_out: int) -> None:
+        self.cost_usd += cost_usd
+        self.tokens_in += tokens_in
+        self.tokens_out += tokens_out
+        if self.parent is not None:
+            self.parent.add_usage(cost_usd, tokens_in, tokens_out)
+        budget = self.pipeline.budget
+        if budget:
+            cap = budget.get("max_cost_usd")
+            if cap is not None and self.cost_usd > cap:
+                raise BudgetExceeded(f"budget exceeded: ${self.cost_usd:.4f} spent, limit ${cap}")
+            cap = budget.get("max_tokens")
+            if cap is not None and self.tokens_in + self.tokens_out > cap:
+                raise BudgetExceeded(f"token budget exceeded: {self.tokens_in + self.tokens_out} > {cap}")
+
+    def resolve_outdir_path(self, rel: str) -> Path:
+        """A path the run may write: relative, and inside the output directory."""
+        import os
+        if not rel or os.path.isabs(rel) or rel.startswith("~"):
+            raise SpecError(f"path {rel!r} must be relative to the output directory",
+                            hint="write paths are confined under --outdir")
+        root = self.outdir.resolve()
+        target = (root / rel).resolve()
+        if target != root and root not in target.parents:
+            raise SpecError(f"path {rel!r} escapes the output directory", hint="remove '..' from the path")
+        return target

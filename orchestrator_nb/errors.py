@@ -1,0 +1,104 @@
+"""One error tree. Every message says what was wrong, where, and how to fix it.
+
+Front-ends (CLI, magics, server) print ``str(err)``: a single line, never a traceback.
+"""
+from __future__ import annotations
+
+
+class OrcError(Exception):
+    """Base of every error orchestrator-nb raises on purpose."""
+
+    exit_code = 1
+
+
+class SpecError(OrcError, ValueError):
+    """The pipeline (YAML, dict or Python API) is invalid. Raised before anything runs.
+
+    ``loc`` is the path of the bad field, e.g. ``("steps", 2, "needs")``; a loader that knows
+    the file fills in ``file`` and ``line`` with ``at_source``.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, loc: tuple = (), file: str | None = None,
+                 line: int | None = None, hint: str | None = None):
+        self.message, self.loc, self.file, self.line, self.hint = message, tuple(loc), file, line, hint
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        where = ""
+        if self.file:
+            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+        elif self.line:
+            where = f"line {self.line}: "
+        path = ""
+        for part in self.loc:
+            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{where}{path + ': ' if path else ''}{self.message}{hint}"
+
+    def within(self, *prefix) -> "SpecError":
+        """The same error, located under ``prefix`` (used when a nested part is validated)."""
+        return SpecError(self.message, loc=tuple(prefix) + self.loc, file=self.file,
+                         line=self.line, hint=self.hint)
+
+    def at_source(self, file: str | None, line: int | None, line_offset: int = 0) -> "SpecError":
+        if self.file is not None:
+            return self
+        return SpecError(self.message, loc=self.loc, file=file,
+                         line=(line + line_offset) if line else None, hint=self.hint)
+
+
+class UsageError(OrcError, ValueError):
+    """Bad command-line / magic arguments or inputs (exit code 2)."""
+
+    exit_code = 2
+
+
+class StepFailed(OrcError):
+    """A step failed after its retries and checks."""
+
+    def __init__(self, step_id: str, message: str):
+        self.step_id = step_id
+        super().__init__(f"step '{step_id}': {message}")
+
+
+class CheckFailed(OrcError):
+    """A quality gate (`check`) did not pass; the step is re-run with this feedback."""
+
+
+class ApprovalRejected(OrcError):
+    """A reviewer (or the `reject` policy) rejected an approval step."""
+
+
+class BudgetExceeded(OrcError):
+    exit_code = 4
+
+
+class ProviderError(OrcError):
+    """A model call failed. ``retryable`` says whether trying again (or the next model) can help.
+
+    ``reason`` is a short machine word recorded in ``llm_calls.error``: rate_limit, server, timeout,
+    connection, auth, missing_key, context_overflow, bad_request, invalid_output, replay_miss.
+    """
+
+    FALLBACK_REASONS = frozenset(
+        {"rate_limit", "server", "timeout", "connection", "missing_key", "context_overflow"})
+
+    def __init__(self, message: str, *, reason: str = "error", retryable: bool = False,
+                 retry_after: float | None = None, status: int | None = None):
+        self.reason, self.retryable, self.retry_after, self.status = reason, retryable, retry_after, status
+        super().__init__(message)
+
+    @property
+    def falls_back(self) -> bool:
+        """Whether the next model of a fallback chain should be tried."""
+        return self.reason in self.FALLBACK_REASONS
+
+
+class StoreError(OrcError):
+    """The DuckDB store could not be read or written (after waiting for other processes)."""
+
+
+class RunNotFound(OrcError, LookupError):
+    exit_code = 2

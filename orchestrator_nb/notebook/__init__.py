@@ -1,0 +1,1 @@
+"""The notebook front-end: magics, progress widgets, approval cards, rich display."""

@@ -1,0 +1,117 @@
+"""The provider interface: one small class per vendor.
+
+A provider turns an ``LLMRequest`` into an ``LLMResponse`` over its vendor's API, streaming text
+through ``on_token`` when given, and raises ``ProviderError`` with a ``reason`` word when it
+fails (the gateway in ``core.llm`` decides on retries and fallbacks from that word).
+Everything else (routing, fallback chains, caching, replay, accounting, recording, structured
+output validation and re-asking) lives in the gateway, so a provider stays one method.
+"""
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar
+
+from ..errors import ProviderError
+
+TokenCallback = Callable[[str], None]
+
+
+@dataclass
+class LLMRequest:
+    model: str                                  # the vendor's model name (no provider prefix)
+    messages: list[dict]                        # [{"role": "user"|"assistant", "content": str}]
+    system: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    schema: dict | None = None                  # JSON Schema the answer must match (structured output)
+    json_mode: bool = False                     # answer must be a JSON value (no particular schema)
+    timeout: float | None = None                # seconds for the whole call
+    options: dict = field(default_factory=dict)  # provider-specific extras (validated by Options)
+
+    def cache_fields(self) -> dict:
+        """What identifies this request for caching (no timeout: it does not change the answer)."""
+        return {"model": self.model, "messages": self.messages, "system": self.system,
+                "temperature": self.temperature, "max_tokens": self.max_tokens,
+                "schema": self.schema, "json_mode": self.json_mode, "options": self.options}
+
+
+@dataclass
+class LLMResponse:
+    text: str                                   # the answer (JSON text for structured output)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    model: str | None = None                    # the model the vendor says answered
+    finish_reason: str | None = None
+    data: Any = None                            # parsed JSON when the vendor returned it as a tool call
+    cost_usd: float = 0.0                       # filled in by the gateway from the price table
+
+
+class Provider(ABC):
+    """Subclass, set the class attributes, implement ``complete``. Register built-ins in
+    ``providers.registry.BUILTIN``; third parties use the ``orchestrator_nb.providers`` entry point."""
+
+    name: ClassVar[str] = ""
+    key_env: ClassVar[str | None] = None        # e.g. "ANTHROPIC_API_KEY"; None = no key needed
+    default_base_url: ClassVar[str | None] = None
+    models: ClassVar[tuple[str, ...]] = ()      # well-known model names, for `orc models`
+    supports_schema: ClassVar[bool] = False     # native structured output (JSON schema / tool use)
+    supports_stream: ClassVar[bool] = True
+    local: ClassVar[bool] = False               # runs on this machine (for routing code tasks)
+
+    def __init__(self, api_key: str | None = None, base_url: str | None = None):
+        self.api_key = api_key if api_key is not None else self.env_key()
+        self.base_url = base_url or self.env_base_url()
+
+    # configuration -----------------------------------------------------------------------------
+    @classmethod
+    def env_key(cls) -> str | None:
+        from .env import getenv
+        return getenv(cls.key_env) if cls.key_env else None
+
+    @classmethod
+    def env_base_url(cls) -> str | None:
+        from .env import getenv
+        return getenv(f"ORC_{cls.name.upper()}_BASE_URL") or cls.default_base_url
+
+    @classmethod
+    def configured(cls) -> bool:
+        """Usable without further setup: a key is present (or none is needed)."""
+        return cls.key_env is None or bool(cls.env_key())
+
+    def require_key(self) -> str:
+        if self.key_env and not self.api_key:
+            raise ProviderError(f"{self.name}: no API key; set {self.key_env} in the environment or a .env file",
+                                reason="missing_key")
+        return self.api_key or ""
+
+    # the one method ----------------------------------------------------------------------------
+    @abstractmethod
+    async def complete(self, request: LLMRequest, on_token: TokenCallback | None = None) -> LLMResponse:
+        """Answer the request; call ``on_token(text)`` for each streamed piece when given."""
+
+    async def aclose(self) -> None:
+        """Release HTTP clients (called when a run ends)."""
+
+
+def redact(text: str, secrets=None) -> str:
+    """Remove API keys from a message before it is shown or stored."""
+    secrets = secrets if secrets is not None else known_secrets()
+    for s in secrets:
+        if s and len(s) >= 6 and s in text:
+            text = text.replace(s, "[redacted]")
+    return text
+
+
+def known_secrets() -> list[str]:
+    """Values of every environment variable that looks like a credential."""
+    out = []
+    for k, v in os.environ.items():
+        ku = k.upper()
+        if v and len(v) >= 8 and any(w in ku for w in ("KEY", "TOKEN", "SECRET", "PASSWORD")):
+            out.append(v)
+    from .env import dotenv_values
+    out.extend(v for k, v in dotenv_values().items()
+               if v and len(v) >= 8 and any(w in k.upper() for w in ("KEY", "TOKEN", "SECRET", "PASSWORD")))
+    return out

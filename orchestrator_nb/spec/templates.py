@@ -1,0 +1,184 @@
+"""Jinja2 templates in a sandbox, with strict undefined names and static analysis.
+
+A field is compiled once at load time into a ``Template``:
+- no ``{{``/``{%``: a constant (Jinja is not even imported);
+- exactly one ``{{ expr }}``: an expression that keeps its Python type (a list stays a list);
+- anything else: text.
+Analysis finds the ``steps.X`` a template reads (implicit dependencies), the top-level names
+it uses (checked against the scope), and refuses private attributes (``__class__`` and friends).
+"""
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+
+from ..errors import SpecError
+
+_EXPR_ONLY = re.compile(r"^\s*\{\{(.*)\}\}\s*$", re.S)
+
+# Names usable in expressions besides Jinja's own (``check: {expr: "len(output) > 40"}``).
+SAFE_GLOBALS = {
+    "len": len, "min": min, "max": max, "sum": sum, "abs": abs, "round": round, "sorted": sorted,
+    "any": any, "all": all, "int": int, "float": float, "str": str, "bool": bool, "list": list,
+    "dict": dict, "range": range, "enumerate": enumerate, "zip": zip,
+}
+
+
+def _slugify(value, sep: str = "-") -> str:
+    value = re.sub(r"[^\w\s-]", "", str(value).lower()).strip()
+    return re.sub(r"[\s_-]+", sep, value)
+
+
+def _truncate_words(value, count: int = 50, end: str = "...") -> str:
+    words = str(value).split()
+    return " ".join(words[:count]) + (end if len(words) > count else "")
+
+
+def _to_yaml(value) -> str:
+    from .yamlio import dump_yaml
+    return dump_yaml(value)
+
+
+def _basename(value) -> str:
+    import posixpath
+    return posixpath.basename(str(value))
+
+
+def _regex_replace(value, pattern: str, repl: str = "") -> str:
+    return re.sub(pattern, repl, str(value))
+
+
+FILTERS = {
+    "tojson": lambda v, indent=None: json.dumps(v, indent=indent, ensure_ascii=False, default=str),
+    "to_json": lambda v, indent=None: json.dumps(v, indent=indent, ensure_ascii=False, default=str),
+    "fromjson": json.loads, "from_json": json.loads,
+    "toyaml": _to_yaml, "to_yaml": _to_yaml,
+    "slugify": _slugify, "regex_replace": _regex_replace, "basename": _basename,
+    "truncate_words": _truncate_words,
+}
+
+
+@lru_cache(maxsize=1)
+def env():
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    e = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
+                                      keep_trailing_newline=True)
+    e.globals.update(SAFE_GLOBALS)
+    e.filters.update(FILTERS)
+    return e
+
+
+def is_template(text) -> bool:
+    return isinstance(text, str) and ("{{" in text or "{%" in text)
+
+
+class Template:
+    """A compiled field. ``render(scope)`` returns its value."""
+
+    __slots__ = ("source", "kind", "steps", "names", "_fn")
+
+    def __init__(self, source: str, *, expression: bool = False):
+        """``expression=True`` for fields that are expressions even without braces (``when``)."""
+        self.source = source
+        self.steps: frozenset[str] = frozenset()
+        self.names: frozenset[str] = frozenset()
+        m = _EXPR_ONLY.match(source) if isinstance(source, str) else None
+        if m and "{{" not in m.group(1) and "}}" not in m.group(1):
+            body = m.group(1)
+        elif expression and isinstance(source, str) and not is_template(source):
+            body = source
+        else:
+            body = None
+        if body is not None:
+            self.kind = "expr"
+            self._analyze("{{ " + body + " }}")
+            self._fn = _compile(env().compile_expression, body, source)
+        elif is_template(source):
+            self.kind = "text"
+            self._analyze(source)
+            self._fn = _compile(env().from_string, source, source).render
+        else:
+            self.kind = "const"
+            self._fn = None
+
+    def _analyze(self, text: str) -> None:
+        from jinja2 import meta, nodes
+
+        ast = _compile(env().parse, text, self.source)
+        self.names = frozenset(meta.find_undeclared_variables(ast))
+        steps = set()
+        for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
+            key = node.attr if isinstance(node, nodes.Getattr) else (
+                node.arg.value if isinstance(node.arg, nodes.Const) else None)
+            if isinstance(key, str) and key.startswith("_"):
+                raise SpecError(f"template reads private attribute '{key}'",
+                                hint="templates may not touch names starting with '_'")
+            if isinstance(node.node, nodes.Name) and node.node.name == "steps":
+                if not isinstance(key, str):
+                    raise SpecError("dynamic step reference steps[...] in template",
+                                    hint="write steps.<id> or list the step in `needs`")
+                steps.add(key)
+        for node in ast.find_all(nodes.Name):
+            if node.name.startswith("_"):
+                raise SpecError(f"template uses private name '{node.name}'",
+                                hint="templates may not touch names starting with '_'")
+        self.steps = frozenset(steps)
+
+    def render(self, scope: dict):
+        if self._fn is None:
+            return self.source
+        return self._fn(scope)
+
+    def __repr__(self) -> str:
+        return f"Template({self.source!r})"
+
+
+def _compile(fn, text, source):
+    from jinja2 import TemplateSyntaxError
+
+    try:
+        return fn(text)
+    except TemplateSyntaxError as e:
+        where = f"template line {e.lineno}" if "\n" in str(source) else f"in {source!r}"
+        raise SpecError(f"template syntax error: {e.message}", hint=where) from None
+
+
+def compile_field(value, *, expression: bool = False):
+    """Compile a string, or the strings nested in a dict/list, into Templates.
+
+    Returns the value unchanged when it holds no template (a cheap common case)."""
+    if isinstance(value, str):
+        if expression or is_template(value):
+            return Template(value, expression=expression)
+        return value
+    if isinstance(value, dict):
+        return {k: compile_field(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [compile_field(v) for v in value]
+    return value
+
+
+def render_field(value, scope: dict):
+    """Render what ``compile_field`` produced."""
+    if isinstance(value, Template):
+        return value.render(scope)
+    if isinstance(value, dict):
+        return {k: render_field(v, scope) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render_field(v, scope) for v in value]
+    return value
+
+
+def field_templates(value):
+    """Every Template inside a compiled field."""
+    if isinstance(value, Template):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from field_templates(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from field_templates(v)

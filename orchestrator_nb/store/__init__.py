@@ -1,0 +1,234 @@
+"""The DuckDB store, shared safely by many processes.
+
+DuckDB lets one process hold a database file at a time (no other process can even read it
+meanwhile). So nobody holds it for long: every access is ``with store.connect() as con:``, which
+takes an OS file lock (``<db>.lock``, so our processes queue instead of failing), opens the file,
+migrates it once per process, merges pending journals (see ``journal``), runs the caller's
+statements, and closes. Runs write to journals, never directly, so a run is never slowed or
+failed by someone reading. If another program holds the file (a `duckdb` shell), we retry with
+backoff and finally say which process holds it.
+
+Paths: ``--db`` > ``ORC_DB`` > ``./.orc/orc.duckdb``; next to it ``orc.lock``, ``orc.journal/``
+and ``orc.cache/``.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..errors import StoreError
+
+DEFAULT_DB = os.path.join(".orc", "orc.duckdb")
+LOCK_TIMEOUT = float(os.environ.get("ORC_STORE_TIMEOUT", "120"))
+
+_locks: dict[str, threading.RLock] = {}
+_locks_guard = threading.Lock()
+_migrated: set[str] = set()
+
+
+def default_db_path() -> str:
+    return os.environ.get("ORC_DB") or DEFAULT_DB
+
+
+def _thread_lock(path: str) -> threading.RLock:
+    with _locks_guard:
+        lock = _locks.get(path)
+        if lock is None:
+            lock = _locks[path] = threading.RLock()
+        return lock
+
+
+class Store:
+    def __init__(self, path: str | os.PathLike | None = None):
+        self.path = Path(path or default_db_path()).absolute()
+        base = self.path.with_suffix("")
+        self.lock_path = base.with_name(base.name + ".lock")
+        self.journal_dir = base.with_name(base.name + ".journal")
+        self.cache_dir = base.with_name(base.name + ".cache")
+        self.inbox_dir = base.with_name(base.name + ".inbox")
+        self._cache = None
+        self._local = threading.local()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    @property
+    def cache(self):
+        if self._cache is None:
+            from ..core.cache import Cache
+            self._cache = Cache(self.cache_dir)
+        return self._cache
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    # writing (runs) ---------------------------------------------------------------------------
+    def recorder(self, run_id: str):
+        """A critical event subscriber that journals one run (and its child runs)."""
+        from .journal import JournalWriter, Recorder
+        return Recorder(JournalWriter(str(self.journal_dir), run_id))
+
+    def touch_inbox(self, run_id: str) -> None:
+        """Tell a live run (in another process) that a decision is waiting in the store."""
+        self.inbox_dir.mkdir(parents=True, exist_ok=True)
+        p = self.inbox_dir / run_id
+        p.write_text(str(time.time()))
+
+    def inbox_mtime(self, run_id: str) -> float | None:
+        try:
+            return (self.inbox_dir / run_id).stat().st_mtime
+        except OSError:
+            return None
+
+    # access -----------------------------------------------------------------------------------
+    @contextmanager
+    def connect(self, merge: bool = True):
+        """An exclusive, short-lived read-write connection with journals merged in."""
+        depth = getattr(self._local, "depth", 0)
+        if depth:  # re-entrant use in one thread shares the open connection
+            self._local.depth += 1
+            try:
+                yield self._local.con
+            finally:
+                self._local.depth -= 1
+            return
+        tlock = _thread_lock(str(self.path))
+        with tlock:
+            fd = self._flock()
+            try:
+                con = self._open()
+                self._local.con, self._local.depth = con, 1
+                try:
+                    key = str(self.path)
+                    if key not in _migrated:
+                        from .schema import migrate
+                        migrate(con)
+                        _migrated.add(key)
+                    if merge:
+                        self._merge(con)
+                    yield con
+                finally:
+                    self._local.depth = 0
+                    self._local.con = None
+                    con.close()
+            finally:
+                import fcntl
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+
+    def _flock(self) -> int:
+        import fcntl
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + LOCK_TIMEOUT
+        delay = 0.002
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return fd
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    os.close(fd)
+                    raise StoreError(f"the store {self.path} stayed busy for {LOCK_TIMEOUT:.0f} s "
+                                     "(another orc process holds it); try again, or raise ORC_STORE_TIMEOUT") from None
+                time.sleep(delay)
+                delay = min(delay * 1.5, 0.05)
+
+    def _open(self):
+        import duckdb
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + LOCK_TIMEOUT
+        delay = 0.01
+        while True:
+            try:
+                con = duckdb.connect(str(self.path))
+                con.execute("SET TimeZone = 'UTC'")  # TIMESTAMP columns hold UTC
+                return con
+            except duckdb.IOException as e:  # held by a program outside our lock (a duckdb shell)
+                if "lock" not in str(e).lower() or time.monotonic() > deadline:
+                    raise StoreError(f"cannot open the store {self.path}: {str(e).splitlines()[0]} "
+                                     "(close other programs using it, e.g. a duckdb shell)") from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+            except duckdb.Error as e:
+                raise StoreError(f"cannot open the store {self.path}: {str(e).splitlines()[0]}") from None
+
+    # journals -> tables ----------------------------------------------------------------------
+    def sync(self) -> None:
+        """Merge pending journals now (runs call this when they end)."""
+        if self.journal_dir.is_dir() and any(self.journal_dir.iterdir()):
+            with self.connect():
+                pass
+
+    def _merge(self, con) -> None:
+        from .journal import read_new, writer_alive
+        from .merge import apply
+        try:
+            names = [n for n in os.listdir(self.journal_dir) if n.endswith(".jsonl")]
+        except FileNotFoundError:
+            return
+        if not names:
+            return
+        offsets = dict(con.execute('SELECT file, "offset" FROM journal_offsets').fetchall())
+        names.sort(key=lambda n: _mtime(self.journal_dir / n))
+        for name in names:
+            path = self.journal_dir / name
+            offset = offsets.get(name, 0)
+            try:
+                records, new_offset, eof = read_new(str(path), offset)
+            except FileNotFoundError:
+                continue
+            if records or new_offset != offset:
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    apply(con, records)
+                    con.execute('INSERT INTO journal_offsets VALUES (?, ?, current_timestamp) ON CONFLICT (file) '
+                                'DO UPDATE SET "offset" = excluded."offset", updated_at = excluded.updated_at',
+                                [name, new_offset])
+                    con.execute("COMMIT")
+                except Exception as e:
+                    con.execute("ROLLBACK")
+                    raise StoreError(f"could not merge journal {name} into the store: {type(e).__name__}: {e}") from None
+            if eof:
+                self._retire(con, name, path)
+            elif not writer_alive(name):
+                self._mark_crashed(con, name)
+                self._retire(con, name, path)
+
+    def _retire(self, con, name: str, path: Path) -> None:
+        con.execute("DELETE FROM journal_offsets WHERE file = ?", [name])
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+
+    def _mark_crashed(self, con, name: str) -> None:
+        run_id = name.split(".", 1)[0]
+        pid = int(name.split(".")[-3])
+        rows = con.execute("SELECT run_id FROM runs WHERE (run_id = ? OR parent_run_id = ?) AND status = 'running' "
+                           "AND pid = ?", [run_id, run_id, pid]).fetchall()
+        for (rid,) in rows:
+            msg = (f"the process running it (pid {pid}) ended without finishing (crashed or killed); "
+                   f"`orc resume {rid}` continues it")
+            con.execute("UPDATE runs SET status = 'failed', error = ?, ended_at = current_timestamp::TIMESTAMP "
+                        "WHERE run_id = ?", [msg, rid])
+            con.execute("UPDATE steps SET status = 'failed', error = 'interrupted: the process ended', "
+                        "ended_at = current_timestamp::TIMESTAMP WHERE run_id = ? AND status = 'running'", [rid])
+            con.execute("INSERT INTO events VALUES (?, current_timestamp::TIMESTAMP, 'error', NULL, ?, 'run_crashed', -1, 0)",
+                        [rid, msg])
+
+
+    # queries used by the core (the rest live in store.queries) ---------------------------------
+    def find_decision(self, run_id: str, step_id: str, round_: int):
+        from .queries import find_decision
+        return find_decision(self, run_id, step_id, round_)
+
+
+def _mtime(p: Path) -> float:
+    try:
+        return p.stat().st_mtime
+    except OSError:
+        return 0.0

@@ -1,0 +1,201 @@
+"""Reading the store, and the few writes front-ends make (approval decisions).
+
+Every function opens the store briefly through ``Store.connect`` (which merges journals), so
+results include the latest records of runs still going on in other processes.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+from ..errors import OrcError, RunNotFound, UsageError
+
+RUN_COLUMNS = ("run_id", "pipeline", "status", "source", "started_at", "ended_at", "cost_usd", "tokens_in",
+               "tokens_out", "error", "parent_run_id", "notebook_path", "outdir", "nb_run_id")
+
+
+def _rows(con, sql: str, params=()) -> list[dict]:
+    cur = con.execute(sql, list(params))
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def _json(value):
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def resolve_run_id(con, ref: str) -> str:
+    """A full run id or a unique prefix (like git) -> the run id."""
+    ref = (ref or "").strip()
+    if not ref:
+        raise UsageError("give a run id (see `orc runs`)")
+    rows = con.execute("SELECT run_id FROM runs WHERE run_id LIKE ? ORDER BY started_at DESC LIMIT 3",
+                       [ref.replace("%", "").replace("_", "\\_") + "%"]).fetchall()
+    exact = [r[0] for r in rows if r[0] == ref]
+    if exact:
+        return exact[0]
+    if not rows:
+        raise RunNotFound(f"no run '{ref}' in the store (see `orc runs`)")
+    if len(rows) > 1:
+        raise UsageError(f"run id '{ref}' is ambiguous: {', '.join(r[0] for r in rows)}... (type more of it)")
+    return rows[0][0]
+
+
+def list_runs(store, limit: int = 20, offset: int = 0, status: str | None = None,
+              pipeline: str | None = None, top_level: bool = False) -> list[dict]:
+    where, params = [], []
+    if status:
+        where.append("status = ?")
+        params.append(status)
+    if pipeline:
+        where.append("pipeline = ?")
+        params.append(pipeline)
+    if top_level:
+        where.append("parent_run_id IS NULL")
+    sql = (f"SELECT {', '.join(RUN_COLUMNS)} FROM runs {'WHERE ' + ' AND '.join(where) if where else ''} "
+           "ORDER BY started_at DESC NULLS LAST, run_id LIMIT ? OFFSET ?")
+    with store.connect() as con:
+        return _rows(con, sql, params + [int(limit), int(offset)])
+
+
+def count_runs(store, status: str | None = None, pipeline: str | None = None) -> int:
+    where, params = [], []
+    if status:
+        where.append("status = ?")
+        params.append(status)
+    if pipeline:
+        where.append("pipeline = ?")
+        params.append(pipeline)
+    with store.connect() as con:
+        return con.execute(f"SELECT count(*) FROM runs {'WHERE ' + ' AND '.join(where) if where else ''}",
+                           params).fetchall()[0][0]
+
+
+def run_detail(store, ref: str, calls: bool = True) -> dict:
+    """One run with its steps (every attempt), LLM calls, approvals, artifacts and events."""
+    with store.connect() as con:
+        run_id = resolve_run_id(con, ref)
+        run = _rows(con, "SELECT * FROM runs WHERE run_id = ?", [run_id])[0]
+        run["inputs"] = _json(run.get("inputs"))
+        steps = _rows(con, "SELECT * FROM steps WHERE run_id = ? ORDER BY started_at NULLS LAST, step_id, "
+                           "item_index, attempt", [run_id])
+        for s in steps:
+            s["output"] = _json(s["output"])
+        out = {"run": run, "steps": steps,
+               "approvals": _rows(con, "SELECT * FROM approvals WHERE run_id = ? ORDER BY decided_at", [run_id]),
+               "artifacts": _rows(con, "SELECT * FROM artifacts WHERE run_id = ? ORDER BY created_at", [run_id]),
+               "events": _rows(con, "SELECT * FROM events WHERE run_id = ? ORDER BY ts", [run_id]),
+               "children": _rows(con, f"SELECT {', '.join(RUN_COLUMNS)} FROM runs WHERE parent_run_id = ? "
+                                      "ORDER BY started_at", [run_id])}
+        if calls:
+            rows = _rows(con, "SELECT * FROM llm_calls WHERE run_id = ? ORDER BY created_at", [run_id])
+            for c in rows:
+                c["request"] = _json(c["request"])
+            out["llm_calls"] = rows
+        return out
+
+
+def pending_approvals(store, run_id: str | None = None) -> list[dict]:
+    """Approval steps whose latest attempt is `waiting`, with the question and what to show."""
+    sql = """
+        SELECT s.run_id, s.step_id, s.attempt AS round, s.output, s.started_at, r.pipeline, r.status AS run_status,
+               r.source
+        FROM steps s JOIN runs r USING (run_id)
+        WHERE s.status = 'waiting' AND s.item_index = -1
+          AND s.attempt = (SELECT max(attempt) FROM steps t WHERE t.run_id = s.run_id AND t.step_id = s.step_id
+                           AND t.item_index = -1)
+          AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.run_id = s.run_id AND a.step_id = s.step_id
+                          AND a.round = s.attempt)
+          AND r.status IN ('running', 'waiting')
+    """ + (" AND s.run_id = ?" if run_id else "") + " ORDER BY s.started_at"
+    with store.connect() as con:
+        rows = _rows(con, sql, [run_id] if run_id else [])
+    for r in rows:
+        info = _json(r.pop("output")) or {}
+        r["question"] = info.get("question") if isinstance(info, dict) else None
+        r["show"] = info.get("show") if isinstance(info, dict) else None
+        r["revise"] = info.get("revise") if isinstance(info, dict) else None
+    return rows
+
+
+def find_decision(store, run_id: str, step_id: str, round_: int):
+    from ..core.approvals import Decision
+    if not store.exists():
+        return None
+    with store.connect() as con:
+        rows = _rows(con, "SELECT decision, comment, decided_by, mode, epoch(decided_at) AS at FROM approvals "
+                          "WHERE run_id = ? AND step_id = ? AND round = ?", [run_id, step_id, round_])
+    if not rows:
+        return None
+    r = rows[0]
+    return Decision(r["decision"], r["comment"], r["decided_by"], r["mode"], r["at"])
+
+
+DECISION_WORDS = {"approve": "approved", "approved": "approved", "reject": "rejected", "rejected": "rejected",
+                  "changes": "changes_requested", "changes_requested": "changes_requested",
+                  "request_changes": "changes_requested"}
+
+
+def decide(store, ref: str, step_id: str, decision: str, comment: str | None = None,
+           decided_by: str | None = None, mode: str = "cli") -> dict:
+    """Record a decision for a pending approval. The waiting run picks it up (live runs at once,
+    stored runs on `orc resume`). Returns {run_id, step_id, round, decision}."""
+    word = DECISION_WORDS.get(str(decision).lower())
+    if word is None:
+        raise UsageError(f"unknown decision '{decision}' (use approve, reject or changes)")
+    if word == "changes_requested" and not (comment or "").strip():
+        raise UsageError("requesting changes needs a comment saying what to change (--comment TEXT)")
+    with store.connect() as con:
+        run_id = resolve_run_id(con, ref)
+        rows = _rows(con, "SELECT attempt, status FROM steps WHERE run_id = ? AND step_id = ? AND item_index = -1 "
+                          "ORDER BY attempt DESC LIMIT 1", [run_id, step_id])
+        if not rows:
+            known = [r[0] for r in con.execute("SELECT DISTINCT step_id FROM steps WHERE run_id = ? AND status = "
+                                               "'waiting'", [run_id]).fetchall()]
+            raise UsageError(f"run {run_id} has no step '{step_id}'"
+                             + (f" (waiting: {', '.join(known)})" if known else ""))
+        round_, status = rows[0]["attempt"], rows[0]["status"]
+        if status != "waiting":
+            raise OrcError(f"step '{step_id}' of run {run_id} is not waiting for approval (it is {status})")
+        taken = con.execute("SELECT decision FROM approvals WHERE run_id = ? AND step_id = ? AND round = ?",
+                            [run_id, step_id, round_]).fetchall()
+        if taken:
+            raise OrcError(f"step '{step_id}' of run {run_id} was already decided: {taken[0][0]}")
+        from .merge import ts
+        now = time.time()
+        con.execute("INSERT INTO approvals VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [run_id, step_id, round_, word, comment, decided_by, mode, ts(now)])
+        con.execute("INSERT INTO events VALUES (?, ?, 'info', ?, ?, 'approval', -1, ?)",
+                    [run_id, ts(now), step_id, f"{word} by {decided_by or mode}" + (f": {comment}" if comment else ""),
+                     round_])
+    store.touch_inbox(run_id)
+    return {"run_id": run_id, "step_id": step_id, "round": round_, "decision": word}
+
+
+def resume_state(store, ref: str) -> tuple[dict, list[dict]]:
+    """The run row and every step row, for `resume`."""
+    with store.connect() as con:
+        run_id = resolve_run_id(con, ref)
+        run = _rows(con, "SELECT * FROM runs WHERE run_id = ?", [run_id])[0]
+        run["inputs"] = _json(run.get("inputs"))
+        steps = _rows(con, "SELECT step_id, item_index, attempt, status, output, cached, model FROM steps "
+                           "WHERE run_id = ? ORDER BY step_id, item_index, attempt", [run_id])
+        for s in steps:
+            s["output"] = _json(s["output"])
+        return run, steps
+
+
+def sql(store, query: str, limit: int | None = 1000) -> tuple[list[str], list[tuple]]:
+    """Run a user's SQL against the store (`%orc sql`, `orc sql`). Returns (columns, rows)."""
+    with store.connect() as con:
+        cur = con.execute(query)
+        if cur.description is None:
+            return [], []
+        cols = [d[0] for d in cur.description]
+        rows = cur.fetchmany(limit) if limit else cur.fetchall()
+        return cols, rows
