@@ -11,7 +11,8 @@ FINAL = frozenset({"succeeded", "skipped", "failed", "cancelled"})
 
 
 class StepState:
-    """What is known about one step in this run."""
+    """What is known about one step in this run; templates see it as ``steps.<id>``
+    (``.output``, ``.status``, ``.error``; printed, it is its output)."""
 
     __slots__ = ("status", "output", "error", "attempt", "started", "ended", "model", "cached",
                  "items", "rounds", "reason", "usage", "base_attempt")
@@ -30,17 +31,33 @@ class StepState:
         self.usage = [0, 0, 0.0]                      # tokens in, tokens out, cost (all attempts)
         self.base_attempt: dict[int, int] = {}        # item -> attempts already made (resume)
 
-
-class StepView:
-    """``steps.<id>`` in templates: ``.output``, ``.status``, ``.error``."""
-
-    __slots__ = ("output", "status", "error")
-
-    def __init__(self, output, status: str, error=None):
-        self.output, self.status, self.error = output, status, error
-
     def __str__(self) -> str:  # `{{ steps.x }}` reads as its output
         return "" if self.output is None else str(self.output)
+
+
+class StepsScope:
+    """``steps`` in templates: ``steps.<id>`` and ``steps['<id>']``. No public methods, so a step
+    may be called `items` or `get` (a dict would answer with its method)."""
+
+    __slots__ = ("_states",)
+
+    def __init__(self, states: dict):
+        self._states = states
+
+    def __getattr__(self, sid: str):
+        try:
+            return self._states[sid]
+        except KeyError:
+            raise AttributeError(sid) from None
+
+    def __getitem__(self, sid: str):
+        return self._states[sid]
+
+    def __contains__(self, sid) -> bool:
+        return sid in self._states
+
+    def __iter__(self):
+        return iter(self._states)
 
 
 class RunInfo:
@@ -66,8 +83,6 @@ class RunContext:
         self.use_cache = use_cache
         self.approval_policy = approval_policy
         self.states: dict[str, StepState] = {sid: StepState() for sid in pipeline.steps}
-        self.views: dict[str, StepView] = {}
-        self.outputs: dict[str, object] = {}
         self.cost_usd = 0.0
         self.tokens_in = self.tokens_out = 0
         self.stop_reason: str | None = None
@@ -77,7 +92,7 @@ class RunContext:
         self._llm = llm
         self._sql = None
         self.scope_extra = dict(scope or {})
-        self.scope = {**self.scope_extra, "inputs": inputs, "steps": self.views,
+        self.scope = {**self.scope_extra, "inputs": inputs, "steps": StepsScope(self.states),
                       "run": RunInfo(run_id, pipeline.name, str(self.outdir))}
 
     # events ----------------------------------------------------------------------------------
@@ -92,8 +107,11 @@ class RunContext:
     def set_result(self, sid: str, status: str, output=None, error=None) -> None:
         st = self.states[sid]
         st.status, st.output, st.error = status, output, error
-        self.views[sid] = StepView(output, status, error)
-        self.outputs[sid] = output
+
+    @property
+    def outputs(self) -> dict:
+        """Outputs of the steps that have finished (None for skipped ones), by id."""
+        return {sid: st.output for sid, st in self.states.items() if st.status in ("succeeded", "skipped")}
 
     # services --------------------------------------------------------------------------------
     @property

@@ -1,7 +1,7 @@
 """The async DAG executor.
 
-Scheduling is ``graphlib.TopologicalSorter``: ``get_ready()`` gives steps whose dependencies
-are done, ``done()`` releases their dependents. Plain synchronous python steps run inline (no
+Scheduling follows ``graphlib.TopologicalSorter``'s protocol (``core.schedule``): ``get_ready()``
+gives steps whose dependencies are done, ``done()`` releases their dependents. Plain synchronous python steps run inline (no
 task, no thread: they would block the loop anyway); everything else is an asyncio task.
 The executor knows nothing of storage or display: it changes ``RunContext`` state and emits
 events.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from graphlib import TopologicalSorter
 
 from ..errors import (ApprovalRejected, BudgetExceeded, CheckFailed, OrcError, SpecError, StepFailed)
 from . import kinds
@@ -35,8 +34,7 @@ class Executor:
     # the scheduler ---------------------------------------------------------------------------
     async def run(self) -> str:
         ctx = self.ctx
-        sorter = TopologicalSorter(ctx.pipeline.graph)
-        sorter.prepare()
+        sorter = ctx.pipeline.plan.start()
         tasks = self.tasks
         try:
             while sorter.is_active():
@@ -416,6 +414,6 @@ def _describe(exc: BaseException) -> str:
         return str(exc).split(": ", 1)[1] if ": " in str(exc) else str(exc)
     if isinstance(exc, OrcError):
         return str(exc)
-    text = str(exc)
+    text = str(exc).strip().split("\n", 1)[0]  # one line (DuckDB appends a caret diagram)
     name = type(exc).__name__
     return f"{name}: {text}" if text else name

@@ -37,9 +37,16 @@ def suggest(word: str, options) -> str | None:
 
 
 class StepDef:
-    """One step, compiled. ``kind`` is the action key; ``action`` its compiled value."""
+    """One step, compiled. ``kind`` is the action key; ``action`` its compiled value.
+    Optional keys default to the class attributes below; only given keys are stored."""
 
-    __slots__ = ("id", "kind", "action", "deps", "inline") + STEP_KEYS[1:]
+    name = description = when = for_each = max_parallel = retry = timeout = cache = check = None
+    model = task = system = output = temperature = max_tokens = show = revise = max_revisions = None
+    policy = None
+    needs: tuple = ()
+    params: dict = {}
+    on_error = "fail"
+    thread = False
 
     def __init__(self, id: str, **fields):
         if not isinstance(id, str) or not ID_RE.match(id):
@@ -50,76 +57,37 @@ class StepDef:
         if len(kinds) != 1:
             raise SpecError(("has no action" if not kinds else "has several actions: " + ", ".join(kinds)),
                             hint="give exactly one of " + ", ".join(ACTIONS))
-        self.kind = kinds[0]
-        unknown = [k for k in fields if k not in STEP_KEYS and k != self.kind]
-        if unknown:
-            hint = suggest(unknown[0], STEP_KEYS + ACTIONS) or "see `orc schema`"
-            raise SpecError(f"unknown key '{unknown[0]}'", loc=(unknown[0],), hint=hint)
-        get = fields.get
+        kind = self.kind = kinds[0]
         try:
-            self.action = _compile_action(self.kind, fields[self.kind])
+            self.action = _compile_action(kind, fields[kind])
         except SpecError as e:
-            raise e.within(self.kind) from None
-        self.name, self.description = get("name"), get("description")
-        needs = get("needs") or ()
-        if isinstance(needs, str):
-            needs = (needs,)
-        if not isinstance(needs, (list, tuple)) or not all(isinstance(n, str) for n in needs):
-            raise SpecError("must be a step id or a list of step ids", loc=("needs",))
-        self.needs = tuple(needs)
-        self.when = _compile(get("when"), "when", expression=True)
-        fe = get("for_each")
-        if fe is not None and not isinstance(fe, (str, list, tuple)):
-            raise SpecError("must be a list or a template that gives a list", loc=("for_each",),
-                            hint='e.g. for_each: "{{ steps.plan.output.milestones }}"')
-        self.for_each = _compile(list(fe) if isinstance(fe, tuple) else fe, "for_each")
-        self.max_parallel = _positive_int(get("max_parallel"), "max_parallel")
-        try:
-            self.retry = RetryPolicy.coerce(get("retry")) if get("retry") is not None else None
-        except SpecError as e:
-            raise e.within("retry") from None
-        self.timeout = _positive_number(get("timeout"), "timeout")
-        self.cache = _optional_bool(get("cache"), "cache")
-        try:
-            self.check = Check.coerce(get("check"))
-        except SpecError as e:
-            raise e.within("check") from None
-        model = get("model")
-        if model is not None and not (isinstance(model, str) or (
-                isinstance(model, (list, tuple)) and model and all(isinstance(m, str) for m in model))):
-            raise SpecError("must be a model id, an alias or a list of them", loc=("model",))
-        self.model = tuple(model) if isinstance(model, list) else model
-        self.task = _optional_str(get("task"), "task")
-        self.system = _compile(get("system"), "system")
-        self.output = _output_format(get("output"))
-        params = get("params")
-        if params is not None and not isinstance(params, dict):
-            raise SpecError("must be a mapping of names to values", loc=("params",))
-        self.params = _compile(params or {}, "params")
-        self.temperature = _number(get("temperature"), "temperature")
-        self.max_tokens = _positive_int(get("max_tokens"), "max_tokens")
-        self.show = _compile(get("show"), "show")
-        self.revise = _optional_str(get("revise"), "revise")
-        self.max_revisions = _positive_int(get("max_revisions"), "max_revisions")
-        policy = get("policy")
-        if policy is not None and policy not in APPROVAL_POLICIES:
-            raise SpecError(f"unknown approval policy '{policy}'", loc=("policy",),
-                            hint="use " + ", ".join(APPROVAL_POLICIES))
-        self.policy = policy
-        on_error = get("on_error", "fail")
-        if on_error not in ("fail", "continue"):
-            raise SpecError(f"must be 'fail' or 'continue', not {on_error!r}", loc=("on_error",))
-        self.on_error = on_error
-        self.thread = bool(_optional_bool(get("thread"), "thread"))
-        for key in ("show", "revise", "max_revisions", "policy"):
-            if getattr(self, key) is not None and self.kind != "approval":
-                raise SpecError(f"'{key}' only applies to approval steps", loc=(key,))
+            raise e.within(kind) from None
+        given = [kind]
+        for key, value in fields.items():
+            if key == kind or value is None:
+                continue
+            given.append(key)
+            check = _FIELDS.get(key)
+            if check is None:
+                hint = suggest(key, STEP_KEYS + ACTIONS) or "see `orc schema`"
+                raise SpecError(f"unknown key '{key}'", loc=(key,), hint=hint)
+            try:
+                setattr(self, key, check(value))
+            except SpecError as e:
+                raise e.within(key) from None
+        if kind != "approval":
+            for key in ("show", "revise", "max_revisions", "policy"):
+                if getattr(self, key) is not None:
+                    raise SpecError(f"'{key}' only applies to approval steps", loc=(key,))
         self.deps: frozenset[str] = frozenset()
         self.inline = False
+        self.template_fields = tuple("action" if n == kind else n for n in given
+                                     if (n == kind or n in _TEMPLATE_FIELDS)
+                                     and _holds_template(self.action if n == kind else getattr(self, n)))
 
     def templates(self):
         """(field, Template) for every template of the step."""
-        for name in ("action", "when", "for_each", "system", "params", "show"):
+        for name in self.template_fields:
             for t in field_templates(getattr(self, name)):
                 yield (self.kind if name == "action" else name), t
         if self.check:
@@ -146,6 +114,96 @@ class StepDef:
 
 
 APPROVAL_POLICIES = ("ask", "auto", "reject", "defer", "fail")
+
+
+def _needs(value):
+    if isinstance(value, str):
+        value = (value,)
+    if not isinstance(value, (list, tuple)) or not all(isinstance(n, str) for n in value):
+        raise SpecError("must be a step id or a list of step ids")
+    return tuple(value)
+
+
+def _for_each(value):
+    if not isinstance(value, (str, list, tuple)):
+        raise SpecError("must be a list or a template that gives a list",
+                        hint='e.g. for_each: "{{ steps.plan.output.milestones }}"')
+    return _compile(list(value) if isinstance(value, tuple) else value, "for_each")
+
+
+def _model(value):
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)) and value and all(isinstance(m, str) for m in value):
+        return tuple(value)
+    raise SpecError("must be a model id, an alias or a list of them")
+
+
+def _params(value):
+    if not isinstance(value, dict):
+        raise SpecError("must be a mapping of names to values")
+    return _compile(value, "params")
+
+
+def _policy(value):
+    if value not in APPROVAL_POLICIES:
+        raise SpecError(f"unknown approval policy '{value}'", hint="use " + ", ".join(APPROVAL_POLICIES))
+    return value
+
+
+def _on_error(value):
+    if value not in ("fail", "continue"):
+        raise SpecError(f"must be 'fail' or 'continue', not {value!r}")
+    return value
+
+
+def _text(value):
+    if not isinstance(value, str):
+        raise SpecError(f"must be text, not {value!r}")
+    return value
+
+
+def _flag(value):
+    if not isinstance(value, bool):
+        raise SpecError(f"must be true or false, not {value!r}")
+    return value
+
+
+def _count(value):
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise SpecError(f"must be an integer >= 1, not {value!r}")
+    return value
+
+
+def _seconds(value):
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+        raise SpecError(f"must be a number of seconds > 0, not {value!r}")
+    return float(value)
+
+
+def _real(value):
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise SpecError(f"must be a number, not {value!r}")
+    return value
+
+
+# key -> check/compile function (returns the stored value, raises SpecError)
+_FIELDS = {
+    "name": _text, "description": _text, "needs": _needs,
+    "when": lambda v: _compile(v if not isinstance(v, bool) else str(v).lower(), "when", expression=True),
+    "for_each": _for_each, "max_parallel": _count, "retry": RetryPolicy.coerce, "timeout": _seconds,
+    "cache": _flag, "check": Check.coerce, "model": _model, "task": _text,
+    "system": lambda v: _compile(v, "system"), "output": lambda v: _output_format(v), "params": _params,
+    "temperature": _real, "max_tokens": _count, "show": lambda v: _compile(v, "show"), "revise": _text,
+    "max_revisions": _count, "policy": _policy, "on_error": _on_error, "thread": _flag,
+}
+_TEMPLATE_FIELDS = ("action", "when", "for_each", "system", "params", "show")
+
+
+def _holds_template(value) -> bool:
+    if value is None or callable(value) or isinstance(value, (int, float, bool)):
+        return False
+    return next(field_templates(value), None) is not None
 
 
 def step(id: str, **fields) -> StepDef:
@@ -303,18 +361,31 @@ class Pipeline:
             if s.kind == "approval" and s.revise is not None and s.revise not in ids:
                 raise SpecError(f"unknown step '{s.revise}'", loc=("steps", i, "revise"),
                                 hint=suggest(s.revise, ids))
+            if s.kind == "code":
+                for ref in code_refs(s.action[1]):
+                    if ref not in ids:
+                        raise SpecError(f"unknown step '{ref}' in code", loc=("steps", i, "code"),
+                                        hint=suggest(ref, ids) or "steps[...] must name a step")
+                    if ref != sid:
+                        deps.add(ref)
             s.deps = frozenset(deps)
             if s.kind == "python" and callable(s.action):
                 self.callables[sid] = s.action
                 s.inline = _inlinable(s, s.action)
         self.graph = {sid: s.deps for sid, s in ids.items()}
-        try:
-            order = tuple(TopologicalSorter(self.graph).static_order())
-        except CycleError as e:
-            cycle = list(e.args[1])
-            raise SpecError("dependency cycle: " + " -> ".join(reversed(cycle)),
-                            loc=("steps", self.index[cycle[0]]), hint="remove one of these dependencies") from None
-        self.order = order
+        from .schedule import Plan
+        self.plan = Plan(self.graph)
+        self.order = self.plan.order()
+        if len(self.order) < len(ids):  # graphlib names the cycle for the message
+            try:
+                TopologicalSorter(self.graph).prepare()
+            except CycleError as e:
+                cycle = list(e.args[1])
+                raise SpecError("dependency cycle: " + " -> ".join(reversed(cycle)), loc=("steps", self.index[cycle[0]]),
+                                hint="remove one of these dependencies") from None
+        # (kind, output format) per step, plain data for results
+        self.meta = {sid: (s.kind, s.output if not isinstance(s.output, type) else _plain(s.output))
+                     for sid, s in ids.items()}
 
     # running -------------------------------------------------------------------------------
     def run(self, inputs: dict | None = None, **options):
@@ -341,13 +412,41 @@ class Pipeline:
         return out
 
     def to_yaml(self) -> str:
+        """The pipeline as YAML (the file's own text when it was loaded from one)."""
         if self.source_text is not None:
             return self.source_text
         from ..spec.yamlio import dump_yaml
         return dump_yaml(self.to_dict())
 
+    def spec_text(self) -> str:
+        """The text stored with every run (for `orc resume`): the file's own text, or for a
+        pipeline built in Python its JSON form (JSON is YAML, and ~50x faster to write)."""
+        if self.source_text is None:
+            import json
+            self.source_text = json.dumps(self.to_dict(), indent=1, ensure_ascii=False, default=str)
+        return self.source_text
+
     def __repr__(self) -> str:
         return f"<Pipeline {self.name}: {len(self.steps)} steps>"
+
+
+def code_refs(source: str) -> set[str]:
+    """Step ids an inline `code:` step reads: steps["x"], steps['x'], steps.get("x")."""
+    import ast
+    refs = set()
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return refs
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "steps" \
+                and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+            refs.add(node.slice.value)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" \
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "steps" and node.args \
+                and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+            refs.add(node.args[0].value)
+    return refs
 
 
 def _input_refs(t: Template):
@@ -362,9 +461,21 @@ def _inlinable(s: StepDef, fn) -> bool:
     return not _is_async(fn) and not s.thread and s.timeout is None and s.for_each is None
 
 
+_async_memo: dict = {}
+
+
 def _is_async(fn) -> bool:
+    try:
+        return _async_memo[fn]
+    except (KeyError, TypeError):
+        pass
     import inspect
-    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
+    result = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
+    try:
+        _async_memo[fn] = result
+    except TypeError:
+        pass
+    return result
 
 
 def _plugin_kinds():

@@ -18,14 +18,26 @@ class RunResult:
         self.tokens_in, self.tokens_out = ctx.tokens_in, ctx.tokens_out
         self.started, self.ended = ctx.started, ctx.ended
         self.outdir = str(ctx.outdir)
-        self.graph = {sid: sorted(deps) for sid, deps in ctx.pipeline.graph.items()}
-        self.steps = [
-            {"id": sid, "kind": ctx.pipeline.steps[sid].kind, "status": st.status, "attempts": st.attempt,
+        # plain data only (results travel between processes in batch runs); summaries are built lazily
+        self._states = ctx.states
+        self._meta = ctx.pipeline.meta
+        self._graph = ctx.pipeline.graph
+
+    @property
+    def graph(self) -> dict[str, list[str]]:
+        """step id -> the ids it depends on."""
+        return {sid: sorted(deps) for sid, deps in self._graph.items()}
+
+    @property
+    def steps(self) -> list[dict]:
+        """One summary per step: id, kind, status, attempts, model, tokens, cost, seconds, cached..."""
+        return [
+            {"id": sid, "kind": self._meta[sid][0], "status": st.status, "attempts": st.attempt,
              "model": st.model, "tokens_in": st.usage[0], "tokens_out": st.usage[1], "cost": st.usage[2],
              "seconds": (st.ended - st.started) if st.started and st.ended else None, "cached": st.cached,
              "error": st.error, "reason": st.reason if isinstance(st.reason, str) else None,
-             "output_format": ctx.pipeline.steps[sid].output}
-            for sid, st in ctx.states.items()]
+             "output_format": self._meta[sid][1]}
+            for sid, st in self._states.items()]
 
     @property
     def tokens(self) -> int:

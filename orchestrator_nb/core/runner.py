@@ -60,12 +60,16 @@ def prepare(pipeline) -> None:
     from .routing import resolve_chain
     from ..providers.registry import provider_class, split_model
 
+    if any(s.kind == "python" and sid not in pipeline.callables for sid, s in pipeline.steps.items()):
+        _importable_from(pipeline)
+    from .kinds import step_cache_on
     for i, (sid, s) in enumerate(pipeline.steps.items()):
         try:
-            if s.kind == "python" and sid not in pipeline.callables:
-                fn = resolve_callable(s.action)
+            if s.kind == "python":
+                fn = pipeline.callables.get(sid) or resolve_callable(s.action)
                 pipeline.callables[sid] = fn
-                s.inline = _inlinable(s, fn)
+                # cached steps take the task path, where the step cache lives
+                s.inline = _inlinable(s, fn) and not step_cache_on(pipeline, s)
             elif s.kind == "prompt" or (s.check is not None and s.check.judge is not None):
                 if s.kind == "prompt":
                     for model_id in resolve_chain(pipeline, s.model, s.task):
@@ -78,6 +82,17 @@ def prepare(pipeline) -> None:
         except SpecError as e:
             raise _located(pipeline, e, i, "python" if s.kind == "python" else "model" if s.model else s.kind) from None
     pipeline.prepared = True
+
+
+def _importable_from(pipeline) -> None:
+    """`python: mymodule:fn` finds modules next to the pipeline file and in the working directory."""
+    import sys
+    dirs = [os.getcwd()]
+    if pipeline.source_file and not pipeline.source_file.startswith("<"):
+        dirs.insert(0, os.path.dirname(os.path.abspath(pipeline.source_file)))
+    for d in dirs:
+        if d not in sys.path:
+            sys.path.append(d)
 
 
 def _located(pipeline, e: SpecError, i: int, field: str) -> SpecError:
@@ -110,6 +125,9 @@ async def run_pipeline(pipeline, inputs: dict | None = None, *, db=None, outdir=
         pipeline = load(pipeline, names=list(scope or ()))
     inputs = coerce_inputs(pipeline, inputs)
     prepare(pipeline)
+    # `orc notebook` / `orc batch` tell the runs made inside a notebook which notebook run they belong to
+    nb_run_id = nb_run_id or os.environ.get("ORC_NB_RUN_ID") or None
+    notebook_path = notebook_path or os.environ.get("ORC_NOTEBOOK_PATH") or None
     store = _store_for(db)
     policy = approval or os.environ.get("ORC_APPROVAL") or "defer"
     approver = approver or PolicyApprover(policy)
@@ -118,12 +136,12 @@ async def run_pipeline(pipeline, inputs: dict | None = None, *, db=None, outdir=
                      cache=store.cache if store is not None else None, approver=approver, outdir=outdir,
                      scope=scope, source=source, notebook_path=notebook_path, use_cache=use_cache,
                      approval_policy=approval)
-    return await _execute(ctx, store, sync, started_data=_run_record(ctx, policy, nb_run_id))
+    return await _execute(ctx, store, sync, started_data=lambda: _run_record(ctx, policy, nb_run_id))
 
 
 def _run_record(ctx, policy, nb_run_id=None) -> dict:
     p = ctx.pipeline
-    spec = p.to_yaml()
+    spec = p.spec_text()
     return {"pipeline": p.name, "inputs": ctx.inputs, "spec_yaml": spec,
             "spec_hash": hashlib.sha256(spec.encode()).hexdigest()[:16], "source": ctx.source,
             "notebook_path": ctx.notebook_path, "spec_path": p.source_file,
@@ -131,12 +149,13 @@ def _run_record(ctx, policy, nb_run_id=None) -> dict:
             "parent_run_id": ctx.parent.run_id if ctx.parent is not None else None, "nb_run_id": nb_run_id}
 
 
-async def _execute(ctx: RunContext, store, sync: str, started_data: dict) -> RunResult:
+async def _execute(ctx: RunContext, store, sync: str, started_data) -> RunResult:
     recorder = None
     if store is not None:
         recorder = store.recorder(ctx.run_id)
         ctx.bus.subscribers.insert(0, recorder)
-    ctx.emit("run_started", **started_data)
+    if ctx.bus.subscribers:
+        ctx.emit("run_started", **(started_data() if callable(started_data) else started_data))
     ex = Executor(ctx)
     cancelled = None
     try:

@@ -91,6 +91,8 @@ def from_data(data, lines: Lines, *, file: str, names=(), source_text: str | Non
                 raw["pipeline"] = _load_sub(raw["pipeline"], base_dir, stack)
             steps.append(StepDef(raw.pop("id"), **raw))
         except SpecError as e:
+            if e.file is not None:  # located in another file (a sub-pipeline) already
+                raise
             raise _locate(e.within("steps", i), lines, file, data) from None
     try:
         p = Pipeline(data["name"], steps, description=data.get("description"), inputs=data.get("inputs"),

@@ -29,7 +29,10 @@ class JournalWriter:
         self._lock = threading.Lock()
 
     def write(self, record: dict) -> None:
-        line = (dumps(record) + "\n").encode()
+        self.write_line(dumps(record) + "\n")
+
+    def write_line(self, line: str) -> None:
+        line = line.encode()
         with self._lock:
             if self.fd is None:
                 return
@@ -41,6 +44,11 @@ class JournalWriter:
                 os.write(self.fd, b'{"t":"eof"}\n')
                 os.close(self.fd)
                 self.fd = None
+
+
+_STARTED = '{"t":"step","run_id":"%s","step_id":"%s","item_index":%d,"attempt":%d,"status":"running","started_at":%r}\n'
+_FINISHED = ('{"t":"step","run_id":"%s","step_id":"%s","item_index":%d,"attempt":%d,"status":"%s",'
+             '"started_at":%r,"ended_at":%r,"output":%s,"error":%s,"cached":%s,"model":%s}\n')
 
 
 class Recorder:
@@ -57,14 +65,16 @@ class Recorder:
             return
         d = ev.data
         w = self.w.write
+        # step records are the hot path (two per step): formatted directly; ids are validated
+        # identifiers and run ids hex, so only output, error and model need JSON encoding
         if kind == "step_started":
-            w({"t": "step", "run_id": ev.run_id, "step_id": ev.step_id, "item_index": ev.item,
-               "attempt": ev.attempt, "status": "running", "started_at": ev.ts})
+            self.w.write_line(_STARTED % (ev.run_id, ev.step_id, ev.item, ev.attempt, ev.ts))
         elif kind == "step_finished":
-            w({"t": "step", "run_id": ev.run_id, "step_id": ev.step_id, "item_index": ev.item,
-               "attempt": ev.attempt, "status": d["status"], "started_at": d.get("started") or ev.ts,
-               "ended_at": ev.ts, "output": to_jsonable(d.get("output")), "error": d.get("error"),
-               "cached": bool(d.get("cached")), "model": d.get("model")})
+            out, err, model = d.get("output"), d.get("error"), d.get("model")
+            self.w.write_line(_FINISHED % (
+                ev.run_id, ev.step_id, ev.item, ev.attempt, d["status"], d.get("started") or ev.ts, ev.ts,
+                "null" if out is None else dumps(to_jsonable(out)), "null" if err is None else dumps(str(err)),
+                "true" if d.get("cached") else "false", "null" if model is None else dumps(model)))
         elif kind == "llm_call":
             w(dict(d, t="llm_call", run_id=ev.run_id, step_id=ev.step_id, item_index=ev.item,
                    attempt=ev.attempt, created_at=ev.ts))

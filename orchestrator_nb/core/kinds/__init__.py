@@ -49,7 +49,7 @@ async def run(ex, step, scope, item, attempt, feedback, use_cache: bool = True):
     impl = _builtin(step.kind) or _plugin(step.kind)
     ctx = ex.ctx
     key = None
-    if step.kind in CACHEABLE and ctx.cache is not None and _cache_on(ctx, step):
+    if step.kind in CACHEABLE and ctx.cache is not None and step_cache_on(ctx.pipeline, step):
         key = _step_key(ex, step, scope, item)
         if use_cache and feedback is None and ctx.use_cache:
             hit = ctx.cache.get("step", key)
@@ -67,10 +67,12 @@ async def run(ex, step, scope, item, attempt, feedback, use_cache: bool = True):
 CACHEABLE = frozenset({"python", "code", "sql"})
 
 
-def _cache_on(ctx, step) -> bool:
+def step_cache_on(pipeline, step) -> bool:
+    """python/code/sql results are cached only when asked (`cache: true` or defaults.cache):
+    they may read files or clocks the cache key cannot see. Prompt steps cache by default."""
     if step.cache is not None:
         return step.cache
-    return bool(ctx.pipeline.defaults.get("cache", False))
+    return bool(pipeline.defaults.get("cache", False))
 
 
 def _step_key(ex, step, scope, item) -> str:

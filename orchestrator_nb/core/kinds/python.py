@@ -22,7 +22,7 @@ def resolve_callable(ref):
         obj = importlib.import_module(module)
     except Exception as e:  # ImportError, or an error raised while importing
         raise SpecError(f"cannot import module '{module}': {type(e).__name__}: {e}",
-                        hint="is it installed or on PYTHONPATH? (the working directory is)") from None
+                        hint="is it installed, next to the pipeline file, or in the working directory?") from None
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)
