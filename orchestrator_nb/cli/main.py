@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--limit", "-n", type=int, default=20)
     sp.add_argument("--status", choices=["running", "succeeded", "failed", "waiting", "cancelled", "budget_exceeded"])
     sp.add_argument("--pipeline")
+    sp.add_argument("--all", action="store_true", help="include sub-pipeline runs")
     sp.add_argument("--json", action="store_true")
     db(sp)
 
@@ -191,12 +192,27 @@ def _finish(result, args) -> int:
                      "error": result.error, "cost_usd": result.cost, "tokens": result.tokens,
                      "outputs": result.outputs}))
     else:
+        _print_outputs(result)
         print(summary_table(result))
         if result.status == "waiting":
             pending = [s["id"] for s in result.steps if s["status"] == "waiting"]
             for sid in pending:
                 print(f"waiting for approval: orc approve {result.run_id} {sid}  (then: orc resume {result.run_id})")
     return EXIT.get(result.status, 1)
+
+
+def _print_outputs(result, limit: int = 2000) -> None:
+    """The outputs of the final steps (those no other step uses), so a run shows what it made."""
+    used = {d for deps in result.graph.values() for d in deps}
+    for sid in result.graph:
+        if sid in used or sid not in result.outputs or result.outputs[sid] is None:
+            continue
+        value = result.outputs[sid]
+        if not isinstance(value, str):
+            from ..core.serialize import to_jsonable
+            value = json.dumps(to_jsonable(value), ensure_ascii=False, indent=2)
+        value = value if len(value) <= limit else value[:limit] + " …"
+        print(f"── {sid} ──\n{value.strip()}\n")
 
 
 def cmd_run(args) -> int:
@@ -235,7 +251,8 @@ def cmd_runs(args) -> int:
     from ..store import Store
     from ..store.queries import list_runs
     store = Store(args.db)
-    rows = list_runs(store, limit=args.limit, status=args.status, pipeline=args.pipeline) if store.exists() else []
+    rows = list_runs(store, limit=args.limit, status=args.status, pipeline=args.pipeline,
+                     top_level=not args.all) if store.exists() else []
     if args.json:
         from ..core.serialize import dumps
         print(dumps(rows))

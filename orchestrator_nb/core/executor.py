@@ -186,6 +186,8 @@ class Executor:
         ctx = self.ctx
         sid = step.id
         st.status = "running"
+        if getattr(step, "while") is not None:
+            return await self._run_while(step, st)
         if step.for_each is None:
             try:
                 await self._run_item(step, ctx.scope, -1, first=first)
@@ -244,6 +246,54 @@ class Executor:
         except Deferred:
             return
         self._succeed(sid, -1, 1, started, results)
+
+    async def _run_while(self, step, st) -> None:
+        """A `while` step: run again while its condition holds (checked before each iteration,
+        with `iteration` and `previous` in scope), at most `max_iterations` times. Iterations are
+        recorded as items, so a resumed run does not repeat them; the output is their list."""
+        from .pipeline import MAX_ITERATIONS
+        ctx, sid = self.ctx, step.id
+        started = time.time()
+        cond, done, outputs = getattr(step, "while"), st.items or {}, []
+
+        def fail(msg):
+            self._finish(sid, -1, 1, started, "failed", None, msg)
+            ctx.set_result(sid, "failed", error=msg)
+            return StepFailed(sid, msg)
+
+        try:
+            cap = step.max_iterations
+            cap = MAX_ITERATIONS if cap is None else int(cap.render(ctx.scope) if hasattr(cap, "render") else cap)
+        except Exception as e:
+            raise fail(f"max_iterations: {_describe(e)}") from None
+        ctx.emit("step_started", sid, -1, 1)
+        try:
+            for i in range(cap):
+                scope = dict(ctx.scope)
+                scope["iteration"], scope["previous"], scope["index"] = i, (outputs[-1] if outputs else None), i
+                if i in done:
+                    outputs.append(done[i])
+                    continue
+                try:
+                    go = cond.render(scope) if hasattr(cond, "render") else cond
+                except Exception as e:
+                    raise fail(f"while: {_describe(e)}") from None
+                if not _truthy(go):
+                    break
+                try:
+                    outputs.append(await self._run_item(step, scope, i))
+                except (Deferred, asyncio.CancelledError):
+                    raise
+                except Exception as e:
+                    fail(_describe(e))  # recorded; the exception itself tells the scheduler why
+                    raise
+        except asyncio.CancelledError:
+            self._finish(sid, -1, 1, started, "cancelled", None, "cancelled")
+            ctx.set_result(sid, "cancelled", error="cancelled")
+            raise
+        except Deferred:
+            return
+        self._succeed(sid, -1, 1, started, outputs)
 
     # one item (or the whole step when there is no fan-out) -----------------------------------
     async def _run_item(self, step, scope, item: int, first=None):

@@ -5,18 +5,28 @@ the cache in replay mode), calls the provider with per-model retries (honouring 
 falls back to the next model on rate-limit exhaustion / 5xx / timeout / connection errors /
 missing keys / context overflow, validates structured output and re-asks with the validation
 error, prices the call, records every attempt as an ``llm_call`` event, and charges the budget.
+
+Retries of one model: a rate limit is retried ``RATE_LIMIT_RETRIES`` times (waiting what the
+server's ``retry-after`` says, else an exponential backoff) before falling back; server errors,
+timeouts and dropped connections fall back at once, or, on the last model of the chain, are retried
+``SERVER_RETRIES`` times. auth and bad_request errors (400-class) are never retried.
+
+``ORC_MODE``: ``replay`` answers only from recordings (a miss fails the step and says so);
+``live`` never reads the cache (answers are still recorded). ``replay:<provider>:<model>`` as a model
+id replays that one model.
 """
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import random
 import re
 import time
 import uuid
 
 from ..errors import ProviderError, SpecError
-from ..providers.base import LLMRequest, redact
+from ..providers.base import LLMRequest, json_instruction, redact
 from .cache import MISS
 from .jsonschema_lite import problem as schema_problem
 from .serialize import content_hash
@@ -25,6 +35,7 @@ RATE_LIMIT_RETRIES = 3     # per model, before falling back
 SERVER_RETRIES = 2         # per model, only when it is the last model of the chain
 MAX_REASKS = 2             # structured output: re-asks with the validation error
 MAX_WAIT = 60.0            # longest retry-after honoured, seconds
+BACKOFF = 1.0              # first wait when the server gives no retry-after (doubles, capped at 8 s)
 
 
 class LLMResult:
@@ -108,6 +119,8 @@ class Gateway:
         self.ctx = ctx
         self.providers: dict[str, object] = {}
         self.mode = os.environ.get("ORC_MODE", "").strip().lower() or "normal"
+        if self.mode not in ("normal", "replay", "live"):
+            raise SpecError(f"ORC_MODE={self.mode!r} is not a mode", hint="use replay, live, or leave it unset")
 
     async def aclose(self) -> None:
         for p in self.providers.values():
@@ -118,6 +131,7 @@ class Gateway:
         self.providers.clear()
 
     def provider(self, name: str):
+        """This run's instance of a provider (instances are cheap: SDK clients start on first use)."""
         p = self.providers.get(name)
         if p is None:
             from ..providers.registry import provider_class
@@ -132,6 +146,7 @@ class Gateway:
 
     async def complete(self, *, step, item, attempt, messages, system, output, model=None, task=None,
                        purpose: str = "step") -> LLMResult:
+        from ..providers.registry import split_model
         ctx = self.ctx
         fmt = OutputFormat(output)
         chain = self.chain(step, model, task)
@@ -139,34 +154,40 @@ class Gateway:
         temperature = step.temperature if step.temperature is not None else defaults.get("temperature")
         max_tokens = step.max_tokens or defaults.get("max_tokens")
         failures = []
+        budget = step.timeout or defaults.get("timeout")
+        deadline = time.monotonic() + budget if budget else None
         for n, model_id in enumerate(chain):
-            from ..providers.registry import split_model
             pname, mname = split_model(model_id)
+            replay_only = self.mode == "replay"
+            if pname == "replay":  # replay:<provider>:<model>
+                model_id, replay_only = mname, True
+                pname, mname = split_model(model_id)
             provider = self.provider(pname)
             req = LLMRequest(model=mname, messages=list(messages), system=system, temperature=temperature,
                              max_tokens=max_tokens, schema=fmt.schema, json_mode=fmt.kind == "json",
-                             timeout=step.timeout or defaults.get("timeout"))
-            if fmt.structured and not getattr(provider, "supports_schema", False):
-                req.system = _with_json_instruction(system, fmt.schema)
+                             timeout=_share(deadline, len(chain) - n))
+            if fmt.kind == "json" or (fmt.structured and not getattr(provider, "supports_schema", False)):
+                instruction = json_instruction(fmt.schema)
+                req.system = f"{system}\n\n{instruction}" if system else instruction
             last = n == len(chain) - 1
             try:
-                return await self._ask(step, item, attempt, provider, model_id, req, fmt, last, purpose)
+                return await self._ask(step, item, attempt, provider, model_id, req, fmt, last, purpose, replay_only)
             except ProviderError as e:
                 failures.append(f"{model_id}: {e.reason}")
-                if e.falls_back and not last:
+                if (e.falls_back or e.reason == "replay_miss") and not last:
                     ctx.log(f"falling back from {model_id} to {chain[n + 1]} ({e.reason})", "warning", step.id)
                     continue
-                if len(chain) > 1 and e.falls_back:
-                    raise ProviderError(f"every model failed: {', '.join(failures)}; last error: {e}",
-                                        reason=e.reason, retryable=e.retryable) from None
+                if len(chain) > 1 and (e.falls_back or e.reason == "replay_miss"):
+                    raise ProviderError(f"every model failed ({', '.join(failures)}); last error: {e}",
+                                        reason=e.reason, retryable=e.retryable, status=e.status) from None
                 raise
         raise ProviderError("no model to call")  # pragma: no cover - chains are never empty
 
-    async def _ask(self, step, item, attempt, provider, model_id, req, fmt, last, purpose) -> LLMResult:
+    async def _ask(self, step, item, attempt, provider, model_id, req, fmt, last, purpose, replay_only) -> LLMResult:
         """One model: cache, retries for this model, structured re-asks."""
         ctx = self.ctx
         for reask in range(MAX_REASKS + 1):
-            resp, cached = await self._call(step, item, attempt, provider, model_id, req, last, purpose)
+            resp, cached = await self._call(step, item, attempt, provider, model_id, req, last, purpose, replay_only)
             value, prob = fmt.parse(resp.text, resp.data)
             if prob is None:
                 return LLMResult(value, resp.text, model_id, resp.tokens_in, resp.tokens_out, resp.cost_usd, cached)
@@ -178,17 +199,17 @@ class Gateway:
                              max_tokens=req.max_tokens, schema=req.schema, json_mode=req.json_mode,
                              timeout=req.timeout, options=req.options,
                              messages=req.messages + [
-                                 {"role": "assistant", "content": resp.text},
+                                 {"role": "assistant", "content": resp.text or "(empty reply)"},
                                  {"role": "user", "content": f"That reply is not valid: {prob}. Reply again with "
                                                              "only the JSON value, matching the schema exactly."}])
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _call(self, step, item, attempt, provider, model_id, req, last, purpose):
+    async def _call(self, step, item, attempt, provider, model_id, req, last, purpose, replay_only=False):
         """One request to one model, with this model's retries. Returns (response, cached)."""
         ctx = self.ctx
         key = content_hash("llm", model_id, req.cache_fields())
-        cache = ctx.cache if ctx.use_cache and _cache_on(ctx, step) else None
-        if cache is not None and self.mode != "live":
+        cache = ctx.cache if ctx.cache is not None and _cache_on(ctx, step) else None
+        if cache is not None and (ctx.use_cache or replay_only) and self.mode != "live":
             hit = cache.get("llm", key)
             if hit is not MISS:
                 resp = _response_from(hit)
@@ -196,30 +217,37 @@ class Gateway:
                              purpose=purpose)
                 ctx.states[step.id].cached = True
                 return resp, True
-        if self.mode == "replay":
+        if replay_only:
+            where = "" if cache is not None else " (this run has no store, so nothing is recorded)"
             err = ProviderError(
-                f"step '{step.id}': no recording of this {model_id} call in replay mode "
-                "(run once without ORC_MODE=replay, or `orc cache import` a cassette)", reason="replay_miss")
+                f"replay mode: no recorded answer from {model_id} for this request{where}; run once without "
+                "ORC_MODE=replay to record it, or `orc cache import` a cassette", reason="replay_miss")
             self._record(step, item, attempt, model_id, req, key, error=err, latency=0.0, purpose=purpose)
             raise err
-        tries = 0
+        rate_limited = failed = 0
         while True:
-            tries += 1
-            on_token = self._token_sink(step.id, item, attempt) if ctx.bus.subscribers else None
+            on_token = self._token_sink(step.id, item, attempt) if _wants_tokens(ctx.bus) else None
             t0 = time.perf_counter()
             try:
-                resp = await provider.complete(req, on_token)
+                resp = await _bounded(provider.complete(req, on_token), req.timeout, model_id)
             except ProviderError as e:
                 latency = (time.perf_counter() - t0) * 1000
                 e = _redacted(e)
                 self._record(step, item, attempt, model_id, req, key, error=e, latency=latency, purpose=purpose)
-                wait = _retry_wait(e, tries, last)
+                if e.reason == "rate_limit":
+                    rate_limited += 1
+                elif e.reason in ("server", "timeout", "connection"):
+                    failed += 1
+                wait = _retry_wait(e, rate_limited, failed, last)
                 if wait is None:
                     raise e from None
-                ctx.log(f"{model_id}: {e.reason}; retrying in {wait:.1f} s", "warning", step.id)
+                ctx.log(f"{model_id}: {e.reason}; retrying in {wait:.2f} s", "warning", step.id)
                 await asyncio.sleep(wait)
                 continue
-            except asyncio.CancelledError:
+            except asyncio.CancelledError:  # the step timed out or the run stopped: record the attempt
+                latency = (time.perf_counter() - t0) * 1000
+                err = ProviderError("the call was cancelled (step timeout or run stopped)", reason="cancelled")
+                self._record(step, item, attempt, model_id, req, key, error=err, latency=latency, purpose=purpose)
                 raise
             except Exception as e:  # a provider bug or an SDK error it did not classify
                 latency = (time.perf_counter() - t0) * 1000
@@ -268,6 +296,30 @@ class Gateway:
                  error=(f"{error.reason}: {error}" if error is not None else None), purpose=purpose)
 
 
+def _share(deadline: float | None, models_left: int) -> float | None:
+    """This model's share of the step's time: what is left, split over the models still to try,
+    so a model that hangs leaves its fallbacks time to answer."""
+    if deadline is None:
+        return None
+    return max(0.05, (deadline - time.monotonic()) / max(1, models_left))
+
+
+async def _bounded(coro, seconds: float | None, model_id: str):
+    """The provider's call, cut off shortly after its timeout (a trickling stream included)."""
+    if not seconds:
+        return await coro
+    try:
+        return await asyncio.wait_for(coro, seconds + 0.5)
+    except asyncio.TimeoutError:
+        raise ProviderError(f"{model_id}: no complete answer within {seconds:.3g} s", reason="timeout",
+                            retryable=True) from None
+
+
+def _wants_tokens(bus) -> bool:
+    """Stream when a subscriber shows tokens (one may opt out with ``wants_tokens = False``)."""
+    return any(getattr(s, "wants_tokens", True) for s in bus.subscribers)
+
+
 def _cache_on(ctx, step) -> bool:
     if step.cache is not None:
         return step.cache
@@ -275,14 +327,22 @@ def _cache_on(ctx, step) -> bool:
     return True if value is None else bool(value)
 
 
-def _retry_wait(e: ProviderError, tries: int, last: bool) -> float | None:
+def _retry_wait(e: ProviderError, rate_limited: int, failed: int, last: bool) -> float | None:
     """Seconds to wait before trying the same model again, or None to give up on it."""
-    if e.reason == "rate_limit" and tries <= RATE_LIMIT_RETRIES:
-        wait = e.retry_after if e.retry_after is not None else min(2.0 ** (tries - 1), 8.0)
+    if e.reason == "rate_limit":
+        if rate_limited > RATE_LIMIT_RETRIES:
+            return None
+        wait = e.retry_after if e.retry_after is not None else _backoff(rate_limited)
         return wait if wait <= MAX_WAIT else None
-    if e.reason in ("server", "timeout", "connection") and last and tries <= SERVER_RETRIES:
-        return e.retry_after if e.retry_after is not None else min(2.0 ** (tries - 1), 8.0)
+    if e.reason in ("server", "timeout", "connection") and last and failed <= SERVER_RETRIES:
+        wait = e.retry_after if e.retry_after is not None else _backoff(failed)
+        return min(wait, MAX_WAIT)
     return None
+
+
+def _backoff(n: int) -> float:
+    """1, 2, 4, 8, 8... seconds (times BACKOFF), with ±20 % jitter so parallel calls spread out."""
+    return min(BACKOFF * 2.0 ** (n - 1), 8.0 * BACKOFF) * random.uniform(0.8, 1.2)
 
 
 def _redacted(e: ProviderError) -> ProviderError:
@@ -294,6 +354,7 @@ def _redacted(e: ProviderError) -> ProviderError:
 
 
 def _request_record(req: LLMRequest) -> dict:
+    """What is stored of a request: the content, never credentials or headers."""
     return {"model": req.model, "system": req.system, "messages": req.messages, "temperature": req.temperature,
             "max_tokens": req.max_tokens, "schema": req.schema, "json_mode": req.json_mode,
             "options": req.options}
@@ -304,10 +365,3 @@ def _response_from(entry: dict):
     r = entry.get("response", {})
     return LLMResponse(text=r.get("text", ""), tokens_in=r.get("tokens_in", 0), tokens_out=r.get("tokens_out", 0),
                        model=r.get("model"), finish_reason=r.get("finish_reason"))
-
-
-def _with_json_instruction(system, schema) -> str:
-    text = "Reply with only a JSON value, no prose and no code fences."
-    if schema is not None:
-        text += " It must match this JSON Schema:\n" + json.dumps(schema)
-    return f"{system}\n\n{text}" if system else text

@@ -24,7 +24,8 @@ INPUT_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean":
                "array": list, "object": dict, "any": object}
 
 # Keys a step may carry besides its action key; the pydantic schema mirrors this list.
-STEP_KEYS = ("id", "name", "description", "needs", "when", "for_each", "max_parallel", "retry",
+STEP_KEYS = ("id", "name", "description", "needs", "when", "for_each", "max_parallel", "while",
+             "max_iterations", "retry",
              "timeout", "cache", "check", "model", "task", "system", "output", "params",
              "temperature", "max_tokens", "show", "revise", "max_revisions", "policy",
              "on_error", "thread")
@@ -42,7 +43,7 @@ class StepDef:
 
     name = description = when = for_each = max_parallel = retry = timeout = cache = check = None
     model = task = system = output = temperature = max_tokens = show = revise = max_revisions = None
-    policy = None
+    policy = max_iterations = None
     needs: tuple = ()
     params: dict = {}
     on_error = "fail"
@@ -54,6 +55,11 @@ class StepDef:
                             hint="use letters, digits and '_', starting with a letter")
         self.id = id
         kinds = [k for k in fields if k in ACTIONS] or [k for k in fields if k in _plugin_kinds()]
+        if not kinds:  # a misspelt action reads better as "unknown key 'promt' (did you mean...)"
+            for key in fields:
+                if key not in _FIELDS:
+                    raise SpecError(f"unknown key '{key}'", loc=(key,),
+                                    hint=suggest(key, STEP_KEYS + ACTIONS) or "see `orc schema`")
         if len(kinds) != 1:
             raise SpecError(("has no action" if not kinds else "has several actions: " + ", ".join(kinds)),
                             hint="give exactly one of " + ", ".join(ACTIONS))
@@ -79,6 +85,10 @@ class StepDef:
             for key in ("show", "revise", "max_revisions", "policy"):
                 if getattr(self, key) is not None:
                     raise SpecError(f"'{key}' only applies to approval steps", loc=(key,))
+        if getattr(self, "while") is not None and self.for_each is not None:
+            raise SpecError("a step takes `for_each` or `while`, not both", loc=("while",))
+        if self.max_iterations is not None and getattr(self, "while") is None:
+            raise SpecError("'max_iterations' only applies to `while` steps", loc=("max_iterations",))
         self.deps: frozenset[str] = frozenset()
         self.inline = False
         self.template_fields = tuple("action" if n == kind else n for n in given
@@ -111,6 +121,10 @@ class StepDef:
 
     def __repr__(self) -> str:
         return f"<StepDef {self.id} ({self.kind})>"
+
+
+setattr(StepDef, "while", None)  # `while` is a keyword: read it with getattr(step, "while")
+MAX_ITERATIONS = 10              # a `while` step's cap when it gives no max_iterations
 
 
 APPROVAL_POLICIES = ("ask", "auto", "reject", "defer", "fail")
@@ -196,8 +210,10 @@ _FIELDS = {
     "system": lambda v: _compile(v, "system"), "output": lambda v: _output_format(v), "params": _params,
     "temperature": _real, "max_tokens": _count, "show": lambda v: _compile(v, "show"), "revise": _text,
     "max_revisions": _count, "policy": _policy, "on_error": _on_error, "thread": _flag,
+    "while": lambda v: _compile(v if not isinstance(v, bool) else str(v).lower(), "while", expression=True),
+    "max_iterations": lambda v: _compile(v, "max_iterations") if isinstance(v, str) else _count(v),
 }
-_TEMPLATE_FIELDS = ("action", "when", "for_each", "system", "params", "show")
+_TEMPLATE_FIELDS = ("action", "when", "for_each", "system", "params", "show", "while", "max_iterations")
 
 
 def _holds_template(value) -> bool:
@@ -315,6 +331,7 @@ class Pipeline:
                                 hint="each step needs its own id")
             self.steps[s.id] = s
         self.index = {sid: i for i, sid in enumerate(self.steps)}
+        self.order_hint = tuple(self.steps)
         self._link(names)
 
     def _link(self, names) -> None:
@@ -330,10 +347,13 @@ class Pipeline:
                     raise SpecError(f"unknown step '{dep}'", loc=("steps", i, "needs", j),
                                     hint=suggest(dep, ids) or "needs lists step ids")
                 deps.add(dep)
-            allowed = BASE_NAMES | ({"item", "index"} if s.for_each is not None else set())
+            allowed = BASE_NAMES | ({"item", "index"} if s.for_each is not None else set()) | (
+                {"iteration", "previous"} if getattr(s, "while") is not None else set())
             for fieldname, t in s.templates():
-                if fieldname == "for_each":
+                if fieldname in ("for_each", "max_iterations"):
                     scope_names = BASE_NAMES
+                elif fieldname == "while":
+                    scope_names = BASE_NAMES | {"iteration", "previous"}
                 elif fieldname == "check":
                     scope_names = allowed | {"output", "feedback"}
                 else:
@@ -358,9 +378,13 @@ class Pipeline:
                         if key not in self.inputs:
                             raise SpecError(f"unknown input '{key}'", loc=("steps", i, fieldname),
                                             hint=suggest(key, self.inputs) or "declare it under inputs")
+            if s.kind == "approval" and not deps and i > 0:
+                deps.add(self.order_hint[i - 1])  # an approval with nothing named reviews the step before it
             if s.kind == "approval" and s.revise is not None and s.revise not in ids:
                 raise SpecError(f"unknown step '{s.revise}'", loc=("steps", i, "revise"),
                                 hint=suggest(s.revise, ids))
+            if s.kind == "approval" and s.revise is not None:
+                deps.add(s.revise)
             if s.kind == "code":
                 for ref in code_refs(s.action[1]):
                     if ref not in ids:
@@ -458,7 +482,8 @@ def _input_refs(t: Template):
 
 def _inlinable(s: StepDef, fn) -> bool:
     """Plain sync python steps run inline in the scheduler (no task): same blocking, less cost."""
-    return not _is_async(fn) and not s.thread and s.timeout is None and s.for_each is None
+    return (not _is_async(fn) and not s.thread and s.timeout is None and s.for_each is None
+            and getattr(s, "while") is None)
 
 
 _async_memo: dict = {}
@@ -520,6 +545,14 @@ def _compile_action(kind: str, value):
             raise SpecError(f"unknown key '{sorted(unknown)[0]}'", hint="write takes path, content, format")
         if value.get("format", "auto") not in ("auto", "text", "json", "yaml"):
             raise SpecError("format must be auto, text, json or yaml", loc=("format",))
+        path = value["path"]
+        if not isinstance(path, str) or not path:
+            raise SpecError("must be a relative file path", loc=("path",))
+        if "{{" not in path and "{%" not in path:
+            import posixpath
+            if posixpath.isabs(path) or path.startswith("~") or posixpath.normpath(path).split("/")[0] == "..":
+                raise SpecError(f"{path!r} is outside the output directory", loc=("path",),
+                                hint="write paths are relative to --outdir and may not climb out of it")
         return compile_field(dict(value))
     if kind == "pipeline":
         if isinstance(value, Pipeline):
@@ -590,7 +623,7 @@ def _plain(value):
             return value[1]
         return [_plain(v) for v in value]
     if isinstance(value, Pipeline):
-        return value.source_file or value.name
+        return value.to_dict() if getattr(value, "inline", False) else (value.source_file or value.name)
     if callable(value) and not isinstance(value, type):
         return callable_ref(value)
     if isinstance(value, type):

@@ -45,7 +45,7 @@ def resolve_chain(pipeline, model=None, task=None) -> tuple[str, ...]:
 
 
 def auto_chain(task: str | None) -> tuple[str, ...]:
-    """Automatic choice among configured providers (see providers.routing_table)."""
+    """Automatic choice among configured providers (the preference table in providers.catalog)."""
     from ..providers.catalog import auto_models
     chain = auto_models(task)
     if not chain:

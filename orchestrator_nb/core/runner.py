@@ -128,6 +128,10 @@ async def run_pipeline(pipeline, inputs: dict | None = None, *, db=None, outdir=
     # `orc notebook` / `orc batch` tell the runs made inside a notebook which notebook run they belong to
     nb_run_id = nb_run_id or os.environ.get("ORC_NB_RUN_ID") or None
     notebook_path = notebook_path or os.environ.get("ORC_NOTEBOOK_PATH") or None
+    earlier = _continued_run(pipeline, nb_run_id)
+    if earlier is not None:  # `orc notebook --resume`: continue the run the notebook made last time
+        return await resume_run(earlier, db=db, approval=approval, approver=approver, subscribers=subscribers,
+                                scope=scope, sync=sync, use_cache=use_cache, pipeline=pipeline, finished_ok=True)
     store = _store_for(db)
     policy = approval or os.environ.get("ORC_APPROVAL") or "defer"
     approver = approver or PolicyApprover(policy)
@@ -137,6 +141,25 @@ async def run_pipeline(pipeline, inputs: dict | None = None, *, db=None, outdir=
                      scope=scope, source=source, notebook_path=notebook_path, use_cache=use_cache,
                      approval_policy=approval)
     return await _execute(ctx, store, sync, started_data=lambda: _run_record(ctx, policy, nb_run_id))
+
+
+_claimed: set[str] = set()
+
+
+def _continued_run(pipeline, nb_run_id) -> str | None:
+    """`orc notebook --resume` executes a notebook again with ORC_RESUME_RUNS, the runs it made last
+    time ([{run_id, spec_hash}], in order): a run of an unchanged pipeline continues the first of
+    them not yet continued, so finished steps and model calls are not repeated."""
+    raw = os.environ.get("ORC_RESUME_RUNS")
+    if not raw or not nb_run_id:
+        return None
+    import json
+    spec_hash = hashlib.sha256(pipeline.spec_text().encode()).hexdigest()[:16]
+    for r in json.loads(raw):
+        if r.get("run_id") not in _claimed and r.get("spec_hash") == spec_hash:
+            _claimed.add(r["run_id"])
+            return r["run_id"]
+    return None
 
 
 def _run_record(ctx, policy, nb_run_id=None) -> dict:
@@ -228,8 +251,10 @@ async def run_child(parent: RunContext, pipeline, inputs: dict, step_id: str) ->
 
 async def resume_run(ref: str, *, db=None, approval: str | None = None, approver=None, subscribers=(),
                      scope: dict | None = None, parent: RunContext | None = None, sync: str = "now",
-                     use_cache: bool = True) -> RunResult:
-    """Continue a failed, waiting or crashed run; finished steps are not run again."""
+                     use_cache: bool = True, pipeline=None, finished_ok: bool = False) -> RunResult:
+    """Continue a failed, waiting or crashed run; finished steps are not run again.
+    ``pipeline``: the same pipeline, loaded by the caller (else it is rebuilt from the stored spec);
+    ``finished_ok``: a succeeded run gives back its stored result instead of an error."""
     from ..spec.loader import load_text
     from ..store import Store
     from ..store.journal import HOST
@@ -240,7 +265,7 @@ async def resume_run(ref: str, *, db=None, approval: str | None = None, approver
         raise UsageError("resume needs the store (the run's records)")
     run, rows = resume_state(store, ref)
     run_id, status = run["run_id"], run["status"]
-    if status == "succeeded":
+    if status == "succeeded" and not finished_ok:
         raise OrcError(f"run {run_id} already succeeded; nothing to resume")
     if status == "running" and run.get("host") == HOST and run.get("pid") and run["pid"] != os.getpid():
         try:
@@ -250,7 +275,8 @@ async def resume_run(ref: str, *, db=None, approval: str | None = None, approver
             pass
     spec_path = run.get("spec_path")
     file = spec_path if spec_path and not spec_path.startswith("<") else f"<run {run_id}>"
-    pipeline = load_text(run["spec_yaml"], file=file, names=None)
+    if pipeline is None:
+        pipeline = load_text(run["spec_yaml"], file=file, names=None)
     prepare(pipeline)
     policy = approval or run.get("approval_policy") or os.environ.get("ORC_APPROVAL") or "defer"
     approver = approver or (parent.approver if parent else PolicyApprover(policy))

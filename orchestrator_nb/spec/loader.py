@@ -89,6 +89,9 @@ def from_data(data, lines: Lines, *, file: str, names=(), source_text: str | Non
             raw = dict(raw)
             if raw.get("pipeline") is not None and isinstance(raw["pipeline"], str):
                 raw["pipeline"] = _load_sub(raw["pipeline"], base_dir, stack)
+            elif isinstance(raw.get("pipeline"), dict):
+                raw["pipeline"] = _inline_sub(raw["pipeline"], data, raw, lines, ("steps", i, "pipeline"), file,
+                                              names, stack)
             steps.append(StepDef(raw.pop("id"), **raw))
         except SpecError as e:
             if e.file is not None:  # located in another file (a sub-pipeline) already
@@ -114,6 +117,20 @@ def _load_sub(ref: str, base_dir, stack):
         if e.file:
             raise
         raise e.within("pipeline") from None
+
+
+def _inline_sub(sub: dict, parent: dict, step: dict, lines: Lines, at: tuple, file: str, names, stack):
+    """`pipeline:` given as a mapping: a child pipeline defined in place; its errors keep this
+    file's lines (``at`` is where it sits in the parent)."""
+    sub = dict(sub)
+    sub.setdefault("name", f"{parent.get('name', 'pipeline')}-{step.get('id', 'sub')}")
+    sublines = Lines({k[len(at):]: v for k, v in lines.items() if k[:len(at)] == at})
+    try:
+        child = from_data(sub, sublines, file=file, names=names, _stack=stack)
+    except SpecError as e:
+        raise SpecError(e.message, loc=at + e.loc, file=e.file, line=e.line, hint=e.hint) from None
+    child.inline = True
+    return child
 
 
 def _locate(err: SpecError, lines: Lines, file: str, data) -> SpecError:

@@ -68,12 +68,17 @@ class StepSpec(_Strict):
     sql: Text | None = Field(None, description="DuckDB SQL (template); bind values with params: $name")
     approval: Text | None = Field(None, description="question shown to the reviewer")
     write: WriteSpec | None = None
-    pipeline: Text | None = Field(None, description="sub-pipeline: a path or a built-in name")
+    pipeline: Union[Text, dict, None] = Field(
+        None, description="sub-pipeline: a path, a built-in name, or an inline pipeline (a mapping with steps)")
     # common keys
     needs: Union[Text, list[Text]] = []
     when: Union[Text, StrictBool, None] = Field(None, description="condition; the step is skipped when false")
     for_each: Union[Text, list[Any], None] = Field(None, description="fan out over a list; item/index in scope")
     max_parallel: StrictInt | None = Field(None, ge=1)
+    while_: Union[Text, StrictBool, None] = Field(
+        None, alias="while", description="repeat the step while this is true (checked before each "
+                                         "iteration; iteration/previous in scope); output: the list of iterations")
+    max_iterations: Union[StrictInt, Text, None] = Field(None, description="cap for `while` (default 10)")
     retry: Union[StrictInt, RetrySpec, None] = None
     timeout: Number | None = Field(None, gt=0, description="seconds per attempt")
     cache: StrictBool | None = None

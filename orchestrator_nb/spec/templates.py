@@ -95,7 +95,7 @@ class Template:
         if body is not None:
             self.kind = "expr"
             self._analyze("{{ " + body + " }}")
-            self._fn = _compile(env().compile_expression, body, source)
+            self._fn = _strict(_compile(lambda b: env().compile_expression(b, undefined_to_none=False), body, source))
         elif is_template(source):
             self.kind = "text"
             self._analyze(source)
@@ -121,6 +121,11 @@ class Template:
                     raise SpecError("dynamic step reference steps[...] in template",
                                     hint="write steps.<id> or list the step in `needs`")
                 steps.add(key)
+        for node in ast.find_all(nodes.Filter):
+            if node.name == "attr" and node.args and isinstance(node.args[0], nodes.Const) \
+                    and str(node.args[0].value).startswith("_"):
+                raise SpecError(f"template reads private attribute '{node.args[0].value}'",
+                                hint="templates may not touch names starting with '_'")
         for node in ast.find_all(nodes.Name):
             if node.name.startswith("_"):
                 raise SpecError(f"template uses private name '{node.name}'",
@@ -134,6 +139,18 @@ class Template:
 
     def __repr__(self) -> str:
         return f"Template({self.source!r})"
+
+
+def _strict(expr):
+    """An expression's value; an undefined result raises (the sandbox's refusals included)."""
+    from jinja2 import Undefined
+
+    def run(scope):
+        value = expr(scope)
+        if isinstance(value, Undefined):
+            value._fail_with_undefined_error()
+        return value
+    return run
 
 
 def _compile(fn, text, source):

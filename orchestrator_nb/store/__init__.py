@@ -63,7 +63,13 @@ class Store:
         return self._cache
 
     def exists(self) -> bool:
-        return self.path.exists()
+        """Anything recorded yet: the database file, or journals not merged into it yet."""
+        if self.path.exists():
+            return True
+        try:
+            return any(n.endswith(".jsonl") for n in os.listdir(self.journal_dir))
+        except FileNotFoundError:
+            return False
 
     # writing (runs) ---------------------------------------------------------------------------
     def recorder(self, run_id: str):

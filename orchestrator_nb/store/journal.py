@@ -97,6 +97,11 @@ class Recorder:
                "cost_usd": d.get("cost_usd", 0.0), "tokens_in": d.get("tokens_in", 0),
                "tokens_out": d.get("tokens_out", 0)})
         elif kind in ("log", "step_retry", "check_failed", "step_waiting"):
+            if kind == "step_waiting":  # a live run's pending approval: visible to, and decidable by, others
+                w({"t": "step", "run_id": ev.run_id, "step_id": ev.step_id, "item_index": ev.item,
+                   "attempt": ev.attempt, "status": "waiting", "ended_at": ev.ts, "cached": False,
+                   "output": {k: d.get(k) for k in ("question", "show", "round", "revise")},
+                   "error": "waiting for approval"})
             w({"t": "event", "run_id": ev.run_id, "ts": ev.ts, "level": _level(kind, d), "step_id": ev.step_id,
                "message": _message(kind, d), "kind": kind, "item_index": ev.item, "attempt": ev.attempt})
 

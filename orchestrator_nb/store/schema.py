@@ -40,6 +40,24 @@ CREATE TABLE notebook_runs (
     batch_id VARCHAR, worker VARCHAR);
 ALTER TABLE runs ADD COLUMN nb_run_id VARCHAR;
 """),
+    ("batch items and attempts", """
+ALTER TABLE notebook_runs ADD COLUMN item_index INTEGER;
+ALTER TABLE notebook_runs ADD COLUMN attempts INTEGER DEFAULT 1;
+ALTER TABLE notebook_runs ADD COLUMN resumes INTEGER DEFAULT 0;
+ALTER TABLE notebook_runs ADD COLUMN cost_usd DOUBLE DEFAULT 0;
+ALTER TABLE notebook_runs ADD COLUMN kernel VARCHAR;
+ALTER TABLE notebook_runs ADD COLUMN cwd VARCHAR;
+ALTER TABLE notebook_runs ADD COLUMN pid INTEGER;
+ALTER TABLE notebook_runs ADD COLUMN host VARCHAR;
+ALTER TABLE notebook_runs ADD COLUMN updated_at TIMESTAMP;
+CREATE TABLE batches (
+    batch_id VARCHAR PRIMARY KEY, input_path VARCHAR, grid_path VARCHAR, items INTEGER, workers INTEGER,
+    cluster VARCHAR, status VARCHAR, started_at TIMESTAMP, ended_at TIMESTAMP, succeeded INTEGER DEFAULT 0,
+    failed INTEGER DEFAULT 0, waiting INTEGER DEFAULT 0, cost_usd DOUBLE DEFAULT 0, pid INTEGER, host VARCHAR);
+CREATE TABLE batch_attempts (
+    attempt_id VARCHAR PRIMARY KEY, nb_run_id VARCHAR, batch_id VARCHAR, worker VARCHAR, host VARCHAR,
+    status VARCHAR, runs INTEGER, records INTEGER, salvaged BOOLEAN DEFAULT false, applied_at TIMESTAMP);
+"""),
 ]
 
 

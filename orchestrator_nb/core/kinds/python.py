@@ -46,6 +46,11 @@ def identity(fn) -> str:
     return cached[1]
 
 
+def is_async(fn) -> bool:
+    from ..pipeline import _is_async
+    return _is_async(fn)
+
+
 def accepts(fn, name: str) -> bool:
     try:
         params = inspect.signature(fn).parameters
@@ -54,17 +59,15 @@ def accepts(fn, name: str) -> bool:
     return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
-async def run_python(ex, step, scope, item, attempt, feedback):
+def run_python(ex, step, scope, item, attempt, feedback):
+    """Returns the function's result, or an awaitable of it (async functions, threads)."""
     fn = ex.resolved(step)
-    kwargs = render_params(step, scope)
+    kwargs = render_params(step, scope) if step.params else {}
     if feedback is not None and accepts(fn, "feedback"):
         kwargs["feedback"] = str(feedback)
-    if inspect.iscoroutinefunction(fn):
-        return await fn(**kwargs)
-    if step.thread or step.timeout:
-        return await asyncio.to_thread(fn, **kwargs)
-    out = fn(**kwargs)
-    return await out if inspect.isawaitable(out) else out
+    if (step.thread or step.timeout) and not is_async(fn):
+        return asyncio.to_thread(fn, **kwargs)
+    return fn(**kwargs)
 
 
 async def run_code(ex, step, scope, item, attempt, feedback):

@@ -1,0 +1,153 @@
+"""`orc` as a user types it: the tour example, exit codes, approvals from the shell, core purity."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from orchestrator_nb.cli.main import main
+
+ROOT = Path(__file__).resolve().parents[2]
+TOUR = ROOT / "examples" / "tour.yaml"
+
+
+def test_tour_runs_and_everything_is_in_the_store(capsys, tmp_path):
+    assert main(["run", str(TOUR), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "run " in out and ": succeeded" in out
+    runs = json.loads(_run_json(capsys, ["runs", "--json"]))
+    assert len(runs) == 1 and runs[0]["pipeline"] == "tour" and runs[0]["status"] == "succeeded"
+    run_id = runs[0]["run_id"]
+    detail = json.loads(_run_json(capsys, ["show", run_id, "--json"]))
+    steps = {}
+    for s in detail["steps"]:
+        steps.setdefault(s["step_id"], []).append((s["item_index"], s["attempt"], s["status"]))
+    assert len({sid for sid in steps}) == 20
+    assert steps["glossary"] == [(-1, 1, "failed"), (-1, 2, "succeeded")]          # retry, 2nd attempt
+    assert [a for a in steps["summary"]] == [(-1, 1, "failed"), (-1, 2, "succeeded")]  # check failed once
+    assert steps["all_good"] == [(-1, 1, "skipped")] and steps["flag_short"][-1][2] == "succeeded"  # condition
+    assert sorted(i for i, _, _ in steps["stats"]) == [-1, 0, 1, 2, 3, 4]            # fan-out items
+    assert {a["rel_path"].split("/")[-1] for a in detail["artifacts"]} == {"report.md", "data.json"}
+    assert detail["children"][0]["pipeline"] == "tour-title"                           # sub-pipeline
+    report = tmp_path / detail["artifacts"][0]["rel_path"]
+    assert report.exists()
+
+    assert main(["show", run_id[:5]]) == 0
+    text = capsys.readouterr().out
+    for word in ("glossary", "failed", "ConnectionError", "artifacts:", "report.md", "check failed"):
+        assert word in text, word
+
+    # plain DuckDB SQL sees runs, steps, attempts, events and artifacts
+    con = duckdb.connect(str(tmp_path / ".orc" / "orc.duckdb"), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM runs").fetchall()[0][0] == 2  # the tour and its sub-run
+        assert con.execute("SELECT max(attempt) FROM steps WHERE step_id = 'glossary'").fetchall()[0][0] == 2
+        kinds = {r[0] for r in con.execute("SELECT DISTINCT kind FROM events").fetchall()}
+        assert {"step_retry", "check_failed", "step_skipped", "run_succeeded"} <= kinds
+        assert con.execute("SELECT count(*) FROM artifacts").fetchall()[0][0] == 2
+    finally:
+        con.close()
+
+
+def _run_json(capsys, args) -> str:
+    assert main(args) == 0
+    return capsys.readouterr().out
+
+
+def test_exit_codes_follow_the_run_status(capsys, tmp_path):
+    (tmp_path / "fail.yaml").write_text("name: f\nsteps:\n  - id: a\n    code: raise ValueError('nope')\n")
+    (tmp_path / "wait.yaml").write_text("name: w\nsteps:\n  - id: a\n    code: output = 1\n  - id: ok\n    approval: go?\n")
+    assert main(["run", "fail.yaml", "-q"]) == 1
+    assert "ValueError: nope" in capsys.readouterr().out
+    assert main(["run", "wait.yaml", "-q"]) == 3
+    out = capsys.readouterr().out
+    run_id = out.split("orc approve ")[1].split()[0]
+    assert main(["approve", run_id, "ok", "--reject", "-m", "not now"]) == 0
+    capsys.readouterr()
+    assert main(["resume", run_id, "-q"]) == 1
+    assert "rejected by" in capsys.readouterr().out
+    assert main(["run", "missing.yaml"]) == 2
+    assert "no pipeline file 'missing.yaml'" in capsys.readouterr().err
+    assert main(["show", "zzzz"]) == 2
+    assert "no run 'zzzz'" in capsys.readouterr().err
+
+
+def test_params_from_the_command_line_and_files(capsys, tmp_path):
+    (tmp_path / "p.yaml").write_text("name: p\ninputs:\n  n: {type: integer}\n  text: {type: string}\n"
+                                     "steps:\n  - id: a\n    code: output = inputs['text'] * inputs['n']\n")
+    (tmp_path / "t.txt").write_text("ab")
+    assert main(["run", "p.yaml", "-p", "n=2", "-p", "text=@t.txt", "--json", "-q"]) == 0
+    assert json.loads(capsys.readouterr().out)["outputs"]["a"] == "abab"
+    assert main(["run", "p.yaml", "-p", "n"]) == 2
+    assert "-p 'n': expected key=value" in capsys.readouterr().err
+    assert main(["run", "p.yaml", "-p", "n=x", "-p", "text=y"]) == 2
+    assert "input 'n': expected integer" in capsys.readouterr().err
+
+
+def test_unknown_options_are_one_line(capsys):
+    try:
+        main(["run", "--bogus"])
+    except SystemExit as e:
+        assert e.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unrecognized arguments" in err or "required" in err
+
+
+def test_cache_export_and_import_round_trip(capsys, tmp_path, scripted):
+    (tmp_path / "p.yaml").write_text("name: c\nsteps:\n  - id: a\n    prompt: hello\n    model: scripted:x\n")
+    assert main(["run", "p.yaml", "-q"]) == 0
+    assert main(["cache", "export", "rec.jsonl"]) == 0
+    lines = (tmp_path / "rec.jsonl").read_text().splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["response"]["text"].startswith("[x] hello")
+    assert main(["cache", "clear"]) == 0
+    assert main(["cache", "import", "rec.jsonl"]) == 0
+    capsys.readouterr()
+    calls = len(scripted.calls)
+    assert main(["run", "p.yaml", "-q"]) == 0
+    assert len(scripted.calls) == calls  # answered from the imported recording
+    (tmp_path / "bad.jsonl").write_text('{"key": "x"}\n')
+    assert main(["cache", "import", "bad.jsonl"]) == 2
+    assert "bad.jsonl:1: not a cassette line" in capsys.readouterr().err
+
+
+def test_core_imports_no_front_end():
+    code = ("import sys, orchestrator_nb, orchestrator_nb.core.executor, orchestrator_nb.core.runner, "
+            "orchestrator_nb.spec.loader, orchestrator_nb.store, orchestrator_nb.store.queries, "
+            "orchestrator_nb.core.llm, orchestrator_nb.providers.registry\n"
+            "bad = [m for m in ('IPython', 'ipywidgets', 'papermill', 'jupyter_server', 'click', 'typer', "
+            "'nbformat', 'tornado') if m in sys.modules]\nprint(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"
+
+
+def test_import_is_light():
+    code = "import sys, orchestrator_nb; print(sorted(m for m in ('pydantic', 'jinja2', 'duckdb', 'yaml') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"
+
+
+def test_live_progress_draws_one_line_per_step_and_plain_mode_logs():
+    import asyncio
+    import io
+
+    import orchestrator_nb as orc
+    from orchestrator_nb.cli.progress import ConsoleProgress
+    from orchestrator_nb.core.runner import run_pipeline
+
+    p = orc.Pipeline("live", [orc.step("a", code="output = 1"), orc.step("b", code="output = 2", needs=["a"]),
+                              orc.step("c", code="raise ValueError('x')", on_error="continue")])
+    live, plain = io.StringIO(), io.StringIO()
+    asyncio.run(run_pipeline(p, db=False, subscribers=[ConsoleProgress(live, live=True),
+                                                        ConsoleProgress(plain, live=False)]))
+    drawn = live.getvalue()
+    assert "\x1b[2K" in drawn  # lines are redrawn in place
+    last = drawn.rsplit("\x1b[J", 2)[-2] if drawn.count("\x1b[J") > 1 else drawn
+    for sid, word in (("a", "succeeded"), ("b", "succeeded"), ("c", "failed")):
+        assert any(sid in line and word in line for line in last.splitlines()), last
+    log = plain.getvalue().splitlines()
+    assert any(" a " in line and "succeeded" in line for line in log)
+    assert any(" c " in line and "failed" in line and "ValueError: x" in line for line in log)
+    assert "\x1b" not in plain.getvalue()

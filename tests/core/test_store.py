@@ -1,0 +1,206 @@
+"""The DuckDB store: migrations, journal merging (exactly once), crash detection, decisions, resume."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+
+import duckdb
+import pytest
+
+import orchestrator_nb as orc
+from orchestrator_nb.core.runner import resume_run, run_pipeline
+from orchestrator_nb.errors import OrcError, UsageError
+from orchestrator_nb.store import Store
+from orchestrator_nb.store.queries import decide, list_runs, pending_approvals, run_detail
+from orchestrator_nb.store.schema import MIGRATIONS, latest_version
+
+
+def counts(store):
+    with store.connect() as con:
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+                for t in ("runs", "steps", "events", "artifacts", "approvals", "llm_calls")}
+
+
+def test_migrations_build_every_table_from_a_blank_file(tmp_path):
+    store = Store(tmp_path / "blank.duckdb")
+    with store.connect() as con:
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        version = con.execute("SELECT max(version) FROM schema_migrations").fetchall()[0][0]
+    assert {"runs", "steps", "llm_calls", "approvals", "events", "artifacts", "notebook_runs"} <= tables
+    assert version == latest_version() == len(MIGRATIONS)
+    # a second process (fresh memo) finds nothing to do and the data stays
+    from orchestrator_nb.store import _migrated
+    _migrated.clear()
+    from orchestrator_nb.store.schema import migrate
+    with store.connect() as con:
+        assert migrate(con) == 0
+
+
+def test_spec_columns_hold_what_the_spec_names(tmp_path):
+    store = Store(tmp_path / "s.duckdb")
+    spec = {
+        "runs": "run_id pipeline status inputs spec_yaml spec_hash source notebook_path started_at ended_at cost_usd "
+                "tokens_in tokens_out error",
+        "steps": "run_id step_id item_index attempt status model started_at ended_at output error cached",
+        "llm_calls": "call_id run_id step_id provider model request response_text tokens_in tokens_out cost_usd "
+                     "latency_ms cached request_hash error created_at",
+        "approvals": "run_id step_id decision comment decided_by mode decided_at",
+        "events": "run_id ts level step_id message",
+        "artifacts": "run_id step_id path sha256 media_type created_at"}
+    with store.connect() as con:
+        for table, cols in spec.items():
+            have = {r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()}
+            assert set(cols.split()) <= have, (table, set(cols.split()) - have)
+
+
+def test_every_record_of_a_run_lands_once_even_when_merged_repeatedly():
+    p = orc.load("name: m\nsteps:\n" + "".join(f"  - id: s{i}\n    code: output = {i}\n" for i in range(30)))
+    r = asyncio.run(run_pipeline(p, db=None, sync="none"))
+    store = Store()
+    assert not store.exists() or True
+    first = counts(store)
+    store.sync()
+    assert counts(store) == first
+    assert first["steps"] == 30 and first["runs"] == 1
+    assert run_detail(store, r.run_id)["run"]["status"] == "succeeded"
+    assert not any(store.journal_dir.iterdir())  # merged journals are removed
+
+
+def test_a_torn_last_line_is_skipped_not_fatal():
+    store = Store()
+    store.journal_dir.mkdir(parents=True)
+    path = store.journal_dir / f"abc123.{os.uname().nodename}.{os.getpid()}.9.jsonl"
+    good = {"t": "run", "run_id": "abc123", "pipeline": "p", "status": "running", "started_at": 1.0}
+    path.write_text(json.dumps(good) + "\n" + '{"t": "step", "run_id": "abc1\n' + '{"t":"eof"}\n')
+    assert [r["run_id"] for r in list_runs(store)] == ["abc123"]
+    assert not path.exists()
+
+
+def test_a_run_whose_process_died_is_marked_failed_and_resumable():
+    store = Store()
+    store.journal_dir.mkdir(parents=True)
+    dead = 2 ** 22 + 12345  # above pid_max defaults: no such process
+    path = store.journal_dir / f"deadrun00001.{os.uname().nodename}.{dead}.1.jsonl"
+    lines = [{"t": "run", "run_id": "deadrun00001", "pipeline": "p", "status": "running", "started_at": 1.0,
+              "pid": dead, "host": os.uname().nodename, "spec_yaml": "name: p\nsteps:\n  - id: a\n    code: output = 1\n",
+              "inputs": {}},
+             {"t": "step", "run_id": "deadrun00001", "step_id": "a", "item_index": -1, "attempt": 1,
+              "status": "running", "started_at": 1.0}]
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    run = run_detail(store, "deadrun")["run"]
+    assert run["status"] == "failed" and "orc resume deadrun00001" in run["error"]
+    assert run_detail(store, "deadrun")["steps"][0]["status"] == "failed"
+    r = asyncio.run(resume_run("deadrun00001"))
+    assert r.status == "succeeded" and r["a"] == 1
+
+
+def test_decisions_are_validated():
+    p = orc.load("name: d\nsteps:\n  - id: draft\n    code: output = 1\n  - id: ok\n    approval: Ship it?\n")
+    r = asyncio.run(run_pipeline(p, db=None, approval="defer"))
+    store = Store()
+    [pending] = pending_approvals(store)
+    assert (pending["run_id"], pending["step_id"], pending["question"]) == (r.run_id, "ok", "Ship it?")
+    with pytest.raises(UsageError, match="has no step 'nope'"):
+        decide(store, r.run_id, "nope", "approve")
+    with pytest.raises(OrcError, match="is not waiting for approval"):
+        decide(store, r.run_id, "draft", "approve")
+    with pytest.raises(UsageError, match="needs a comment"):
+        decide(store, r.run_id, "ok", "changes")
+    with pytest.raises(UsageError, match="unknown decision"):
+        decide(store, r.run_id, "ok", "maybe")
+    out = decide(store, r.run_id[:6], "ok", "approve", "looks good", "ana", "cli")
+    assert out == {"run_id": r.run_id, "step_id": "ok", "round": 1, "decision": "approved"}
+    with pytest.raises(OrcError, match="already decided: approved"):
+        decide(store, r.run_id, "ok", "reject")
+    assert pending_approvals(store) == []
+    assert store.inbox_mtime(r.run_id) is not None
+
+
+def test_resume_never_repeats_finished_steps(tmp_path):
+    counter = tmp_path / "count"
+    flag = tmp_path / "fixed"
+    p = orc.load(f"""
+name: resume
+steps:
+  - id: one
+    code: |
+      open({str(counter)!r}, "a").write("one\\n")
+      output = 1
+  - id: two
+    code: |
+      import os
+      open({str(counter)!r}, "a").write("two\\n")
+      if not os.path.exists({str(flag)!r}):
+          raise RuntimeError("not yet")
+      output = 2
+  - id: three
+    needs: [two]
+    code: output = steps["one"] + steps["two"]
+""")
+    r = asyncio.run(run_pipeline(p, db=None))
+    assert r.status == "failed"
+    flag.write_text("x")
+    r2 = asyncio.run(resume_run(r.run_id))
+    assert r2.status == "succeeded" and r2["three"] == 3 and r2.run_id == r.run_id
+    assert counter.read_text().splitlines() == ["one", "two", "two"]
+    attempts = [(s["step_id"], s["attempt"], s["status"]) for s in run_detail(Store(), r.run_id)["steps"]
+                if s["step_id"] == "two"]
+    assert attempts == [("two", 1, "failed"), ("two", 2, "succeeded")]
+    with pytest.raises(OrcError, match="already succeeded"):
+        asyncio.run(resume_run(r.run_id))
+
+
+def test_unchanged_steps_are_not_recomputed_on_a_rerun():
+    calls = []
+
+    def work(x):
+        calls.append(x)
+        return x * 2
+
+    p = orc.Pipeline("cache", [orc.step("a", python=work, params={"x": 2}),
+                               orc.step("b", python=work, params={"x": "{{ steps.a.output }}"})],
+                     defaults={"cache": True})
+    r1 = asyncio.run(run_pipeline(p, db=None))
+    r2 = asyncio.run(run_pipeline(p, db=None))
+    assert r1["b"] == r2["b"] == 8
+    assert calls == [2, 4]
+    assert all(s["cached"] for s in r2.steps)
+    r3 = asyncio.run(run_pipeline(p, db=None, use_cache=False))
+    assert calls == [2, 4, 2, 4] and not any(s["cached"] for s in r3.steps)
+
+
+def test_plain_duckdb_sees_every_table_after_a_run(tmp_path):
+    p = orc.load("name: plain\nsteps:\n  - id: a\n    code: output = dict(x=1)\n  - id: w\n"
+                 "    write: {path: out.txt, content: hi}\n")
+    r = asyncio.run(run_pipeline(p, db=None))
+    con = duckdb.connect(str(Store().path), read_only=True)
+    try:
+        assert con.execute("SELECT status FROM runs WHERE run_id = ?", [r.run_id]).fetchall() == [("succeeded",)]
+        assert con.execute("SELECT output->>'x' FROM steps WHERE step_id = 'a'").fetchall() == [("1",)]
+        assert con.execute("SELECT rel_path FROM artifacts").fetchall() == [("out.txt",)]
+        assert con.execute("SELECT count(*) FROM events WHERE run_id = ?", [r.run_id]).fetchall()[0][0] >= 5
+    finally:
+        con.close()
+
+
+def test_a_store_locked_by_another_program_gives_a_clear_error(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    path = tmp_path / "held.duckdb"
+    Store(path).sync()
+    with Store(path).connect():
+        pass
+    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(path)!r}); "
+                                                     "print('held', flush=True); time.sleep(30)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        import orchestrator_nb.store as st
+        monkeypatch.setattr(st, "LOCK_TIMEOUT", 0.5)
+        with pytest.raises(orc.StoreError, match="cannot open the store .*close other programs"):
+            with Store(path).connect():
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
