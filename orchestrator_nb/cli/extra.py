@@ -12,13 +12,13 @@ MODULES: list[str] = [
 ]
 
 
-def add_commands(sub) -> None:
+def add_commands(sub, commands: dict) -> None:
+    """Register each command module present into the parser and the ``commands`` table."""
     from importlib.util import find_spec
 
-    from .main import COMMANDS
     for name in MODULES:
         if find_spec(name) is None:  # that front-end is not part of this build
             continue
         mod = import_module(name)
         mod.add_parser(sub)
-        COMMANDS[mod.NAME] = mod.run
+        commands[mod.NAME] = mod.run

@@ -129,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     db(cp)
 
     from . import extra
-    extra.add_commands(sub)
+    extra.add_commands(sub, COMMANDS)
     return p
 
 

@@ -18,10 +18,12 @@ id replays that one model.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import os
 import random
 import re
+import sys
 import time
 import uuid
 
@@ -163,6 +165,13 @@ class Gateway:
                 model_id, replay_only = mname, True
                 pname, mname = split_model(model_id)
             provider = self.provider(pname)
+            if provider.sdk and provider.sdk not in sys.modules:
+                # importing an SDK takes ~1 s: do it in a thread (the loop keeps serving clicks and
+                # other steps) and outside the step's time budget
+                t0 = time.monotonic()
+                await asyncio.to_thread(importlib.import_module, provider.sdk)
+                if deadline is not None:
+                    deadline += time.monotonic() - t0
             req = LLMRequest(model=mname, messages=list(messages), system=system, temperature=temperature,
                              max_tokens=max_tokens, schema=fmt.schema, json_mode=fmt.kind == "json",
                              timeout=_share(deadline, len(chain) - n))

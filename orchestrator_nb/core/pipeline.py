@@ -274,8 +274,8 @@ class InputDef:
         for k in ("default", "description", "choices"):
             if getattr(self, k) is not None:
                 out[k] = getattr(self, k)
-        if self.required and self.default is not None:
-            out["required"] = True
+        if self.required != (self.default is None):  # only when it differs from the default rule
+            out["required"] = self.required
         return out
 
 
@@ -560,7 +560,7 @@ def _compile_action(kind: str, value):
         if not isinstance(value, str):
             raise SpecError("must be a path or the name of a built-in pipeline")
         return value
-    return value  # plugin kinds validate their own action
+    return compile_field(value)  # a plugin kind: templates are rendered before it is called
 
 
 def _output_format(value):

@@ -16,6 +16,7 @@ from typing import Any, Callable, ClassVar
 from ..errors import ProviderError
 
 TokenCallback = Callable[[str], None]
+DEFAULT_TIMEOUT = 120.0                         # seconds, when a step sets none
 
 
 @dataclass
@@ -59,6 +60,7 @@ class Provider(ABC):
     supports_schema: ClassVar[bool] = False     # native structured output (JSON schema / tool use)
     supports_stream: ClassVar[bool] = True
     local: ClassVar[bool] = False               # runs on this machine (for routing code tasks)
+    sdk: ClassVar[str | None] = None            # module to import before the first call (off the loop)
 
     def __init__(self, api_key: str | None = None, base_url: str | None = None):
         self.api_key = api_key if api_key is not None else self.env_key()
@@ -93,6 +95,28 @@ class Provider(ABC):
 
     async def aclose(self) -> None:
         """Release HTTP clients (called when a run ends)."""
+
+    # helpers for subclasses ----------------------------------------------------------------------
+    def secrets(self) -> list[str]:
+        """What to scrub from this provider's messages: its own key and every known credential."""
+        return [s for s in (self.api_key,) if s] + known_secrets()
+
+
+def object_schema(schema: dict) -> tuple[dict, bool]:
+    """Vendors want an object at the root of a tool / response schema: wrap anything else as
+    ``{"value": schema}``. Returns (schema, wrapped)."""
+    if isinstance(schema, dict) and schema.get("type") == "object":
+        return schema, False
+    return {"type": "object", "properties": {"value": schema}, "required": ["value"]}, True
+
+
+def json_instruction(schema: dict | None) -> str:
+    """The system-prompt sentence that asks for JSON when a vendor cannot enforce it natively."""
+    import json
+    text = "Reply with only a JSON value, no prose and no code fences."
+    if schema is not None:
+        text += " It must match this JSON Schema:\n" + json.dumps(schema)
+    return text
 
 
 def redact(text: str, secrets=None) -> str:

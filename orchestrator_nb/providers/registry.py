@@ -8,8 +8,25 @@ from ..errors import SpecError
 from .base import Provider
 
 # name -> "module:Class"; modules are imported only when the provider is used.
+_P = "orchestrator_nb.providers."
 BUILTIN: dict[str, str] = {
-    "scripted": "orchestrator_nb.providers.scripted:ScriptedProvider",
+    "anthropic": _P + "anthropic_messages:AnthropicProvider",
+    "openai": _P + "openai_chat:OpenAIProvider",
+    "azure": _P + "presets:AzureProvider",
+    "ollama": _P + "presets:OllamaProvider",
+    "vllm": _P + "presets:VLLMProvider",
+    "lmstudio": _P + "presets:LMStudioProvider",
+    "openrouter": _P + "presets:OpenRouterProvider",
+    "groq": _P + "presets:GroqProvider",
+    "together": _P + "presets:TogetherProvider",
+    "mistral": _P + "presets:MistralProvider",
+    "deepseek": _P + "presets:DeepSeekProvider",
+    "fireworks": _P + "presets:FireworksProvider",
+    "gemini": _P + "presets:GeminiProvider",
+    "xai": _P + "presets:XAIProvider",
+    "local": _P + "local:LocalProvider",
+    "replay": _P + "replay:ReplayProvider",
+    "scripted": _P + "scripted:ScriptedProvider",
 }
 
 

@@ -104,6 +104,7 @@ def from_data(data, lines: Lines, *, file: str, names=(), source_text: str | Non
                      source_text=source_text, names=names, prices=data.get("prices"))
     except SpecError as e:
         raise _locate(e, lines, file, data) from None
+    p.lines = lines  # later checks (models, imports) locate their errors too
     return p
 
 
@@ -169,7 +170,9 @@ def _validate(data: dict, lines: Lines, file: str) -> None:
     try:
         PipelineSpec.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False)
+        errors = [e for e in exc.errors(include_url=False) if not _plugin_key(e)]
+        if not errors:
+            return
         groups: dict[tuple, list] = {}
         for e in errors:
             groups.setdefault(_data_loc(data, e["loc"]), []).append(e)
@@ -210,6 +213,15 @@ def _validate(data: dict, lines: Lines, file: str) -> None:
             if e.get("input") is not None and e["type"] == "literal_error":
                 msg = f"{_short(e['input'])}: {msg[0].lower()}{msg[1:]}"
         raise SpecError(msg, loc=loc, file=file, line=lines.near(loc), hint=hint) from None
+
+
+def _plugin_key(error) -> bool:
+    """A step key registered by a plugin step kind (`orchestrator_nb.steps` entry point)."""
+    loc = error["loc"]
+    if error["type"] != "extra_forbidden" or len(loc) != 3 or loc[0] != "steps":
+        return False
+    from ..core.kinds import plugin_kinds
+    return loc[2] in plugin_kinds()
 
 
 def _data_loc(data, loc) -> tuple:

@@ -108,7 +108,7 @@ class Template:
         from jinja2 import meta, nodes
 
         ast = _compile(env().parse, text, self.source)
-        self.names = frozenset(meta.find_undeclared_variables(ast))
+        self.names = frozenset(_compile(meta.find_undeclared_variables, ast, self.source))
         steps = set()
         for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
             key = node.attr if isinstance(node, nodes.Getattr) else (
@@ -154,10 +154,16 @@ def _strict(expr):
 
 
 def _compile(fn, text, source):
-    from jinja2 import TemplateSyntaxError
+    from jinja2 import TemplateAssertionError, TemplateSyntaxError
 
     try:
         return fn(text)
+    except TemplateAssertionError as e:  # an unknown filter or test
+        from difflib import get_close_matches
+        name = e.message.split("'")[1] if e.message and e.message.count("'") >= 2 else ""
+        close = get_close_matches(name, list(env().filters) + list(env().tests), n=1)
+        raise SpecError(f"template error: {e.message.rstrip('.')}",
+                        hint=f"did you mean '{close[0]}'?" if close else "see the Jinja2 filter list") from None
     except TemplateSyntaxError as e:
         where = f"template line {e.lineno}" if "\n" in str(source) else f"in {source!r}"
         raise SpecError(f"template syntax error: {e.message}", hint=where) from None

@@ -54,7 +54,8 @@ _FINISHED = ('{"t":"step","run_id":"%s","step_id":"%s","item_index":%d,"attempt"
 class Recorder:
     """Event subscriber: run events -> journal records."""
 
-    critical = True  # if records cannot be written, the run must not go on silently
+    critical = True       # if records cannot be written, the run must not go on silently
+    wants_tokens = False  # streamed tokens are not stored (the full answer is)
 
     def __init__(self, writer: JournalWriter):
         self.w = writer

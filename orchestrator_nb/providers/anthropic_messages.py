@@ -1,0 +1,151 @@
+"""Anthropic's Messages API through the official ``anthropic`` SDK.
+
+Structured output is a forced tool call: the schema becomes the tool's ``input_schema`` and the
+answer is the tool's input (streamed as ``input_json_delta`` pieces). Streaming reads the raw
+SSE events (``stream=True``): text deltas go to ``on_token`` as they arrive; usage comes from
+``message_start`` (input) and ``message_delta`` (output). The SDK's own retries are off.
+"""
+from __future__ import annotations
+
+import json
+
+from .base import DEFAULT_TIMEOUT, LLMRequest, LLMResponse, Provider, object_schema
+from .sdk_errors import classify
+
+DEFAULT_MAX_TOKENS = 4096
+TOOL = "answer"
+
+
+class AnthropicProvider(Provider):
+    name = "anthropic"
+    sdk = "anthropic"
+    key_env = "ANTHROPIC_API_KEY"
+    default_base_url = "https://api.anthropic.com"
+    models = ("claude-opus-4-1", "claude-sonnet-4-5", "claude-haiku-4-5", "claude-3-5-haiku-latest")
+    supports_schema = True
+
+    def __init__(self, api_key=None, base_url=None):
+        super().__init__(api_key, base_url)
+        self._client = None
+
+    def client(self):
+        if self._client is None:
+            key = self.require_key()
+            import anthropic
+            self._client = anthropic.AsyncAnthropic(api_key=key, base_url=self.base_url, max_retries=0)
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.close()
+
+    def arguments(self, request: LLMRequest) -> tuple[dict, bool]:
+        args: dict = {"model": request.model, "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
+                      "messages": [{"role": m["role"], "content": m["content"]} for m in request.messages],
+                      "timeout": request.timeout or DEFAULT_TIMEOUT}
+        if request.system:
+            args["system"] = request.system
+        if request.temperature is not None and _sdk_takes("temperature"):
+            args["temperature"] = request.temperature
+        wrapped = False
+        if request.schema is not None:
+            schema, wrapped = object_schema(request.schema)
+            args["tools"] = [{"name": TOOL, "description": "Record the answer in this exact structure.",
+                              "input_schema": schema}]
+            args["tool_choice"] = {"type": "tool", "name": TOOL}
+        args.update(request.options or {})
+        return args, wrapped
+
+    async def complete(self, request: LLMRequest, on_token=None) -> LLMResponse:
+        client = self.client()
+        args, wrapped = self.arguments(request)
+        try:
+            if on_token is None:
+                msg = await client.messages.create(**args)
+                out = _from_message(msg)
+            else:
+                out = await self._stream(client, args, on_token)
+        except Exception as e:
+            raise classify(e, self.name, self.secrets()) from None
+        if wrapped and isinstance(out.data, dict) and "value" in out.data:
+            out.data = out.data["value"]
+            out.text = json.dumps(out.data, ensure_ascii=False)
+        return out
+
+    async def _stream(self, client, args, on_token) -> LLMResponse:
+        stream = await client.messages.create(**args, stream=True)
+        texts: list[str] = []
+        tool_json: list[str] = []
+        tokens_in = tokens_out = 0
+        model = finish = None
+        try:
+            async for ev in stream:
+                kind = ev.type
+                if kind == "message_start":
+                    model = ev.message.model
+                    tokens_in = _input_tokens(ev.message.usage)
+                    tokens_out = getattr(ev.message.usage, "output_tokens", 0) or 0
+                elif kind == "content_block_delta":
+                    delta = ev.delta
+                    if delta.type == "text_delta":
+                        texts.append(delta.text)
+                        on_token(delta.text)
+                    elif delta.type == "input_json_delta":
+                        tool_json.append(delta.partial_json)
+                        if delta.partial_json:
+                            on_token(delta.partial_json)
+                elif kind == "message_delta":
+                    finish = ev.delta.stop_reason or finish
+                    usage = getattr(ev, "usage", None)
+                    if usage is not None and getattr(usage, "output_tokens", None) is not None:
+                        tokens_out = usage.output_tokens
+        finally:
+            await stream.close()
+        data = None
+        if tool_json:
+            raw = "".join(tool_json)
+            try:
+                data = json.loads(raw) if raw.strip() else {}
+            except ValueError:
+                data = None  # the gateway sees invalid JSON text and asks again
+            text = raw
+        else:
+            text = "".join(texts)
+        return LLMResponse(text=text if data is None else json.dumps(data, ensure_ascii=False), data=data,
+                           model=model, finish_reason=finish, tokens_in=tokens_in, tokens_out=tokens_out)
+
+
+def _input_tokens(usage) -> int:
+    if usage is None:
+        return 0
+    return sum(getattr(usage, k, 0) or 0 for k in ("input_tokens", "cache_creation_input_tokens",
+                                                   "cache_read_input_tokens"))
+
+
+def _from_message(msg) -> LLMResponse:
+    texts, data = [], None
+    for block in msg.content or ():
+        if block.type == "text":
+            texts.append(block.text)
+        elif block.type == "tool_use" and data is None:
+            data = block.input
+    text = json.dumps(data, ensure_ascii=False) if data is not None else "".join(texts)
+    usage = msg.usage
+    return LLMResponse(text=text, data=data, model=msg.model, finish_reason=msg.stop_reason,
+                       tokens_in=_input_tokens(usage), tokens_out=getattr(usage, "output_tokens", 0) or 0)
+
+
+_sdk_params: set | None = None
+
+
+def _sdk_takes(name: str) -> bool:
+    """Whether the installed SDK's ``messages.create`` accepts ``name`` (anthropic 2.x has no
+    ``temperature``: passing it raises TypeError before any request is made)."""
+    global _sdk_params
+    if _sdk_params is None:
+        import inspect
+
+        from anthropic.resources.messages import AsyncMessages
+        _sdk_params = set(inspect.signature(AsyncMessages.create).parameters)
+    return name in _sdk_params
