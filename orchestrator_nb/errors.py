@@ -102,3 +102,10 @@ class StoreError(OrcError):
 
 class RunNotFound(OrcError, LookupError):
     exit_code = 2
+
+
+def suggest(word: str, options) -> str | None:
+    """'did you mean ...?' for a close match among ``options``, or None."""
+    import difflib
+    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else None

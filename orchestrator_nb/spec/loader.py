@@ -180,15 +180,14 @@ def _validate(data: dict, lines: Lines, file: str) -> None:
         e = group[0]
         hint = None
         if e["type"] == "extra_forbidden":
-            from ..core.pipeline import STEP_KEYS, suggest
+            from ..core.stepdef import STEP_KEYS
+            from ..errors import suggest
             key = loc[-1]
-            parent = _get(data, loc[:-1])
             known = _known_keys(loc[:-1])
             hint = suggest(key, known) if known else None
             if hint is None and loc[:1] == ("steps",) and len(loc) == 3:
                 hint = "a step takes " + ", ".join(STEP_KEYS + ACTION_KEYS)
             msg = f"unknown key '{key}'"
-            del parent
         elif e["type"] == "missing":
             msg = f"missing required key '{loc[-1]}'" if loc else "missing required key"
             if loc and loc[-1] == "steps":
