@@ -209,8 +209,12 @@ def _sync(store, how: str) -> None:
     if how == "now":
         store.sync()
     elif how == "background":
+        import atexit
         import threading
-        threading.Thread(target=_quiet_sync, args=(store,), name="orc-store-sync", daemon=True).start()
+        t = threading.Thread(target=_quiet_sync, args=(store,), name="orc-store-sync", daemon=True)
+        t.start()
+        # let a merge in progress finish before the interpreter tears down (DuckDB aborts otherwise)
+        atexit.register(t.join, 30)
 
 
 def _quiet_sync(store) -> None:

@@ -1,0 +1,160 @@
+"""Approvals in the notebook: a card with Approve / Request changes / Reject, and the approver
+that shows it.
+
+``NotebookApprover.decide`` (the core's Approver protocol) follows an explicit policy
+(auto/reject/defer/fail) as is. For ``ask`` it shows a card only when a frontend really
+displays widgets (see ``frontend``); headless it falls back to ``ORC_APPROVAL`` or ``defer``,
+so nothing waits for a click that cannot come. While a card waits, a decision made elsewhere
+(``orc approve`` in a shell, ``%orc approve``, the JupyterLab panel) releases it too: those
+touch ``<db>.inbox/<run_id>``, which is checked with a cheap ``stat`` before reading the store.
+"""
+from __future__ import annotations
+
+import asyncio
+import getpass
+import html
+import os
+import time
+
+from ..core.approvals import Decision, PolicyApprover
+from .render import shown_html
+
+_e = html.escape
+WORDS = {"approved": ("✔", "approved", "#1e8e3e"), "rejected": ("✘", "rejected", "#d93025"),
+         "changes_requested": ("↺", "changes requested", "#e37400")}
+MODE_WORDS = {"cli": "from the command line", "ui": "in the JupyterLab panel", "auto": "by policy",
+              "interactive": ""}
+
+
+def who() -> str:
+    for key in ("JUPYTERHUB_USER", "USER", "USERNAME"):
+        if os.environ.get(key):
+            return os.environ[key]
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "notebook"
+
+
+class ApprovalCard:
+    """One approval round. ``future`` resolves with the clicked ``Decision``."""
+
+    def __init__(self, req):
+        import ipywidgets as w
+
+        self.req = req
+        self.future: asyncio.Future = asyncio.get_running_loop().create_future()
+        title = (f"<div style='font-size:13px'>‖ <b>{_e(req.step_id)}</b>"
+                 + (f" <span style='opacity:.6'>round {req.round}</span>" if req.round > 1 else "")
+                 + f" — {_e(req.question or 'approve?')}</div>")
+        self.title = w.HTML(title)
+        self.shown = w.HTML(f"<div class='orc-shown' style='max-height:24em;overflow:auto;border:1px solid "
+                            f"var(--jp-border-color2,#ddd);padding:4px 10px;margin:4px 0;background:"
+                            f"var(--jp-layout-color0,#fff)'>{shown_html(req.show)}</div>")
+        self.comment = w.Textarea(placeholder="Comment (needed to request changes: say what to change)",
+                                  layout=w.Layout(width="98%", height="4.2em"))
+        auto = w.Layout(width="auto", min_width="8em")
+        self.approve = w.Button(description="Approve", button_style="success", icon="check", layout=auto)
+        self.changes = w.Button(description="Request changes", button_style="warning", icon="pencil",
+                                layout=w.Layout(width="auto", min_width="8em"))
+        self.reject = w.Button(description="Reject", button_style="danger", icon="times",
+                               layout=w.Layout(width="auto", min_width="8em"))
+        self.approve.on_click(lambda _b: self.click("approved"))
+        self.changes.on_click(lambda _b: self.click("changes_requested"))
+        self.reject.on_click(lambda _b: self.click("rejected"))
+        self.message = w.HTML()
+        self.buttons = w.HBox([self.approve, self.changes, self.reject])
+        self.widget = w.VBox([self.title, self.shown, self.comment, self.buttons, self.message],
+                             layout=w.Layout(border="2px solid #e37400", padding="4px 8px", margin="6px 0"))
+        self.widget.add_class("orc-approval")
+
+    def click(self, decision: str) -> None:
+        if self.future.done():
+            return
+        comment = (self.comment.value or "").strip() or None
+        if decision == "changes_requested" and not comment:
+            self.message.value = "<span style='color:#d93025'>Write what to change in the comment first.</span>"
+            return
+        self.future.set_result(Decision(decision, comment, decided_by=who(), mode="interactive"))
+
+    def _disable(self) -> None:
+        for b in (self.approve, self.changes, self.reject, self.comment):
+            b.disabled = True
+
+    def decided(self, d: Decision) -> None:
+        self._disable()
+        mark, word, color = WORDS.get(d.decision, ("•", d.decision, "#5f6368"))
+        where = MODE_WORDS.get(d.mode, d.mode)
+        then = ""
+        if d.decision == "changes_requested":
+            then = f" — regenerating <b>{_e(self.req.revise or 'the previous step')}</b>, then asking again"
+        comment = f": “{_e(d.comment)}”" if d.comment else ""
+        self.message.value = (f"<span style='color:{color}' class='orc-decision' data-decision='{_e(d.decision)}'>"
+                              f"{mark} {word}</span> by {_e(d.decided_by or '?')} {where} at "
+                              f"{time.strftime('%H:%M:%S', time.localtime(d.decided_at))}{comment}{then}")
+        self.widget.layout.border = f"1px solid {color}"
+        self.buttons.layout.display = "none"
+        self.comment.layout.display = "none"
+
+    def snapshot_html(self) -> str:
+        """The card as static HTML, for the notebook file once the run is over."""
+        return (f"<div class='orc-approval' style='border:1px solid #9aa0a6;padding:4px 8px;margin:6px 0'>"
+                f"{self.title.value}<details><summary style='cursor:pointer;font-size:12px;opacity:.8'>what was "
+                f"reviewed</summary>{self.shown.value}</details><div>{self.message.value}</div></div>")
+
+    def stopped(self, why: str = "the run stopped before a decision") -> None:
+        self._disable()
+        self.message.value = f"<span style='opacity:.7'>■ {_e(why)}</span>"
+        if not self.future.done():
+            self.future.cancel()
+
+
+class NotebookApprover:
+    """``ask`` -> a card (when watched) or the headless fallback; other policies as given."""
+
+    def __init__(self, *, store=None, view=None, watched=None, fallback: str | None = None, poll: float = 0.25):
+        self.store, self.view, self.watched, self.poll = store, view, watched, poll
+        fallback = fallback or os.environ.get("ORC_APPROVAL") or "defer"
+        self.fallback = "defer" if fallback == "ask" else fallback
+        self.cards: list[ApprovalCard] = []
+
+    async def decide(self, req):
+        policy = req.policy or "ask"
+        if policy != "ask":
+            return await PolicyApprover(policy).decide(req)
+        if self.view is None or self.watched is None or not await self.watched():
+            return await PolicyApprover(self.fallback).decide(req)
+        card = ApprovalCard(req)
+        self.cards.append(card)
+        self.view.add_card(card)
+        self.view.flush()
+        elsewhere = asyncio.get_running_loop().create_task(self._inbox(req), name="orc-inbox")
+        try:
+            await asyncio.wait({card.future, elsewhere}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            card.stopped()
+            raise
+        finally:
+            elsewhere.cancel()
+        if card.future.done() and not card.future.cancelled():
+            decision = card.future.result()
+        else:
+            decision = elsewhere.result()
+            card.future.cancel()
+        card.decided(decision)
+        return decision
+
+    async def _inbox(self, req) -> Decision:
+        """A decision recorded in the store by someone else, noticed through the inbox file."""
+        store = self.store
+        if store is None:
+            await asyncio.Event().wait()  # nothing to watch: only a click can decide
+        seen = store.inbox_mtime(req.run_id)
+        found = await asyncio.to_thread(store.find_decision, req.run_id, req.step_id, req.round)
+        while found is None:
+            await asyncio.sleep(self.poll)
+            now = store.inbox_mtime(req.run_id)
+            if now != seen:
+                seen = now
+                found = await asyncio.to_thread(store.find_decision, req.run_id, req.step_id, req.round)
+        return found
