@@ -59,3 +59,8 @@ def load_ipython_extension(ipython) -> None:
 def unload_ipython_extension(ipython) -> None:
     from .notebook.magics import unload_ipython_extension as _unload
     _unload(ipython)
+
+
+def _jupyter_labextension_paths():
+    """For `jupyter labextension develop`: where the built frontend extension lives."""
+    return [{"src": "labextension", "dest": "orchestrator-nb"}]

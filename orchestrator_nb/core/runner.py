@@ -290,6 +290,12 @@ async def resume_run(ref: str, *, db=None, approval: str | None = None, approver
                      notebook_path=run.get("notebook_path"), parent=parent, use_cache=use_cache,
                      approval_policy=approval or run.get("approval_policy"))
     restore(ctx, rows)
+    for sid, (tin, tout, cost) in (run.get("usage") or {}).items():  # earlier spending still counts
+        if sid in ctx.states:
+            ctx.states[sid].usage = [tin, tout, cost]
+        ctx.cost_usd += cost
+        ctx.tokens_in += tin
+        ctx.tokens_out += tout
     record = {"pipeline": pipeline.name, "resumed": True, "approval_policy": policy}
     if parent is not None:
         ctx.emit("run_started", **record)

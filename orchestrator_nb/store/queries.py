@@ -187,6 +187,10 @@ def resume_state(store, ref: str) -> tuple[dict, list[dict]]:
                            "WHERE run_id = ? ORDER BY step_id, item_index, attempt", [run_id])
         for s in steps:
             s["output"] = _json(s["output"])
+        # what the run has spent so far, per step (a crashed run never wrote its totals)
+        run["usage"] = {r["step_id"]: (r["tin"] or 0, r["tout"] or 0, r["cost"] or 0.0) for r in _rows(
+            con, "SELECT step_id, sum(tokens_in) AS tin, sum(tokens_out) AS tout, sum(cost_usd) AS cost "
+                 "FROM llm_calls WHERE run_id = ? AND NOT coalesce(cached, false) GROUP BY step_id", [run_id])}
         return run, steps
 
 

@@ -204,3 +204,24 @@ def test_a_store_locked_by_another_program_gives_a_clear_error(tmp_path, monkeyp
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_resume_keeps_what_the_run_spent_before(scripted):
+    scripted([{"reply": "word " * 40}])
+    p = orc.load("""
+name: spend
+prices: {"scripted:paid": {input: 100, output: 100}}
+steps:
+  - id: ask
+    prompt: say something
+    model: scripted:paid
+  - id: gate
+    approval: ok?
+""")
+    r = asyncio.run(run_pipeline(p, db=None, approval="defer"))
+    assert r.status == "waiting" and r.cost > 0
+    orc.approve(r.run_id, "gate")
+    r2 = asyncio.run(resume_run(r.run_id))
+    assert r2.status == "succeeded"
+    assert r2.cost == pytest.approx(r.cost) and r2.tokens == r.tokens
+    assert run_detail(Store(), r.run_id)["run"]["cost_usd"] == pytest.approx(r.cost)

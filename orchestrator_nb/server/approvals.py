@@ -1,0 +1,40 @@
+"""Approvals waiting for a person, and recording the decision the sidebar sends.
+
+Two kinds of waiting run exist, and the store shows both with the approval step ``waiting``:
+
+- *deferred*: a headless run (policy ``defer``) ended ``waiting``; once decided,
+  ``orc resume RUN`` continues it.
+- *live*: a run still going on (``running``) in a kernel, its approval step asking its approver
+  right now; ``store.queries.decide`` touches the run's inbox, so it goes on at once.
+
+Both are read and decided through ``store.queries``; this module adds what the UI needs to say
+which kind it is and how the run continues.
+"""
+from __future__ import annotations
+
+from ..store.queries import decide, pending_approvals
+
+
+def waiting_approvals(store, run_id: str | None = None) -> list[dict]:
+    """Every approval waiting for a decision, oldest first; ``live`` tells a live run from a stored one."""
+    if not store.exists():
+        return []
+    rows = pending_approvals(store, run_id)
+    for a in rows:
+        a["live"] = a.get("run_status") == "running"
+    return rows
+
+
+def record_decision(store, run_id: str, step_id: str, decision: str, comment: str | None,
+                    decided_by: str | None) -> dict:
+    """Record a decision made in the UI (mode ``ui``) and say how the run continues."""
+    with store.connect() as con:  # one lock: the run's status and the decision belong together
+        out = decide(store, run_id, step_id, decision, comment, decided_by, mode="ui")
+        status = con.execute("SELECT status FROM runs WHERE run_id = ?", [out["run_id"]]).fetchall()[0][0]
+    live = status == "running"
+    out["live"] = live
+    if live:
+        out["next"] = "the run goes on where it is running"
+    else:
+        out["next"] = f"orc resume {out['run_id']}"
+    return out

@@ -1,0 +1,207 @@
+"""REST handlers under ``/orc/api/``. Every method needs an authenticated, authorized user
+(403 otherwise); bad input gets a 4xx JSON body ``{"message", "field"}`` naming the field.
+
+Store calls run on the extension's thread pool: they block for tens of milliseconds (a file
+lock, a journal merge) and must never stall the server's IO loop.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from tornado import web
+
+from ..errors import OrcError, RunNotFound, StoreError, UsageError
+from .approvals import record_decision, waiting_approvals
+from .encode import known_secrets, to_json
+from .runs import STATUSES, run_view, runs_page
+
+AUTH_RESOURCE = "orchestrator"
+MAX_LIMIT = 500
+DECISIONS = ("approve", "reject", "request_changes")
+_DECISION_ALIASES = {"approve": "approve", "approved": "approve", "reject": "reject", "rejected": "reject",
+                     "request_changes": "request_changes", "changes": "request_changes",
+                     "changes_requested": "request_changes"}
+
+
+class BadRequest(Exception):
+    def __init__(self, field: str | None, message: str, status: int = 400):
+        super().__init__(message)
+        self.field, self.message, self.status = field, message, status
+
+
+class OrcHandler(APIHandler):
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def store(self):
+        return self.settings["orc_store"]
+
+    async def blocking(self, fn, *args, **kwargs):
+        """Run a store call on the extension's thread pool."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.settings["orc_executor"], functools.partial(fn, *args, **kwargs))
+
+    def reply(self, text: str, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(text)
+
+    def fail(self, status: int, message: str, field: str | None = None) -> None:
+        self.reply(to_json({"message": message, "field": field, "status": status},
+                           known_secrets(self._server_token())), status)
+
+    async def answer(self, fn, *args, http_status: int = 200, **kwargs) -> None:
+        """Call ``fn`` and encode its value off the IO loop, reply, and map our errors to 4xx/5xx."""
+        token = self._server_token()
+
+        def work() -> str:
+            return to_json(fn(*args, **kwargs), known_secrets(token))
+
+        try:
+            text = await self.blocking(work)
+        except BadRequest as e:
+            return self.fail(e.status, e.message, e.field)
+        except RunNotFound as e:
+            return self.fail(404, str(e), "run_id")
+        except UsageError as e:
+            return self.fail(400, str(e), _field_of(str(e)))
+        except StoreError as e:
+            return self.fail(503, str(e))
+        except OrcError as e:  # not waiting, already decided: the request conflicts with the run's state
+            return self.fail(409, str(e))
+        self.reply(text, http_status)
+
+    # query strings ------------------------------------------------------------------------------
+    def arg_int(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self.get_query_argument(name, None)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise BadRequest(name, f"{name} must be an integer, got {raw!r}") from None
+        if not low <= value <= high:
+            raise BadRequest(name, f"{name} must be between {low} and {high}, got {value}")
+        return value
+
+    def arg_bool(self, name: str) -> bool:
+        raw = (self.get_query_argument(name, "") or "").lower()
+        if raw in ("", "0", "false", "no"):
+            return False
+        if raw in ("1", "true", "yes"):
+            return True
+        raise BadRequest(name, f"{name} must be true or false, got {raw!r}")
+
+    def _server_token(self) -> str | None:
+        provider = self.settings.get("identity_provider")
+        return getattr(provider, "token", None) or None
+
+
+class RunsHandler(OrcHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        try:
+            status = self.get_query_argument("status", None) or None
+            if status is not None and status not in STATUSES:
+                raise BadRequest("status", f"unknown status {status!r} (use one of: {', '.join(STATUSES)})")
+            limit = self.arg_int("limit", 50, 1, MAX_LIMIT)
+            offset = self.arg_int("offset", 0, 0, 10**9)
+            top_level = self.arg_bool("top_level")
+        except BadRequest as e:
+            return self.fail(e.status, e.message, e.field)
+        await self.answer(runs_page, self.store, status=status, pipeline=self.get_query_argument("pipeline", None)
+                          or None, top_level=top_level, limit=limit, offset=offset)
+
+
+class RunHandler(OrcHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str):
+        if not self.store.exists():
+            return self.fail(404, f"no run '{run_id}': the store {self.store.path} has no runs yet", "run_id")
+        await self.answer(run_view, self.store, run_id, self.settings.get("orc_root_dir"))
+
+
+class ApprovalsHandler(OrcHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        run_id = self.get_query_argument("run_id", None) or None
+        await self.answer(lambda: {"approvals": waiting_approvals(self.store, run_id)})
+
+    @web.authenticated
+    @authorized
+    async def post(self):
+        try:
+            body = decision_body(self.request.body)
+        except BadRequest as e:
+            return self.fail(e.status, e.message, e.field)
+        if not self.store.exists():
+            return self.fail(404, f"no run '{body['run_id']}': the store {self.store.path} has no runs yet", "run_id")
+        user = self.current_user
+        who = getattr(user, "display_name", None) or getattr(user, "username", None) or "jupyterlab"
+        await self.answer(record_decision, self.store, body["run_id"], body["step_id"], body["decision"],
+                          body["comment"], f"ui:{who}", http_status=201)
+
+
+class InfoHandler(OrcHandler):
+    @web.authenticated
+    @authorized
+    async def get(self):
+        self.reply(to_json({"version": self.settings["orc_version"], "db": str(self.store.path),
+                            "exists": self.store.exists(), "statuses": list(STATUSES),
+                            "decisions": list(DECISIONS)}))
+
+
+def decision_body(raw: bytes) -> dict:
+    """Validate a POST body: {"run_id": str, "step_id": str, "decision": approve|reject|request_changes,
+    "comment": str (required to request changes)}."""
+    try:
+        data = json.loads(raw or b"")
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("body", "the body must be JSON: {\"run_id\", \"step_id\", \"decision\", \"comment\"}") from None
+    if not isinstance(data, dict):
+        raise BadRequest("body", f"the body must be a JSON object, got {type(data).__name__}")
+    unknown = sorted(set(data) - {"run_id", "step_id", "decision", "comment"})
+    if unknown:
+        raise BadRequest(unknown[0], f"unknown field {unknown[0]!r} (fields: run_id, step_id, decision, comment)")
+    out = {}
+    for name in ("run_id", "step_id"):
+        value = data.get(name)
+        if not isinstance(value, str) or not value.strip():
+            raise BadRequest(name, f"{name} is required (a non-empty string)")
+        out[name] = value.strip()
+    decision = data.get("decision")
+    word = _DECISION_ALIASES.get(decision.strip().lower()) if isinstance(decision, str) else None
+    if word is None:
+        raise BadRequest("decision", f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
+    comment = data.get("comment")
+    if comment is not None and not isinstance(comment, str):
+        raise BadRequest("comment", f"comment must be a string, got {type(comment).__name__}")
+    comment = (comment or "").strip() or None
+    if word == "request_changes" and comment is None:
+        raise BadRequest("comment", "a comment is required to request changes (say what to change)")
+    out.update(decision=word, comment=comment)
+    return out
+
+
+def _field_of(message: str) -> str | None:
+    """The request field a core UsageError is about (they name it in words)."""
+    for words, field in (("has no step", "step_id"), ("run id", "run_id"), ("decision", "decision"),
+                         ("comment", "comment")):
+        if words in message:
+            return field
+    return None
+
+
+ROUTES = [
+    (r"runs", RunsHandler),
+    (r"runs/(?P<run_id>[A-Za-z0-9_.-]+)", RunHandler),
+    (r"approvals", ApprovalsHandler),
+    (r"info", InfoHandler),
+]
