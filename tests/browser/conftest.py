@@ -16,8 +16,10 @@ REPO = HERE.parent.parent
 SCREENSHOTS = REPO / "docs" / "screenshots"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(tmp_path_factory):
+    # module scope: Playwright's sync API marks an event loop as running in this thread while it
+    # is open, which would break asyncio.run() in the tests collected after these
     from orchestrator_nb.testing.lab import Browser
     with Browser(tmp_path_factory.mktemp("chromium")) as b:
         yield b
