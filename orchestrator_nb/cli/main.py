@@ -68,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--approval", choices=["auto", "reject", "defer", "fail"],
                     help="what approval steps do with nobody to click (default: $ORC_APPROVAL or defer)")
     sp.add_argument("--outdir", default=".", help="where written files go (default: working directory)")
-    sp.add_argument("--model", help="default model for steps that name none (provider:model or alias)")
+    sp.add_argument("--model", help="model for every step that names none, over `routing:` and defaults "
+                                    "(provider:model or an alias)")
     sp.add_argument("--no-cache", action="store_true", help="recompute everything (results are still cached)")
     sp.add_argument("--quiet", "-q", action="store_true", help="no progress, only the summary")
     sp.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
@@ -195,10 +196,22 @@ def _finish(result, args) -> int:
         _print_outputs(result)
         print(summary_table(result))
         if result.status == "waiting":
-            pending = [s["id"] for s in result.steps if s["status"] == "waiting"]
-            for sid in pending:
-                print(f"waiting for approval: orc approve {result.run_id} {sid}  (then: orc resume {result.run_id})")
+            for run_id, sid in _pending(result, getattr(args, "db", None)):
+                print(f"waiting for approval: orc approve {run_id} {sid}  (then: orc resume {result.run_id})")
     return EXIT.get(result.status, 1)
+
+
+def _pending(result, db) -> list[tuple[str, str]]:
+    """(run, step) of each approval the run waits for, its sub-pipelines' included."""
+    from ..store import Store
+    from ..store.queries import pending_approvals
+    try:
+        rows = pending_approvals(Store(db))
+    except OrcError:
+        rows = []
+    found = [(r["run_id"], r["step_id"]) for r in rows
+             if result.run_id in (r["run_id"], r.get("parent_run_id"))]
+    return found or [(result.run_id, s["id"]) for s in result.steps if s["status"] == "waiting"]
 
 
 def _print_outputs(result, limit: int = 2000) -> None:
@@ -222,7 +235,7 @@ def cmd_run(args) -> int:
     if args.model:
         from ..core.routing import expand
         expand(pipeline, args.model)
-        pipeline.defaults["model"] = args.model
+        pipeline.model_override = args.model
     params = parse_params(args.param, args.params_file)
     result = asyncio.run(run_pipeline(pipeline, params, db=args.db, outdir=args.outdir, approval=args.approval,
                                       subscribers=_subscribers(args), source="cli", use_cache=not args.no_cache))
@@ -326,7 +339,7 @@ def cmd_approve(args) -> int:
     by = args.by or os.environ.get("USER") or os.environ.get("USERNAME") or "cli"
     out = decide(Store(args.db), args.run_id, args.step_id, decision, args.comment, by, "cli")
     print(f"{out['decision']}: run {out['run_id']} step {out['step_id']} (round {out['round']}); "
-          f"`orc resume {out['run_id']}` continues a stored run (a live one continues by itself)")
+          f"`orc resume {out['resume']}` continues a stored run (a live one continues by itself)")
     return 0
 
 

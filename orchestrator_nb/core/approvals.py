@@ -45,6 +45,8 @@ class ApprovalNeeded(OrcError):
 
 
 class PolicyApprover:
+    waits = False  # decides (or defers) at once: no "waiting for approval" to announce
+
     def __init__(self, policy: str = "defer"):
         if policy not in POLICIES:
             raise OrcError(f"unknown approval policy '{policy}' (use {', '.join(POLICIES)})")

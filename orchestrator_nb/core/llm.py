@@ -120,6 +120,7 @@ class Gateway:
     def __init__(self, ctx):
         self.ctx = ctx
         self.providers: dict[str, object] = {}
+        self.asked: dict[tuple, set] = {}  # (step, item) -> request keys already sent in this run
         self.mode = os.environ.get("ORC_MODE", "").strip().lower() or "normal"
         if self.mode not in ("normal", "replay", "live"):
             raise SpecError(f"ORC_MODE={self.mode!r} is not a mode", hint="use replay, live, or leave it unset")
@@ -147,7 +148,11 @@ class Gateway:
         return resolve_chain(pipeline, model or step.model or None, task or step.task)
 
     async def complete(self, *, step, item, attempt, messages, system, output, model=None, task=None,
-                       purpose: str = "step") -> LLMResult:
+                       purpose: str = "step", fresh: bool = False) -> LLMResult:
+        """``fresh``: do not answer from the cache. (A request this step already made in this run
+        never is: a retry whose request repeats an earlier one — a small model that copied its
+        rejected answer — would otherwise get that answer back forever. Replay mode still answers
+        from recordings.)"""
         from ..providers.registry import split_model
         ctx = self.ctx
         fmt = OutputFormat(output)
@@ -180,7 +185,8 @@ class Gateway:
                 req.system = f"{system}\n\n{instruction}" if system else instruction
             last = n == len(chain) - 1
             try:
-                return await self._ask(step, item, attempt, provider, model_id, req, fmt, last, purpose, replay_only)
+                return await self._ask(step, item, attempt, provider, model_id, req, fmt, last, purpose, replay_only,
+                                       fresh)
             except ProviderError as e:
                 failures.append(f"{model_id}: {e.reason}")
                 if (e.falls_back or e.reason == "replay_miss") and not last:
@@ -192,11 +198,13 @@ class Gateway:
                 raise
         raise ProviderError("no model to call")  # pragma: no cover - chains are never empty
 
-    async def _ask(self, step, item, attempt, provider, model_id, req, fmt, last, purpose, replay_only) -> LLMResult:
+    async def _ask(self, step, item, attempt, provider, model_id, req, fmt, last, purpose, replay_only,
+                   fresh=False) -> LLMResult:
         """One model: cache, retries for this model, structured re-asks."""
         ctx = self.ctx
         for reask in range(MAX_REASKS + 1):
-            resp, cached = await self._call(step, item, attempt, provider, model_id, req, last, purpose, replay_only)
+            resp, cached = await self._call(step, item, attempt, provider, model_id, req, last, purpose, replay_only,
+                                            fresh)
             value, prob = fmt.parse(resp.text, resp.data)
             if prob is None:
                 return LLMResult(value, resp.text, model_id, resp.tokens_in, resp.tokens_out, resp.cost_usd, cached)
@@ -213,12 +221,16 @@ class Gateway:
                                                              "only the JSON value, matching the schema exactly."}])
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _call(self, step, item, attempt, provider, model_id, req, last, purpose, replay_only=False):
+    async def _call(self, step, item, attempt, provider, model_id, req, last, purpose, replay_only=False,
+                    fresh=False):
         """One request to one model, with this model's retries. Returns (response, cached)."""
         ctx = self.ctx
         key = content_hash("llm", model_id, req.cache_fields())
         cache = ctx.cache if ctx.cache is not None and _cache_on(ctx, step) else None
-        if cache is not None and (ctx.use_cache or replay_only) and self.mode != "live":
+        asked = self.asked.setdefault((step.id, item), set())
+        fresh = fresh or key in asked
+        asked.add(key)
+        if cache is not None and ((ctx.use_cache and not fresh) or replay_only) and self.mode != "live":
             hit = cache.get("llm", key)
             if hit is not MISS:
                 resp = _response_from(hit)

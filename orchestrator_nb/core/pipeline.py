@@ -95,6 +95,7 @@ class Pipeline:
         self.name, self.description, self.version = name, description, version
         self.source_file, self.source_text = source_file, source_text
         self.prices = dict(prices or {})
+        self.model_override = None  # `--model`: for every step that names no model (beats routing)
         self.inputs = {}
         for key, value in (inputs or {}).items():
             try:

@@ -1,7 +1,8 @@
 """Which model(s) a prompt step uses.
 
-Order: the step's ``model`` > its ``task`` through the pipeline's ``routing`` > ``defaults.model``
-> ``ORC_MODEL`` > automatic choice by task type among providers that have credentials.
+Order: the step's ``model`` > a run's ``--model`` (``pipeline.model_override``) > its ``task``
+through the pipeline's ``routing`` > ``defaults.model`` > ``ORC_MODEL`` > automatic choice by task
+type among providers that have credentials.
 Aliases from ``models:`` expand (a list is a fallback chain).
 """
 from __future__ import annotations
@@ -34,6 +35,9 @@ def expand(pipeline, ref, seen=()) -> tuple[str, ...]:
 def resolve_chain(pipeline, model=None, task=None) -> tuple[str, ...]:
     if model:
         return expand(pipeline, model)
+    override = getattr(pipeline, "model_override", None)
+    if override:
+        return expand(pipeline, override)
     if task and task in pipeline.routing:
         return expand(pipeline, pipeline.routing[task])
     if pipeline.defaults.get("model"):

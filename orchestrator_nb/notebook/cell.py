@@ -39,10 +39,9 @@ def shape_of(data) -> str:
 def pipeline_from_cell(body: str, *, name: str | None, file: str, names):
     """-> (pipeline, shape). Raises SpecError located at the cell's lines (line 1 = %%orc)."""
     from ..spec.loader import load_text
-    from ..spec.yamlio import load_yaml
 
     try:
-        data, _ = load_yaml(body, file)
+        data = _parse(body, file)
         shape = shape_of(data)
         if shape == "pipeline":
             text = body if "name" in data else _with_name(body, name or "cell")
@@ -58,10 +57,16 @@ def pipeline_from_cell(body: str, *, name: str | None, file: str, names):
     return pipeline, shape
 
 
-def _shape_or_none(body: str):
+def _parse(body: str, file: str = "<cell>"):
+    """YAML of a cell, after the same text preprocessing files get (py-orc `<AUTO>` tags)."""
+    from ..dialects import preprocess
     from ..spec.yamlio import load_yaml
+    return load_yaml(preprocess(body, file)[0], file)[0]
+
+
+def _shape_or_none(body: str):
     try:
-        return shape_of(load_yaml(body)[0])
+        return shape_of(_parse(body))
     except SpecError:
         return None
 

@@ -51,7 +51,7 @@ def run_options(fn):
                  help="an input value (repeatable); KEY=@path reads the value from a file"),
         argument("--out", metavar="VAR", help="variable for the RunResult (default: the pipeline's name; "
                                               "`_orc` for a cell holding one step)"),
-        argument("--model", metavar="M", help="default model for steps that name none (provider:model or alias)"),
+        argument("--model", metavar="M", help="model for every step that names none, over routing: (provider:model or alias)"),
         argument("--approval", choices=POLICIES, help="approval steps: ask (buttons; headless: defer), auto, "
                                                       "reject or defer (default: $ORC_APPROVAL, else ask)"),
         argument("--no-cache", action="store_true", help="recompute every step and model call"),
@@ -278,7 +278,7 @@ class OrcMagics(Magics):
         if args.model:
             from ..core.routing import expand
             expand(pipeline, args.model)
-            pipeline.defaults["model"] = args.model
+        pipeline.model_override = args.model or None  # this run's choice only
         inputs = coerce_inputs(pipeline, parse_params(args.param, ()))
         prepare(pipeline)
         return RunPlan(pipeline, inputs, var, args, scope=kernel_scope(pipeline, self.user_ns), shape=shape)

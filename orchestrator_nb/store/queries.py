@@ -104,9 +104,9 @@ def pending_approvals(store, run_id: str | None = None) -> list[dict]:
     """Approval steps whose latest attempt is `waiting`, with the question and what to show."""
     sql = """
         SELECT s.run_id, s.step_id, s.attempt AS round, s.output, s.started_at, r.pipeline, r.status AS run_status,
-               r.source
+               r.source, r.parent_run_id
         FROM steps s JOIN runs r USING (run_id)
-        WHERE s.status = 'waiting' AND s.item_index = -1
+        WHERE s.status = 'waiting' AND s.item_index = -1 AND s.output->>'question' IS NOT NULL
           AND s.attempt = (SELECT max(attempt) FROM steps t WHERE t.run_id = s.run_id AND t.step_id = s.step_id
                            AND t.item_index = -1)
           AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.run_id = s.run_id AND a.step_id = s.step_id
@@ -152,14 +152,20 @@ def decide(store, ref: str, step_id: str, decision: str, comment: str | None = N
         raise UsageError("requesting changes needs a comment saying what to change (--comment TEXT)")
     with store.connect() as con:
         run_id = resolve_run_id(con, ref)
-        rows = _rows(con, "SELECT attempt, status FROM steps WHERE run_id = ? AND step_id = ? AND item_index = -1 "
-                          "ORDER BY attempt DESC LIMIT 1", [run_id, step_id])
+        rows = _rows(con, "SELECT attempt, status, output->>'question' AS question FROM steps WHERE run_id = ? "
+                          "AND step_id = ? AND item_index = -1 ORDER BY attempt DESC LIMIT 1", [run_id, step_id])
         if not rows:
             known = [r[0] for r in con.execute("SELECT DISTINCT step_id FROM steps WHERE run_id = ? AND status = "
                                                "'waiting'", [run_id]).fetchall()]
             raise UsageError(f"run {run_id} has no step '{step_id}'"
                              + (f" (waiting: {', '.join(known)})" if known else ""))
         round_, status = rows[0]["attempt"], rows[0]["status"]
+        if status == "waiting" and rows[0]["question"] is None:
+            child = con.execute("SELECT r.run_id, s.step_id FROM runs r JOIN steps s USING (run_id) WHERE "
+                                "r.parent_run_id = ? AND s.status = 'waiting' AND s.item_index = -1 "
+                                "AND s.output->>'question' IS NOT NULL LIMIT 1", [run_id]).fetchall()
+            where = f" (the approval waiting is `orc approve {child[0][0]} {child[0][1]}`)" if child else ""
+            raise OrcError(f"step '{step_id}' of run {run_id} is a sub-pipeline, not an approval{where}")
         if status != "waiting":
             raise OrcError(f"step '{step_id}' of run {run_id} is not waiting for approval (it is {status})")
         taken = con.execute("SELECT decision FROM approvals WHERE run_id = ? AND step_id = ? AND round = ?",
@@ -168,13 +174,19 @@ def decide(store, ref: str, step_id: str, decision: str, comment: str | None = N
             raise OrcError(f"step '{step_id}' of run {run_id} was already decided: {taken[0][0]}")
         from .merge import ts
         now = time.time()
+        top = run_id  # `orc resume` continues the outermost run (a sub-pipeline resumes with it)
+        for _ in range(20):
+            parent = con.execute("SELECT parent_run_id FROM runs WHERE run_id = ?", [top]).fetchall()
+            if not parent or not parent[0][0]:
+                break
+            top = parent[0][0]
         con.execute("INSERT INTO approvals VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [run_id, step_id, round_, word, comment, decided_by, mode, ts(now)])
         con.execute("INSERT INTO events VALUES (?, ?, 'info', ?, ?, 'approval', -1, ?)",
                     [run_id, ts(now), step_id, f"{word} by {decided_by or mode}" + (f": {comment}" if comment else ""),
                      round_])
     store.touch_inbox(run_id)
-    return {"run_id": run_id, "step_id": step_id, "round": round_, "decision": word}
+    return {"run_id": run_id, "step_id": step_id, "round": round_, "decision": word, "resume": top}
 
 
 def resume_state(store, ref: str) -> tuple[dict, list[dict]]:

@@ -340,3 +340,21 @@ def test_a_step_may_be_named_like_a_dict_method():
     p = orc.load("name: m\nsteps:\n  - id: items\n    code: output = [1]\n  - id: get\n"
                  "    code: output = params['n']\n    params: {n: '{{ steps.items.output | length }}'}\n")
     assert run(p)["get"] == 1
+
+
+def test_a_retry_that_repeats_a_request_asks_the_model_again(scripted):
+    # the model copies its rejected answer once; the identical retry must not come from the cache
+    scripted([{"match": "did not pass", "reply": ["short", "a long enough answer now"]}, {"reply": "short"}])
+    p = orc.load("""
+name: again
+steps:
+  - id: a
+    prompt: Say something
+    model: scripted:m
+    check: {expr: "len(output) > 10", max_attempts: 4}
+""")
+    r = run(p, db=None)
+    assert r.status == "succeeded" and r["a"] == "a long enough answer now"
+    assert len(scripted.calls) == 3
+    again = run(p, db=None)  # a re-run is answered from the cache, in the same order
+    assert again["a"] == "a long enough answer now" and len(scripted.calls) == 3

@@ -110,7 +110,8 @@ def test_decisions_are_validated():
     with pytest.raises(UsageError, match="unknown decision"):
         decide(store, r.run_id, "ok", "maybe")
     out = decide(store, r.run_id[:6], "ok", "approve", "looks good", "ana", "cli")
-    assert out == {"run_id": r.run_id, "step_id": "ok", "round": 1, "decision": "approved"}
+    assert out == {"run_id": r.run_id, "step_id": "ok", "round": 1, "decision": "approved",
+                   "resume": r.run_id}
     with pytest.raises(OrcError, match="already decided: approved"):
         decide(store, r.run_id, "ok", "reject")
     assert pending_approvals(store) == []

@@ -154,3 +154,12 @@ def test_rich_display_renders_markdown_json_and_tables(ip):
     assert "<th>model</th>" in html and "scripted:echo" in html                   # step table
     text = bundle["text/plain"]
     assert "facts" in text and "succeeded" in text and "tokens" in text
+
+
+def test_a_py_orc_cell_with_unquoted_auto_tags_loads(ip, monkeypatch):
+    monkeypatch.setenv("ORC_PYORC_MODELS", "*=scripted:auto")
+    from orchestrator_nb.notebook.cell import pipeline_from_cell
+    body = ("id: tagline\nsteps:\n  - id: pick\n    action: generate_text\n    parameters:\n"
+            "      prompt: Write a tagline\n      model: <AUTO>the cheapest model</AUTO>\n")
+    pipeline, shape = pipeline_from_cell(body, name=None, file="In[1]", names=())
+    assert shape == "pipeline" and "pick" in pipeline.steps

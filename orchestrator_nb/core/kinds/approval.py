@@ -49,8 +49,9 @@ async def run_approval(ex, step, scope, item, attempt, feedback):
         if ctx.store is not None:  # decided already (`orc approve`, the JupyterLab panel) before a resume?
             decision = await asyncio.to_thread(ctx.store.find_decision, ctx.run_id, step.id, round_)
         if decision is None:
-            ctx.emit("step_waiting", step.id, item, round_, question=question, show=show, round=round_,
-                     revise=target)
+            if getattr(ctx.approver, "waits", True):  # someone is asked: say so (and record it)
+                ctx.emit("step_waiting", step.id, item, round_, question=question, show=show, round=round_,
+                         revise=target)
             decision = await ctx.approver.decide(req)
             if decision is None:
                 ctx.set_result(step.id, "waiting")
