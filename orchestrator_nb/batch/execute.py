@@ -40,6 +40,7 @@ class NotebookJob:
     batch_id: str | None = None
     item_index: int | None = None
     record_path: str | None = None            # the notebook's path as the user knows it (a worker runs a copy)
+    kernel_log: str | None = None             # where the kernel process's own output goes (default: ours)
     worker: str | None = None                 # the Dask worker running a sweep item
 
 
@@ -92,13 +93,21 @@ def kernel_env(job: NotebookJob, db_path: str) -> dict:
     return env
 
 
-def kernel_manager_class(env: dict):
-    """An AsyncKernelManager that starts its kernel with ``env`` added to the inherited one."""
+def kernel_manager_class(env: dict, log_path: str | None = None):
+    """An AsyncKernelManager that starts its kernel with ``env`` added to the inherited one, and
+    (``log_path``) the kernel process's own stdout/stderr in a file instead of ours."""
     from jupyter_client.manager import AsyncKernelManager
 
     class OrcKernelManager(AsyncKernelManager):
         async def start_kernel(self, **kw):
             kw["env"] = {**(kw.get("env") or os.environ), **env}
+            if log_path:
+                log = open(log_path, "ab")  # the child keeps its own descriptor
+                kw["stdout"] = kw["stderr"] = log
+                try:
+                    return await super().start_kernel(**kw)
+                finally:
+                    log.close()
             return await super().start_kernel(**kw)
 
     return OrcKernelManager
@@ -151,7 +160,7 @@ def execute_papermill(job: NotebookJob, env: dict, log_output=None) -> CellError
         pm.execute_notebook(job.input_path, job.output_path, parameters=job.parameters, kernel_name=job.kernel,
                             cwd=job.cwd, progress_bar=False, request_save_on_cell_execute=True,
                             start_timeout=job.start_timeout, execution_timeout=job.timeout,
-                            kernel_manager_class=kernel_manager_class(env), **streams)
+                            kernel_manager_class=kernel_manager_class(env, job.kernel_log), **streams)
     except PapermillExecutionError as e:
         return CellError(e.ename, str(e.evalue), e.cell_index, e.exec_count)
     except KeyboardInterrupt:

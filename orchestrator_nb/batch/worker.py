@@ -38,7 +38,7 @@ def run_item(task: dict) -> dict:
                       cwd=cwd if cwd and os.path.isdir(cwd) else str(attempt), kernel=task.get("kernel"),
                       approval=task.get("approval"), timeout=task.get("timeout"), batch_id=task["batch_id"],
                       item_index=task["index"], record_path=task["record_path"], worker=worker,
-                      env=task.get("env") or {})
+                      env=task.get("env") or {}, kernel_log=str(attempt / "kernel.log"))
     try:
         outcome = NotebookRunner(store, job, say=lambda line: None, watch=False).run()
     except BaseException as e:  # Dask retries the item; the salvage at the end says what happened here

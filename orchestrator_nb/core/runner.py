@@ -169,7 +169,8 @@ def _run_record(ctx, policy, nb_run_id=None) -> dict:
             "spec_hash": hashlib.sha256(spec.encode()).hexdigest()[:16], "source": ctx.source,
             "notebook_path": ctx.notebook_path, "spec_path": p.source_file,
             "outdir": str(ctx.outdir.resolve()), "approval_policy": policy,
-            "parent_run_id": ctx.parent.run_id if ctx.parent is not None else None, "nb_run_id": nb_run_id}
+            "parent_run_id": ctx.parent.run_id if ctx.parent is not None else None, "nb_run_id": nb_run_id,
+            "model_override": p.model_override}
 
 
 async def _execute(ctx: RunContext, store, sync: str, started_data) -> RunResult:
@@ -281,6 +282,8 @@ async def resume_run(ref: str, *, db=None, approval: str | None = None, approver
     file = spec_path if spec_path and not spec_path.startswith("<") else f"<run {run_id}>"
     if pipeline is None:
         pipeline = load_text(run["spec_yaml"], file=file, names=None)
+    if run.get("model_override"):  # the run was started with --model: keep using it
+        pipeline.model_override = run["model_override"]
     prepare(pipeline)
     policy = approval or run.get("approval_policy") or os.environ.get("ORC_APPROVAL") or "defer"
     approver = approver or (parent.approver if parent else PolicyApprover(policy))

@@ -58,6 +58,9 @@ CREATE TABLE batch_attempts (
     attempt_id VARCHAR PRIMARY KEY, nb_run_id VARCHAR, batch_id VARCHAR, worker VARCHAR, host VARCHAR,
     status VARCHAR, runs INTEGER, records INTEGER, salvaged BOOLEAN DEFAULT false, applied_at TIMESTAMP);
 """),
+    ("the model a run was told to use (--model)", """
+ALTER TABLE runs ADD COLUMN model_override VARCHAR;
+"""),
 ]
 
 

@@ -226,3 +226,15 @@ steps:
     assert r2.status == "succeeded"
     assert r2.cost == pytest.approx(r.cost) and r2.tokens == r.tokens
     assert run_detail(Store(), r.run_id)["run"]["cost_usd"] == pytest.approx(r.cost)
+
+
+def test_resume_keeps_the_model_the_run_was_started_with(scripted, capsys):
+    from orchestrator_nb.cli.main import main
+    Path = __import__("pathlib").Path
+    Path("p.yaml").write_text("name: m\nsteps:\n  - id: gate\n    approval: go?\n  - id: ask\n    needs: [gate]\n"
+                              "    prompt: hello\n")
+    assert main(["run", "p.yaml", "--model", "scripted:chosen", "-q"]) == 3
+    run_id = list_runs(Store())[0]["run_id"]
+    orc.approve(run_id, "gate")
+    r = asyncio.run(resume_run(run_id))
+    assert r.status == "succeeded" and r["ask"].startswith("[chosen]")

@@ -1,0 +1,75 @@
+"""Record the model answers of example notebooks, for replay in CI and offline first runs.
+
+    python tests/notebooks/record.py notebooks/01-quickstart.ipynb [more.ipynb...] [--outputs]
+
+Each notebook runs top to bottom in a scratch copy of notebooks/ with a fresh store, no API keys
+and no earlier recordings, so every model call is made live (on the offline model). The store's
+recorded calls are then written to notebooks/recordings/<name>.jsonl (`orc cache export`).
+With --outputs the executed notebook, outputs included, replaces the original.
+Run it again whenever a notebook's prompts or a pipeline it runs change (the nbval test fails
+with a replay miss until then).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+
+
+def scratch_env(work: Path) -> dict:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("ORC_") and not k.endswith(("_API_KEY", "_API_TOKEN"))}
+    env.update({"ORC_DB": str(work / "orc.duckdb"), "ORC_HEADLESS": "1",
+                "PATH": os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")})
+    return env
+
+
+def record(notebook: Path, keep_outputs: bool) -> Path:
+    import nbformat
+    from nbclient import NotebookClient
+
+    work = Path(tempfile.mkdtemp(prefix="orc-record-"))
+    copy = work / "notebooks"
+    shutil.copytree(NOTEBOOKS, copy, ignore=shutil.ignore_patterns(".orc", "out", "project", "recordings",
+                                                                    ".ipynb_checkpoints"))
+    env = scratch_env(work)
+    nb = nbformat.read(notebook, as_version=4)
+    started = time.time()
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)          # the kernel inherits this environment
+    try:
+        NotebookClient(nb, timeout=3600, kernel_name="python3",
+                       resources={"metadata": {"path": str(copy)}}).execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    cassette = NOTEBOOKS / "recordings" / f"{notebook.stem}.jsonl"
+    cassette.parent.mkdir(exist_ok=True)
+    subprocess.run([sys.executable, "-m", "orchestrator_nb", "cache", "export", str(cassette)], env=env, check=True)
+    if keep_outputs:
+        nbformat.write(nb, notebook)
+    print(f"{notebook.name}: ran in {time.time() - started:.0f} s, recordings in {cassette}")
+    shutil.rmtree(work, ignore_errors=True)
+    return cassette
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("notebooks", nargs="+", type=Path)
+    ap.add_argument("--outputs", action="store_true", help="save the executed notebook (with outputs) in place")
+    args = ap.parse_args(argv)
+    for nb in args.notebooks:
+        record(nb.resolve(), args.outputs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
