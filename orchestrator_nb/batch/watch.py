@@ -14,6 +14,8 @@ import os
 import threading
 import time
 
+from ..store.journal import normalize
+
 FINAL = ("succeeded", "failed", "waiting", "budget_exceeded", "cancelled")
 
 
@@ -82,7 +84,7 @@ class JournalWatch:
     def _line(self, name: str, raw: bytes) -> bool:
         """Handle one record; False when the journal belongs to someone else."""
         try:
-            r = json.loads(raw)
+            r = normalize(json.loads(raw))
         except ValueError:
             return True  # a torn line: the rest of the file still counts
         t = r.get("t")

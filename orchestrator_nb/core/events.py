@@ -55,12 +55,16 @@ class Bus:
             self.subscribers.append(subscriber)
 
     def emit(self, event: Event) -> None:
-        for s in tuple(self.subscribers):
+        broken = None
+        for s in self.subscribers:
             try:
                 s.handle(event)
             except Exception as e:  # a broken view must never break a run
                 if getattr(s, "critical", False):
                     raise
+                broken = (broken or []) + [(s, e)]
+        for s, e in broken or ():
+            if s in self.subscribers:
                 self.subscribers.remove(s)
-                print(f"orchestrator-nb: progress subscriber {type(s).__name__} failed and was "
-                      f"detached: {type(e).__name__}: {e}", file=sys.stderr)
+            print(f"orchestrator-nb: progress subscriber {type(s).__name__} failed and was "
+                  f"detached: {type(e).__name__}: {e}", file=sys.stderr)

@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 
 from ..errors import (ApprovalRejected, BudgetExceeded, CheckFailed, OrcError, SpecError, StepFailed)
 from . import kinds
 from .context import RunContext
 from .serialize import to_jsonable
+
+
+# kinds whose work waits on the loop (model calls, people, sub-runs) rather than blocking it;
+# `step_started` says so, so the journal need not write earlier records before they start
+_AWAITING = frozenset({"prompt", "approval", "pipeline"})
 
 
 class Deferred(Exception):
@@ -25,6 +31,10 @@ class Executor:
     def __init__(self, ctx: RunContext):
         self.ctx = ctx
         self.tasks: dict[asyncio.Task, str] = {}
+        # finished step tasks, queued by their done-callback: O(1) per step, where asyncio.wait
+        # would re-register a callback on every pending task each time one finishes
+        self._finished: deque[asyncio.Task] = deque()
+        self._wake: asyncio.Future | None = None
         self.callables = ctx.pipeline.callables
 
     def resolved(self, step):
@@ -50,8 +60,14 @@ class Executor:
                     continue  # inline steps may have made more steps ready
                 if not tasks:  # pragma: no cover - the graph is validated acyclic
                     break
-                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-                for t in done:
+                if not self._finished:
+                    self._wake = asyncio.get_running_loop().create_future()
+                    try:
+                        await self._wake
+                    finally:
+                        self._wake = None
+                while self._finished:
+                    t = self._finished.popleft()
                     sid = tasks.pop(t)
                     self._collect(t)
                     sorter.done(sid)
@@ -78,6 +94,7 @@ class Executor:
             for t in self.tasks:
                 self._collect(t)
         self.tasks.clear()
+        self._finished.clear()
 
     def _stop(self, reason: str, error: str | None) -> None:
         ctx = self.ctx
@@ -140,10 +157,20 @@ class Executor:
             if err is None:
                 return None
             return self._spawn(sid, self._run_step(step, st, first=err))
+        if step.direct:
+            return self._spawn(sid, self._run_direct(sid, step, st))
         return self._spawn(sid, self._run_step(step, st))
 
     def _spawn(self, sid: str, coro) -> asyncio.Task:
-        return asyncio.get_running_loop().create_task(coro, name=sid)
+        task = asyncio.get_running_loop().create_task(coro, name=sid)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._finished.append(task)
+        wake = self._wake
+        if wake is not None and not wake.done():
+            wake.set_result(None)
 
     def _skip(self, sid: str, reason: str) -> None:
         ctx = self.ctx
@@ -180,6 +207,26 @@ class Executor:
             self._succeed(sid, -1, attempt, started, output)
             return None
         return (None, output, attempt, started)  # let the task path run the check
+
+    async def _run_direct(self, sid, step, st):
+        """A plain async python step (no check, cache, timeout or fan-out): awaited right here,
+        without the general path's layers. A failure continues on the general path (retries)."""
+        ctx = self.ctx
+        attempt = st.base_attempt.get(-1, 0) + 1 if st.base_attempt else 1
+        st.status, st.attempt = "running", attempt
+        started = time.time()
+        ctx.emit("step_started", sid, -1, attempt, awaits=True)
+        try:
+            output = await self.callables[sid](**(kinds.render_params(step, ctx.scope) if step.params else {}))
+        except asyncio.CancelledError:
+            self._finish(sid, -1, attempt, started, "cancelled", None, "cancelled")
+            ctx.set_result(sid, "cancelled", error="cancelled")
+            raise
+        except Exception as e:
+            self._attempt_failed(sid, -1, attempt, started, e)
+            await self._run_item(step, ctx.scope, -1, first=(e, None, attempt, started))
+            return
+        self._succeed(sid, -1, attempt, started, output)
 
     # a whole step ----------------------------------------------------------------------------
     async def _run_step(self, step, st, first=None):
@@ -319,7 +366,7 @@ class Executor:
                 attempt += 1
                 started = time.time()
                 st.attempt, st.cached = attempt, False
-                ctx.emit("step_started", sid, item, attempt)
+                ctx.emit("step_started", sid, item, attempt, awaits=step.kind in _AWAITING)
                 try:
                     coro = kinds.run(self, step, scope, item, attempt, feedback)
                     timeout = step.timeout or ctx.pipeline.defaults.get("timeout")

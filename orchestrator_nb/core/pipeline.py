@@ -242,6 +242,14 @@ class Pipeline:
         from ..spec.yamlio import dump_yaml
         return dump_yaml(self.to_dict())
 
+    def spec_hash(self) -> str:
+        """A short hash of ``spec_text()`` (stored with runs; `orc notebook --resume` matches on it)."""
+        text = self.spec_text()
+        if getattr(self, "_hashed", (None,))[0] is not text:
+            import hashlib
+            self._hashed = (text, hashlib.sha256(text.encode()).hexdigest()[:16])
+        return self._hashed[1]
+
     def spec_text(self) -> str:
         """The text stored with every run (for `orc resume`): the file's own text, or for a
         pipeline built in Python its JSON form (JSON is YAML, and ~50x faster to write)."""

@@ -71,7 +71,7 @@ class RunResult:
         return self
 
     def __repr__(self) -> str:
-        return (f"<RunResult {self.run_id} {self.pipeline}: {self.status}, {len(self.steps)} steps, "
+        return (f"<RunResult {self.run_id} {self.pipeline}: {self.status}, {len(self._states)} steps, "
                 f"{self.tokens} tokens, ${self.cost:.4f}>")
 
     def _repr_mimebundle_(self, include=None, exclude=None):

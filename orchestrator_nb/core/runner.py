@@ -8,7 +8,6 @@ store and continues it without repeating finished steps.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import time
 import uuid
@@ -56,7 +55,7 @@ def prepare(pipeline) -> None:
     if pipeline.prepared:
         return
     from .kinds.python import resolve_callable
-    from .pipeline import _inlinable
+    from .pipeline import _inlinable, _is_async
     from .routing import resolve_chain
     from ..providers.registry import provider_class, split_model
 
@@ -70,6 +69,9 @@ def prepare(pipeline) -> None:
                 pipeline.callables[sid] = fn
                 # cached steps take the task path, where the step cache lives
                 s.inline = _inlinable(s, fn) and not step_cache_on(pipeline, s)
+                s.direct = (_is_async(fn) and s.check is None and s.timeout is None and s.for_each is None
+                            and getattr(s, "while") is None and not step_cache_on(pipeline, s)
+                            and not pipeline.defaults.get("timeout"))
             elif s.kind == "prompt" or (s.check is not None and s.check.judge is not None):
                 if s.kind == "prompt":
                     for model_id in resolve_chain(pipeline, s.model, s.task):
@@ -154,7 +156,7 @@ def _continued_run(pipeline, nb_run_id) -> str | None:
     if not raw or not nb_run_id:
         return None
     import json
-    spec_hash = hashlib.sha256(pipeline.spec_text().encode()).hexdigest()[:16]
+    spec_hash = pipeline.spec_hash()
     for r in json.loads(raw):
         if r.get("run_id") not in _claimed and r.get("spec_hash") == spec_hash:
             _claimed.add(r["run_id"])
@@ -164,11 +166,9 @@ def _continued_run(pipeline, nb_run_id) -> str | None:
 
 def _run_record(ctx, policy, nb_run_id=None) -> dict:
     p = ctx.pipeline
-    spec = p.spec_text()
-    return {"pipeline": p.name, "inputs": ctx.inputs, "spec_yaml": spec,
-            "spec_hash": hashlib.sha256(spec.encode()).hexdigest()[:16], "source": ctx.source,
-            "notebook_path": ctx.notebook_path, "spec_path": p.source_file,
-            "outdir": str(ctx.outdir.resolve()), "approval_policy": policy,
+    return {"pipeline": p.name, "inputs": ctx.inputs, "spec_yaml": p.spec_text(), "spec_hash": p.spec_hash(),
+            "source": ctx.source, "notebook_path": ctx.notebook_path, "spec_path": p.source_file,
+            "outdir": os.path.abspath(ctx.outdir), "approval_policy": policy,
             "parent_run_id": ctx.parent.run_id if ctx.parent is not None else None, "nb_run_id": nb_run_id,
             "model_override": p.model_override}
 

@@ -75,7 +75,8 @@ class StepDef:
         if self.max_iterations is not None and getattr(self, "while") is None:
             raise SpecError("'max_iterations' only applies to `while` steps", loc=("max_iterations",))
         self.deps: frozenset[str] = frozenset()
-        self.inline = False
+        self.inline = False   # a sync python step run in the scheduler itself (set by prepare)
+        self.direct = False   # a plain async python step awaited without the general path
         self.template_fields = tuple("action" if n == kind else n for n in given
                                      if (n == kind or n in _TEMPLATE_FIELDS)
                                      and _holds_template(self.action if n == kind else getattr(self, n)))

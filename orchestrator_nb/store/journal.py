@@ -9,6 +9,8 @@ A journal that ends with an ``eof`` line and is fully merged is deleted.
 """
 from __future__ import annotations
 
+import asyncio
+import functools
 import itertools
 import json
 import os
@@ -19,36 +21,125 @@ from ..core.serialize import dumps, to_jsonable
 
 HOST = socket.gethostname()
 _seq = itertools.count(1)
+_made: set[str] = set()  # journal folders known to exist
 
 
 class JournalWriter:
+    """Appends records to this process's journal file.
+
+    Inside an event loop records are gathered and written together, within a couple of
+    milliseconds, so a burst of parallel steps gets going before any formatting or writing (which
+    then happens while they wait). What resume relies on cannot wait for a loop that a step holds:
+    ``durable()`` is called before a step that runs on the loop thread (sync python, code, SQL...)
+    starts, so every step that finished before it is on disk first (a ``kill -9`` during a step
+    never loses the steps before it), and ``urgent`` records (model calls, decisions, the run's
+    end) go out at the next loop iteration. Outside a loop each record
+    is written at once."""
+
+    LATER = 0.002  # seconds a record that resume does not rely on may wait
+
     def __init__(self, directory: str, run_id: str):
-        os.makedirs(directory, exist_ok=True)
+        if directory not in _made:
+            os.makedirs(directory, exist_ok=True)
+            _made.add(directory)
         self.path = os.path.join(directory, f"{run_id}.{HOST}.{os.getpid()}.{next(_seq)}.jsonl")
-        self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        except FileNotFoundError:  # the folder was removed since: make it again
+            os.makedirs(directory, exist_ok=True)
+            self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         self._lock = threading.Lock()
+        self._pending: list = []
+        self._must = 0  # pending records a resume relies on (see durable)
+        self._soon = self._later = None  # loops with a flush scheduled (next iteration / timer)
 
-    def write(self, record: dict) -> None:
-        self.write_line(dumps(record) + "\n")
+    def write(self, record: dict, urgent: bool = False, must: bool = False) -> None:
+        self.write_line((_json_line, record), urgent, must)
 
-    def write_line(self, line: str) -> None:
-        line = line.encode()
+    def write_line(self, line, urgent: bool = False, must: bool = False) -> None:
+        """``line``: text, or (function, argument) giving the text when flushed. ``must``: on disk
+        before the next step starts; ``urgent``: at the next loop iteration (implies must)."""
         with self._lock:
             if self.fd is None:
                 return
-            os.write(self.fd, line)
+            self._pending.append(line)
+            if must or urgent:
+                self._must += 1
+            scheduled = self._soon if urgent else (self._soon or self._later)
+            if scheduled is not None and not scheduled.is_closed():
+                return
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop in this thread: write now
+                self._flush_locked()
+                return
+            if urgent:
+                self._soon = loop
+            else:
+                self._later = loop
+        if urgent:
+            loop.call_soon(self.flush)
+        else:
+            loop.call_later(self.LATER, self.flush)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._flush_locked()
+
+    def durable(self) -> None:
+        """Write pending records a resume relies on, now (before a step starts)."""
+        if self._must:
+            self.flush()
+
+    def _flush_locked(self) -> None:
+        self._soon = self._later = None
+        self._must = 0
+        if self._pending and self.fd is not None:
+            pending, self._pending = self._pending, []
+            os.write(self.fd, "".join(p if isinstance(p, str) else p[0](p[1]) for p in pending).encode())
 
     def close(self) -> None:
         with self._lock:
             if self.fd is not None:
-                os.write(self.fd, b'{"t":"eof"}\n')
+                self._pending.append('{"t":"eof"}\n')
+                self._flush_locked()
                 os.close(self.fd)
                 self.fd = None
 
 
-_STARTED = '{"t":"step","run_id":"%s","step_id":"%s","item_index":%d,"attempt":%d,"status":"running","started_at":%r}\n'
+def _json_line(record: dict) -> str:
+    return dumps(record) + "\n"
+
+
+def _run_line(record: dict) -> str:
+    """A run's first record; its pipeline text (often large, and the same run after run) is
+    JSON-encoded once per text."""
+    spec = record.pop("spec_yaml", None)
+    text = dumps(record)
+    return text + "\n" if spec is None else f'{text[:-1]},"spec_yaml":{_encoded(spec)}}}\n'
+
+
+@functools.lru_cache(maxsize=32)
+def _encoded(text: str) -> str:
+    return dumps(text)
+
+
+# Step records, the hot path (two per step), are formatted directly: ids are validated identifiers,
+# run ids hex, times integer microseconds (a float's repr costs 3x more); only output, error and
+# model need JSON encoding.
+_STARTED = ('{"t":"step","run_id":"%s","step_id":"%s","item_index":%d,"attempt":%d,"status":"running",'
+            '"started_us":%d}\n').__mod__
 _FINISHED = ('{"t":"step","run_id":"%s","step_id":"%s","item_index":%d,"attempt":%d,"status":"%s",'
-             '"started_at":%r,"ended_at":%r,"output":%s,"error":%s,"cached":%s,"model":%s}\n')
+             '"started_us":%d,"ended_us":%d,"output":%s,"error":%s,"cached":%s,"model":%s}\n').__mod__
+_ENDED_FMT = ('{"t":"step","run_id":"%s","step_id":"%s","item_index":%d,"attempt":%d,"status":"%s",'
+              '"started_us":%d,"ended_us":%d,"output":%s}\n')
+_PLAIN = (str, int, float, bool)
+
+
+def _ENDED(args) -> str:
+    """The common end of a step (no error, model or cache; a plain or no output), shorter."""
+    out = args[7]
+    return _ENDED_FMT % (args[:7] + ("null" if out is None else dumps(out),))
 
 
 class Recorder:
@@ -66,37 +157,43 @@ class Recorder:
             return
         d = ev.data
         w = self.w.write
-        # step records are the hot path (two per step): formatted directly; ids are validated
-        # identifiers and run ids hex, so only output, error and model need JSON encoding
         if kind == "step_started":
-            self.w.write_line(_STARTED % (ev.run_id, ev.step_id, ev.item, ev.attempt, ev.ts))
+            if not d.get("awaits"):  # a step about to hold the loop: what ended before it goes to disk first
+                self.w.durable()
+            self.w.write_line((_STARTED, (ev.run_id, ev.step_id, ev.item, ev.attempt, ev.ts * 1e6)))
         elif kind == "step_finished":
             out, err, model = d.get("output"), d.get("error"), d.get("model")
-            self.w.write_line(_FINISHED % (
-                ev.run_id, ev.step_id, ev.item, ev.attempt, d["status"], d.get("started") or ev.ts, ev.ts,
-                "null" if out is None else dumps(to_jsonable(out)), "null" if err is None else dumps(str(err)),
-                "true" if d.get("cached") else "false", "null" if model is None else dumps(model)))
+            started = (d.get("started") or ev.ts) * 1e6
+            if err is None and model is None and not d.get("cached") and (out is None or type(out) in _PLAIN):
+                self.w.write_line((_ENDED, (ev.run_id, ev.step_id, ev.item, ev.attempt, d["status"], started,
+                                            ev.ts * 1e6, out)), must=True)
+            else:
+                self.w.write_line((_FINISHED, (
+                    ev.run_id, ev.step_id, ev.item, ev.attempt, d["status"], started, ev.ts * 1e6,
+                    "null" if out is None else dumps(to_jsonable(out)),
+                    "null" if err is None else dumps(str(err)), "true" if d.get("cached") else "false",
+                    "null" if model is None else dumps(model))), must=True)
         elif kind == "llm_call":
             w(dict(d, t="llm_call", run_id=ev.run_id, step_id=ev.step_id, item_index=ev.item,
-                   attempt=ev.attempt, created_at=ev.ts))
+                   attempt=ev.attempt, created_at=ev.ts), urgent=True)
         elif kind == "approval":
             w({"t": "approval", "run_id": ev.run_id, "step_id": ev.step_id, "round": d["round"],
                "decision": d["decision"], "comment": d.get("comment"), "decided_by": d.get("decided_by"),
-               "mode": d.get("mode"), "decided_at": d.get("decided_at") or ev.ts})
+               "mode": d.get("mode"), "decided_at": d.get("decided_at") or ev.ts}, urgent=True)
         elif kind == "artifact":
             w({"t": "artifact", "run_id": ev.run_id, "step_id": ev.step_id, "path": d["path"],
                "rel_path": d.get("rel_path"), "sha256": d["sha256"], "media_type": d.get("media_type"),
-               "bytes": d.get("bytes"), "created_at": ev.ts})
+               "bytes": d.get("bytes"), "created_at": ev.ts}, urgent=True)
         elif kind == "run_started":
             rec = dict(d, t="run", run_id=ev.run_id, status="running", ended_at=None, error=None,
                        pid=os.getpid(), host=HOST)
             if not d.get("resumed"):
                 rec["started_at"] = ev.ts
-            w(rec)
+            self.w.write_line((_run_line, rec), must=True)
         elif kind == "run_finished":
             w({"t": "run", "run_id": ev.run_id, "status": d["status"], "ended_at": ev.ts, "error": d.get("error"),
                "cost_usd": d.get("cost_usd", 0.0), "tokens_in": d.get("tokens_in", 0),
-               "tokens_out": d.get("tokens_out", 0)})
+               "tokens_out": d.get("tokens_out", 0)}, urgent=True)
         elif kind in ("log", "step_retry", "check_failed", "step_waiting"):
             if kind == "step_waiting":  # a live run's pending approval: visible to, and decidable by, others
                 w({"t": "step", "run_id": ev.run_id, "step_id": ev.step_id, "item_index": ev.item,
@@ -123,6 +220,15 @@ def _message(kind, d) -> str:
     return f"waiting for approval (round {d.get('round')}): {d.get('question')}"
 
 
+def normalize(rec: dict) -> dict:
+    """A journal record as readers want it: step times in seconds (written as microseconds)."""
+    if "started_us" in rec:
+        rec["started_at"] = rec.pop("started_us") / 1e6
+        if "ended_us" in rec:
+            rec["ended_at"] = rec.pop("ended_us") / 1e6
+    return rec
+
+
 def read_new(path: str, offset: int) -> tuple[list[dict], int, bool]:
     """Complete lines after ``offset`` -> (records, new offset, saw eof)."""
     with open(path, "rb") as f:
@@ -142,7 +248,7 @@ def read_new(path: str, offset: int) -> tuple[list[dict], int, bool]:
         if rec.get("t") == "eof":
             eof = True
         else:
-            records.append(rec)
+            records.append(normalize(rec))
     return records, offset + end + 1, eof
 
 

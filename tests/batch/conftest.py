@@ -1,46 +1,12 @@
-"""Shared helpers for the headless-batch tests: the real `orc` CLI in a subprocess, and the store."""
+"""Fixtures for the headless-batch tests (helpers live in batchkit.py)."""
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-NOTEBOOK = REPO / "notebooks" / "03-batch-and-papermill.ipynb"
-ORC = [sys.executable, "-m", "orchestrator_nb"]
-
-PIPELINE = """
-name: gate
-inputs:
-  topic: {type: string, default: tides}
-steps:
-  - id: draft
-    model: scripted:echo
-    prompt: Draft about {{ inputs.topic }}
-  - id: review
-    approval: Is the draft right?
-    show: "{{ steps.draft.output }}"
-  - id: final
-    needs: [review]
-    model: scripted:echo
-    prompt: Polish {{ steps.draft.output }}
-"""
-
-
-def run_orc(*args, env=None, timeout=300, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run(ORC + [str(a) for a in args], capture_output=True, text=True, env=env or dict(os.environ),
-                          timeout=timeout, cwd=cwd)
-
-
-def calls(log: Path) -> list[dict]:
-    """The scripted provider's calls, one JSON line each, from every process."""
-    if not log.exists():
-        return []
-    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+from batchkit import REPO
 
 
 @pytest.fixture
@@ -50,12 +16,6 @@ def headless_env(tmp_path, monkeypatch):
     monkeypatch.setenv("ORC_SCRIPT_LOG", str(log))
     monkeypatch.setenv("PYTHONPATH", str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     return {"log": log, "db": Path(os.environ["ORC_DB"])}
-
-
-def sql(query: str, params=()):
-    from orchestrator_nb.store import Store
-    with Store().connect() as con:
-        return con.execute(query, list(params)).fetchall()
 
 
 @pytest.fixture

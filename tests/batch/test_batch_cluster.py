@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NOTEBOOK, calls, run_orc, sql
+from batchkit import NOTEBOOK, calls, run_orc, sql
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 

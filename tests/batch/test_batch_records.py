@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import PIPELINE, sql
+from batchkit import PIPELINE, sql
 from orchestrator_nb.batch import records, ship
 from orchestrator_nb.batch.watch import JournalWatch
 from orchestrator_nb.core.runner import run_pipeline

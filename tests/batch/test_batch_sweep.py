@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from conftest import NOTEBOOK, ORC, calls, run_orc, sql
+from batchkit import NOTEBOOK, ORC, calls, run_orc, sql
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, calls, run_orc, sql
+from batchkit import REPO, calls, run_orc, sql
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 

@@ -8,7 +8,7 @@ import re
 import nbformat
 import pytest
 
-from conftest import NOTEBOOK, calls, run_orc, sql
+from batchkit import NOTEBOOK, calls, run_orc, sql
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
@@ -170,7 +170,7 @@ def test_bad_input_is_one_line_before_any_kernel(headless_env, tmp_path):
 
 def _start(args, env=None):
     import subprocess
-    from conftest import ORC
+    from batchkit import ORC
     return subprocess.Popen(ORC + [str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env or dict(os.environ))
 

@@ -240,9 +240,3 @@ def ipykernel6_python(tmp_path_factory) -> str:
                              capture_output=True, text=True, check=True).stdout.strip()
     assert version == IPYKERNEL6, version
     return str(python)
-
-
-def store_rows(tmp_path: Path, sql: str, params=()):
-    from orchestrator_nb.store import Store
-    with Store(tmp_path / ".orc" / "orc.duckdb").connect() as con:
-        return con.execute(sql, list(params)).fetchall()

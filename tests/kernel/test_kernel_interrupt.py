@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import store_rows
+from kernelkit import store_rows
 
 pytestmark = pytest.mark.kernel
 
