@@ -66,7 +66,7 @@ def translate(data: dict, lines: Lines, file: str):
         if key not in TOP_KEYS:
             from ...core.pipeline import suggest
             raise tr.error(f"unknown key '{key}'", (key,), hint=suggest(key, TOP_KEYS) or
-                           "see docs/readme/migration.md for what is supported")
+                           "see 'Coming from ContextLab/orchestrator' in the README for what is supported")
     if "steps" in data and "tasks" in data:
         raise tr.error("give `steps` or `tasks`, not both", ("tasks",))
     steps_key = "steps" if "steps" in data else "tasks"
