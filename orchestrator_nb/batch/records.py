@@ -170,15 +170,8 @@ def reconcile(store) -> int:
 
 
 def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, ValueError):
-        return True
-    return True
+    from ..store.journal import pid_alive
+    return pid == os.getpid() or pid_alive(pid)
 
 
 # batches ----------------------------------------------------------------------------------------

@@ -262,7 +262,7 @@ async def resume_run(ref: str, *, db=None, approval: str | None = None, approver
     ``finished_ok``: a succeeded run gives back its stored result instead of an error."""
     from ..spec.loader import load_text
     from ..store import Store
-    from ..store.journal import HOST
+    from ..store.journal import HOST, pid_alive
     from ..store.queries import resume_state
 
     store = db if hasattr(db, "connect") else (Store(db) if db is not False else None)
@@ -272,12 +272,9 @@ async def resume_run(ref: str, *, db=None, approval: str | None = None, approver
     run_id, status = run["run_id"], run["status"]
     if status == "succeeded" and not finished_ok:
         raise OrcError(f"run {run_id} already succeeded; nothing to resume")
-    if status == "running" and run.get("host") == HOST and run.get("pid") and run["pid"] != os.getpid():
-        try:
-            os.kill(int(run["pid"]), 0)
-            raise OrcError(f"run {run_id} is still running (pid {run['pid']}); wait for it or stop it first")
-        except ProcessLookupError:
-            pass
+    if status == "running" and run.get("host") == HOST and run.get("pid") and run["pid"] != os.getpid() \
+            and pid_alive(run["pid"]):
+        raise OrcError(f"run {run_id} is still running (pid {run['pid']}); wait for it or stop it first")
     spec_path = run.get("spec_path")
     file = spec_path if spec_path and not spec_path.startswith("<") else f"<run {run_id}>"
     if pipeline is None:

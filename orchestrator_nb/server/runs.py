@@ -156,17 +156,9 @@ def duration(started, ended, status: str | None, now: dt.datetime) -> float | No
 # -- reads ----------------------------------------------------------------------------------------
 
 def _count(con, status, pipeline, top_level) -> int:
-    where, params = [], []
-    if status:
-        where.append("status = ?")
-        params.append(status)
-    if pipeline:
-        where.append("pipeline = ?")
-        params.append(pipeline)
-    if top_level:
-        where.append("parent_run_id IS NULL")
-    sql = "SELECT count(*) FROM runs" + (" WHERE " + " AND ".join(where) if where else "")
-    return con.execute(sql, params).fetchall()[0][0]
+    from ..store.queries import run_filter
+    where, params = run_filter(status, pipeline, top_level)
+    return con.execute(f"SELECT count(*) FROM runs {where}", params).fetchall()[0][0]
 
 
 def _step_rows(con, run_ids: list[str]) -> dict[str, list[dict]]:

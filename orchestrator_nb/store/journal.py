@@ -258,12 +258,15 @@ def writer_alive(filename: str) -> bool:
     if len(parts) < 5:
         return False
     host, pid = ".".join(parts[1:-3]), parts[-3]
-    if host != HOST:
-        return True
+    return host != HOST or pid_alive(pid)
+
+
+def pid_alive(pid) -> bool:
+    """Is there a process with this id on this host? (Unknown -> assume yes.)"""
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, ValueError):
+    except (PermissionError, ValueError, OverflowError):
         return True
     return True

@@ -46,8 +46,9 @@ def resolve_run_id(con, ref: str) -> str:
     return rows[0][0]
 
 
-def list_runs(store, limit: int = 20, offset: int = 0, status: str | None = None,
-              pipeline: str | None = None, top_level: bool = False) -> list[dict]:
+def run_filter(status: str | None = None, pipeline: str | None = None,
+               top_level: bool = False) -> tuple[str, list]:
+    """(`WHERE ...` or "", params) selecting runs by status, pipeline and top level."""
     where, params = [], []
     if status:
         where.append("status = ?")
@@ -57,35 +58,41 @@ def list_runs(store, limit: int = 20, offset: int = 0, status: str | None = None
         params.append(pipeline)
     if top_level:
         where.append("parent_run_id IS NULL")
-    sql = (f"SELECT {', '.join(RUN_COLUMNS)} FROM runs {'WHERE ' + ' AND '.join(where) if where else ''} "
+    return ("WHERE " + " AND ".join(where) if where else ""), params
+
+
+def list_runs(store, limit: int = 20, offset: int = 0, status: str | None = None,
+              pipeline: str | None = None, top_level: bool = False) -> list[dict]:
+    where, params = run_filter(status, pipeline, top_level)
+    sql = (f"SELECT {', '.join(RUN_COLUMNS)} FROM runs {where} "
            "ORDER BY started_at DESC NULLS LAST, run_id LIMIT ? OFFSET ?")
     with store.connect() as con:
         return _rows(con, sql, params + [int(limit), int(offset)])
 
 
-def count_runs(store, status: str | None = None, pipeline: str | None = None) -> int:
-    where, params = [], []
-    if status:
-        where.append("status = ?")
-        params.append(status)
-    if pipeline:
-        where.append("pipeline = ?")
-        params.append(pipeline)
+def count_runs(store, status: str | None = None, pipeline: str | None = None, top_level: bool = False) -> int:
+    where, params = run_filter(status, pipeline, top_level)
     with store.connect() as con:
-        return con.execute(f"SELECT count(*) FROM runs {'WHERE ' + ' AND '.join(where) if where else ''}",
-                           params).fetchall()[0][0]
+        return con.execute(f"SELECT count(*) FROM runs {where}", params).fetchall()[0][0]
+
+
+def _run_and_steps(con, ref: str, columns: str = "*", order: str = "started_at NULLS LAST, step_id"):
+    """(run row, its step rows) with JSON columns decoded."""
+    run_id = resolve_run_id(con, ref)
+    run = _rows(con, "SELECT * FROM runs WHERE run_id = ?", [run_id])[0]
+    run["inputs"] = _json(run.get("inputs"))
+    steps = _rows(con, f"SELECT {columns} FROM steps WHERE run_id = ? ORDER BY {order}, item_index, attempt",
+                  [run_id])
+    for s in steps:
+        s["output"] = _json(s["output"])
+    return run, steps
 
 
 def run_detail(store, ref: str, calls: bool = True) -> dict:
     """One run with its steps (every attempt), LLM calls, approvals, artifacts and events."""
     with store.connect() as con:
-        run_id = resolve_run_id(con, ref)
-        run = _rows(con, "SELECT * FROM runs WHERE run_id = ?", [run_id])[0]
-        run["inputs"] = _json(run.get("inputs"))
-        steps = _rows(con, "SELECT * FROM steps WHERE run_id = ? ORDER BY started_at NULLS LAST, step_id, "
-                           "item_index, attempt", [run_id])
-        for s in steps:
-            s["output"] = _json(s["output"])
+        run, steps = _run_and_steps(con, ref)
+        run_id = run["run_id"]
         out = {"run": run, "steps": steps,
                "approvals": _rows(con, "SELECT * FROM approvals WHERE run_id = ? ORDER BY decided_at", [run_id]),
                "artifacts": _rows(con, "SELECT * FROM artifacts WHERE run_id = ? ORDER BY created_at", [run_id]),
@@ -192,13 +199,9 @@ def decide(store, ref: str, step_id: str, decision: str, comment: str | None = N
 def resume_state(store, ref: str) -> tuple[dict, list[dict]]:
     """The run row and every step row, for `resume`."""
     with store.connect() as con:
-        run_id = resolve_run_id(con, ref)
-        run = _rows(con, "SELECT * FROM runs WHERE run_id = ?", [run_id])[0]
-        run["inputs"] = _json(run.get("inputs"))
-        steps = _rows(con, "SELECT step_id, item_index, attempt, status, output, cached, model FROM steps "
-                           "WHERE run_id = ? ORDER BY step_id, item_index, attempt", [run_id])
-        for s in steps:
-            s["output"] = _json(s["output"])
+        run, steps = _run_and_steps(con, ref, "step_id, item_index, attempt, status, output, cached, model",
+                                    order="step_id")
+        run_id = run["run_id"]
         # what the run has spent so far, per step (a crashed run never wrote its totals)
         run["usage"] = {r["step_id"]: (r["tin"] or 0, r["tout"] or 0, r["cost"] or 0.0) for r in _rows(
             con, "SELECT step_id, sum(tokens_in) AS tin, sum(tokens_out) AS tout, sum(cost_usd) AS cost "
