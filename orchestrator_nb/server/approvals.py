@@ -30,11 +30,12 @@ def record_decision(store, run_id: str, step_id: str, decision: str, comment: st
     """Record a decision made in the UI (mode ``ui``) and say how the run continues."""
     with store.connect() as con:  # one lock: the run's status and the decision belong together
         out = decide(store, run_id, step_id, decision, comment, decided_by, mode="ui")
-        status = con.execute("SELECT status FROM runs WHERE run_id = ?", [out["run_id"]]).fetchall()[0][0]
+        # a sub-pipeline's gate is resumed through its outermost run
+        status = con.execute("SELECT status FROM runs WHERE run_id = ?", [out["resume"]]).fetchall()[0][0]
     live = status == "running"
     out["live"] = live
     if live:
         out["next"] = "the run goes on where it is running"
     else:
-        out["next"] = f"orc resume {out['run_id']}"
+        out["next"] = f"orc resume {out['resume']}"
     return out

@@ -37,7 +37,7 @@ async def test_approve_in_the_ui_then_orc_resume_finishes_the_run(api, reviewed_
     code, out = await api.decide({"run_id": a["run_id"], "step_id": "review", "decision": "approve"})
     assert code == 201
     assert out == {"run_id": a["run_id"], "step_id": "review", "round": 1, "decision": "approved",
-                   "live": False, "next": f"orc resume {a['run_id']}"}
+                   "resume": a["run_id"], "live": False, "next": f"orc resume {a['run_id']}"}
     assert (await api.get("approvals"))["approvals"] == []
     resumed = orc("resume", a["run_id"], cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
