@@ -1,7 +1,7 @@
 """Run events. The executor emits them; the store, console progress and widgets subscribe.
 
 Kinds and their ``data``:
-  run_started     {pipeline, inputs, spec_yaml, spec_hash, source, outdir, parent_run_id, ...}
+  run_started     {pipeline (name), spec (the Pipeline), inputs, source, outdir, parent_run_id, ...}
   step_started    {model?}                         step_id, item, attempt set
   step_finished   {status, output, error, cached, model, started}
   step_retry      {error, delay}

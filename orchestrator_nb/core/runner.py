@@ -166,7 +166,8 @@ def _continued_run(pipeline, nb_run_id) -> str | None:
 
 def _run_record(ctx, policy, nb_run_id=None) -> dict:
     p = ctx.pipeline
-    return {"pipeline": p.name, "inputs": ctx.inputs, "spec_yaml": p.spec_text(), "spec_hash": p.spec_hash(),
+    # "spec": the journal writes its text and hash when it flushes, off the run's critical path
+    return {"pipeline": p.name, "inputs": ctx.inputs, "spec": p,
             "source": ctx.source, "notebook_path": ctx.notebook_path, "spec_path": p.source_file,
             "outdir": os.path.abspath(ctx.outdir), "approval_policy": policy,
             "parent_run_id": ctx.parent.run_id if ctx.parent is not None else None, "nb_run_id": nb_run_id,

@@ -112,9 +112,13 @@ def _json_line(record: dict) -> str:
 
 
 def _run_line(record: dict) -> str:
-    """A run's first record; its pipeline text (often large, and the same run after run) is
-    JSON-encoded once per text."""
-    spec = record.pop("spec_yaml", None)
+    """A run's first record, formatted when flushed (while the first steps run): the pipeline's
+    text (for a pipeline built in Python, made now) and hash. That text, often large and the same
+    run after run, is JSON-encoded once per text."""
+    pipeline = record.pop("spec", None)
+    spec = None
+    if pipeline is not None:
+        spec, record["spec_hash"] = pipeline.spec_text(), pipeline.spec_hash()
     text = dumps(record)
     return text + "\n" if spec is None else f'{text[:-1]},"spec_yaml":{_encoded(spec)}}}\n'
 
