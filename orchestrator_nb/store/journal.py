@@ -131,19 +131,23 @@ def _encoded(text: str) -> str:
 # Step records, the hot path (two per step), are formatted directly: ids are validated identifiers,
 # run ids hex, times integer microseconds (a float's repr costs 3x more); only output, error and
 # model need JSON encoding.
-_STARTED = ('{"t":"step","run_id":"%s","step_id":"%s","item_index":%d,"attempt":%d,"status":"running",'
-            '"started_us":%d}\n').__mod__
+def _started(args) -> str:
+    run_id, step_id, item, attempt, ts = args
+    return (f'{{"t":"step","run_id":"{run_id}","step_id":"{step_id}","item_index":{item},"attempt":{attempt},'
+            f'"status":"running","started_us":{int(ts * 1e6)}}}\n')
+
+
+def _ended(args) -> str:
+    """The common end of a step (no error, model or cache; a plain or no output), shorter."""
+    run_id, step_id, item, attempt, status, started, ended, out = args
+    return (f'{{"t":"step","run_id":"{run_id}","step_id":"{step_id}","item_index":{item},"attempt":{attempt},'
+            f'"status":"{status}","started_us":{int(started * 1e6)},"ended_us":{int(ended * 1e6)},'
+            f'"output":{"null" if out is None else dumps(out)}}}\n')
+
+
 _FINISHED = ('{"t":"step","run_id":"%s","step_id":"%s","item_index":%d,"attempt":%d,"status":"%s",'
              '"started_us":%d,"ended_us":%d,"output":%s,"error":%s,"cached":%s,"model":%s}\n').__mod__
-_ENDED_FMT = ('{"t":"step","run_id":"%s","step_id":"%s","item_index":%d,"attempt":%d,"status":"%s",'
-              '"started_us":%d,"ended_us":%d,"output":%s}\n')
 _PLAIN = (str, int, float, bool)
-
-
-def _ENDED(args) -> str:
-    """The common end of a step (no error, model or cache; a plain or no output), shorter."""
-    out = args[7]
-    return _ENDED_FMT % (args[:7] + ("null" if out is None else dumps(out),))
 
 
 class Recorder:
@@ -157,27 +161,30 @@ class Recorder:
 
     def handle(self, ev) -> None:
         kind = ev.kind
-        if kind == "token":
-            return
         d = ev.data
-        w = self.w.write
-        if kind == "step_started":
+        if kind == "step_started":  # the hot path first
             if not d.get("awaits"):  # a step about to hold the loop: what ended before it goes to disk first
                 self.w.durable()
-            self.w.write_line((_STARTED, (ev.run_id, ev.step_id, ev.item, ev.attempt, ev.ts * 1e6)))
+            self.w.write_line((_started, (ev.run_id, ev.step_id, ev.item, ev.attempt, ev.ts)))
         elif kind == "step_finished":
             out, err, model = d.get("output"), d.get("error"), d.get("model")
-            started = (d.get("started") or ev.ts) * 1e6
+            started = d.get("started") or ev.ts
             if err is None and model is None and not d.get("cached") and (out is None or type(out) in _PLAIN):
-                self.w.write_line((_ENDED, (ev.run_id, ev.step_id, ev.item, ev.attempt, d["status"], started,
-                                            ev.ts * 1e6, out)), must=True)
+                self.w.write_line((_ended, (ev.run_id, ev.step_id, ev.item, ev.attempt, d["status"], started,
+                                            ev.ts, out)), must=True)
             else:
                 self.w.write_line((_FINISHED, (
-                    ev.run_id, ev.step_id, ev.item, ev.attempt, d["status"], started, ev.ts * 1e6,
+                    ev.run_id, ev.step_id, ev.item, ev.attempt, d["status"], started * 1e6, ev.ts * 1e6,
                     "null" if out is None else dumps(to_jsonable(out)),
                     "null" if err is None else dumps(str(err)), "true" if d.get("cached") else "false",
                     "null" if model is None else dumps(model))), must=True)
-        elif kind == "llm_call":
+        elif kind != "token":  # streamed tokens are not stored
+            self._record(kind, ev, d)
+
+    def _record(self, kind, ev, d) -> None:
+        """Every event but a step's start and end (rarer)."""
+        w = self.w.write
+        if kind == "llm_call":
             w(dict(d, t="llm_call", run_id=ev.run_id, step_id=ev.step_id, item_index=ev.item,
                    attempt=ev.attempt, created_at=ev.ts), urgent=True)
         elif kind == "approval":
