@@ -68,3 +68,15 @@ def check_model(pipeline, step) -> None:
     if step.check is not None and step.check.judge is not None:
         for model_id in resolve_chain(pipeline, step.check.model or step.model, step.check.task or "review"):
             provider_class(split_model(model_id)[0])
+
+
+def check_override(pipeline, ref: str, option: str = "--model") -> tuple[str, ...]:
+    """A run's `--model` choice, checked before anything runs; its errors name the option."""
+    from ..errors import UsageError
+    try:
+        chain = expand(pipeline, ref)
+        for model_id in chain:
+            provider_class(split_model(model_id)[0])
+    except SpecError as e:
+        raise UsageError(f"{option} {ref}: {e.message}" + (f" ({e.hint})" if e.hint else "")) from None
+    return chain
