@@ -22,18 +22,22 @@ from ..providers.gateway import Gateway
 from ..providers.routing import check_model
 from ..store import Store
 from ..store.journal import HOST, pid_alive
+from ..tools import Toolbox, check_pipeline
 
 __all__ = ["run_pipeline", "resume_run", "run_pipeline_sync", "new_run_id", "prepare_pipeline", "services_for"]
 
 
 def services_for(store, approver) -> Services:
     return Services(store=store, cache=store.cache if store is not None else None, approver=approver,
-                    gateway=Gateway, check_model=check_model)
+                    gateway=Gateway, check_model=check_model, tools=Toolbox)
 
 
 def prepare_pipeline(pipeline) -> None:
-    """Ready a pipeline to run: python steps imported, sub-pipelines loaded, models checked."""
+    """Ready a pipeline to run: python steps imported, sub-pipelines loaded, models and tools checked."""
+    first = not pipeline.prepared
     prepare(pipeline, check_model)
+    if first and any(s.tools or s.kind == "call" for s in pipeline.steps.values()):
+        check_pipeline(pipeline)
 
 
 def _store_for(db):

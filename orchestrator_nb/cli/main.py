@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--reject", action="store_true", help="reject (the run fails at this step)")
     g.add_argument("--changes", action="store_true", help="request changes (needs --comment)")
     sp.add_argument("--comment", "-m", help="a note for the record; for --changes, what to change")
+    sp.add_argument("--args", metavar="JSON", help="a tool call's edited arguments (a JSON object) to run it with")
     sp.add_argument("--by", help="who decides (default: $USER)")
     db(sp)
 
@@ -286,6 +287,13 @@ def cmd_show(args) -> int:
                      [(c["step_id"], f"{c['provider']}:{c['model']}", f"{c['tokens_in']}/{c['tokens_out']}",
                        f"${c['cost_usd'] or 0:.5f}", f"{c['latency_ms'] or 0:.0f}ms", "yes" if c["cached"] else "",
                        (c["error"] or "")[:60]) for c in d["llm_calls"]]))
+    if d.get("tool_calls"):
+        print("\ntool calls:")
+        print(_table(("step", "item", "try", "turn", "tool", "arguments", "result", "took", "decision"),
+                     [(c["step_id"], "" if c["item_index"] < 0 else c["item_index"], c["attempt"], c["turn"], c["tool"],
+                       _brief(c["arguments"], 40), "error: " + _brief(c["error"], 36) if c["error"] else
+                       _brief(c["result"], 40), "cached" if c["cached"] else f"{c['duration_ms'] or 0:.0f}ms",
+                       c["decision"] or "") for c in d["tool_calls"]]))
     if d["approvals"]:
         print("\ndecisions:")
         print(_table(("step", "round", "decision", "by", "mode", "comment"),
@@ -305,12 +313,26 @@ def cmd_show(args) -> int:
     return 0
 
 
+def _brief(value, width: int) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
 def cmd_approve(args) -> int:
     from ..store import Store
     from ..store.queries import decide
     decision = "reject" if args.reject else "changes" if args.changes else "approve"
     by = args.by or os.environ.get("USER") or os.environ.get("USERNAME") or "cli"
-    out = decide(Store(args.db), args.run_id, args.step_id, decision, args.comment, by, "cli")
+    edited = None
+    if args.args is not None:
+        try:
+            edited = json.loads(args.args)
+        except ValueError as e:
+            raise UsageError(f"--args is not valid JSON: {e}") from None
+        if not isinstance(edited, dict) or decision != "approve":
+            raise UsageError("--args takes a JSON object, and only with an approval (not --reject/--changes)")
+    out = decide(Store(args.db), args.run_id, args.step_id, decision, args.comment, by, "cli", edited=edited)
     print(f"{out['decision']}: run {out['run_id']} step {out['step_id']} (round {out['round']}); "
           f"`orc resume {out['resume']}` continues a stored run (a live one continues by itself)")
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from ..errors import OrcError
 
@@ -26,6 +27,7 @@ class ApprovalRequest:
     show: str
     revise: str | None = None
     policy: str | None = None
+    tool: dict | None = None      # a tool call waiting for approval: {name, arguments, ref}
 
 
 @dataclass
@@ -35,6 +37,7 @@ class Decision:
     decided_by: str | None = None
     mode: str = "auto"            # interactive | auto | cli | ui
     decided_at: float = field(default_factory=time.time)
+    edited: Any = None            # the reviewer's version (a tool call's edited arguments)
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -156,6 +156,7 @@ class OrcMagics(Magics):
                                             decide a pending approval (a live run continues)
         %orc sql QUERY                      query the store (DuckDB SQL) as a table
         %orc models                         providers, whether a key is set, models
+        %orc tools [NAME|PATH] [--no-mcp]   built-in tools and MCP servers' tools (with the pipeline's)
         %orc graph NAME|PATH                the pipeline's DAG
 
         RUN is a run id or a unique prefix of one. Settings: %config OrcMagics.db = "path".
@@ -241,6 +242,27 @@ class OrcMagics(Magics):
         from .views import models_table
         return models_table()
 
+    def _cmd_tools(self, args):
+        """Lists in a thread of its own (MCP servers start and stop there): the kernel's loop stays free."""
+        import threading
+
+        from ..tools.listing import list_tools
+        from .views import tools_view
+        pipeline = self._pipeline(args.target) if args.target else None
+        out: dict = {}
+
+        def work():
+            try:
+                out["listing"] = asyncio.run(list_tools(pipeline, servers=not args.no_mcp))
+            except BaseException as e:  # shown in the cell, as one line
+                out["error"] = e
+        t = threading.Thread(target=work, name="orc-tools")
+        t.start()
+        t.join()
+        if "error" in out:
+            raise out["error"]
+        return tools_view(out["listing"])
+
     def _cmd_graph(self, args):
         from .views import pipeline_view
         pipeline = self._pipeline(args.target)
@@ -306,7 +328,7 @@ class OrcMagics(Magics):
         return result
 
 
-SUBCOMMANDS = ("load", "run", "runs", "show", "resume", "approve", "sql", "models", "graph", "help")
+SUBCOMMANDS = ("load", "run", "runs", "show", "resume", "approve", "sql", "models", "tools", "graph", "help")
 
 
 def parser(cmd: str):
@@ -347,6 +369,9 @@ def parser(cmd: str):
         p.add_argument("--comment", "-m")
     elif cmd == "graph":
         p.add_argument("target", metavar="NAME|PATH")
+    elif cmd == "tools":
+        p.add_argument("target", nargs="?", metavar="NAME|PATH")
+        p.add_argument("--no-mcp", action="store_true")
     return p
 
 

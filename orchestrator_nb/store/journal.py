@@ -190,7 +190,11 @@ class Recorder:
         elif kind == "approval":
             w({"t": "approval", "run_id": ev.run_id, "step_id": ev.step_id, "round": d["round"],
                "decision": d["decision"], "comment": d.get("comment"), "decided_by": d.get("decided_by"),
-               "mode": d.get("mode"), "decided_at": d.get("decided_at") or ev.ts}, urgent=True)
+               "mode": d.get("mode"), "decided_at": d.get("decided_at") or ev.ts,
+               "edited": d.get("edited"), "input": d.get("input")}, urgent=True)
+        elif kind == "tool_call":
+            w(dict(d, t="tool_call", run_id=ev.run_id, step_id=ev.step_id, item_index=ev.item, attempt=ev.attempt,
+                   created_at=d.get("created_at") or ev.ts), urgent=True)
         elif kind == "artifact":
             w({"t": "artifact", "run_id": ev.run_id, "step_id": ev.step_id, "path": d["path"],
                "rel_path": d.get("rel_path"), "sha256": d["sha256"], "media_type": d.get("media_type"),

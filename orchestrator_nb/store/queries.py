@@ -104,20 +104,30 @@ def run_detail(store, ref: str, calls: bool = True) -> dict:
             for c in rows:
                 c["request"] = _json(c["request"])
             out["llm_calls"] = rows
+        out["tool_calls"] = tool_calls(con, run_id)
         return out
+
+
+def tool_calls(con, run_id: str) -> list[dict]:
+    """A run's tool calls in the order they were made, arguments and results decoded."""
+    rows = _rows(con, "SELECT * FROM tool_calls WHERE run_id = ? ORDER BY created_at, turn", [run_id])
+    for c in rows:
+        c["arguments"], c["result"] = _json(c["arguments"]), _json(c["result"])
+    return rows
 
 
 def pending_approvals(store, run_id: str | None = None) -> list[dict]:
     """Approval steps whose latest attempt is `waiting`, with the question and what to show."""
     sql = """
-        SELECT s.run_id, s.step_id, s.attempt AS round, s.output, s.started_at, r.pipeline, r.status AS run_status,
-               r.source, r.parent_run_id
+        SELECT s.run_id, s.step_id, coalesce(TRY_CAST(s.output->>'round' AS INTEGER), s.attempt) AS round, s.output, s.started_at, r.pipeline,
+               r.status AS run_status, r.source, r.parent_run_id, s.item_index
         FROM steps s JOIN runs r USING (run_id)
-        WHERE s.status = 'waiting' AND s.item_index = -1 AND s.output->>'question' IS NOT NULL
+        WHERE s.status = 'waiting' AND s.output->>'question' IS NOT NULL
+          AND (s.item_index = -1 OR s.output->>'tool' IS NOT NULL)
           AND s.attempt = (SELECT max(attempt) FROM steps t WHERE t.run_id = s.run_id AND t.step_id = s.step_id
-                           AND t.item_index = -1)
+                           AND t.item_index = s.item_index)
           AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.run_id = s.run_id AND a.step_id = s.step_id
-                          AND a.round = s.attempt)
+                          AND a.round = coalesce(TRY_CAST(s.output->>'round' AS INTEGER), s.attempt))
           AND r.status IN ('running', 'waiting')
     """ + (" AND s.run_id = ?" if run_id else "") + " ORDER BY s.started_at"
     with store.connect() as con:
@@ -127,6 +137,7 @@ def pending_approvals(store, run_id: str | None = None) -> list[dict]:
         r["question"] = info.get("question") if isinstance(info, dict) else None
         r["show"] = info.get("show") if isinstance(info, dict) else None
         r["revise"] = info.get("revise") if isinstance(info, dict) else None
+        r["tool"] = info.get("tool") if isinstance(info, dict) else None  # a tool call waiting for approval
     return rows
 
 
@@ -135,12 +146,12 @@ def find_decision(store, run_id: str, step_id: str, round_: int):
     if not store.exists():
         return None
     with store.connect() as con:
-        rows = _rows(con, "SELECT decision, comment, decided_by, mode, epoch(decided_at) AS at FROM approvals "
+        rows = _rows(con, "SELECT decision, comment, decided_by, mode, epoch(decided_at) AS at, edited FROM approvals "
                           "WHERE run_id = ? AND step_id = ? AND round = ?", [run_id, step_id, round_])
     if not rows:
         return None
     r = rows[0]
-    return Decision(r["decision"], r["comment"], r["decided_by"], r["mode"], r["at"])
+    return Decision(r["decision"], r["comment"], r["decided_by"], r["mode"], r["at"], edited=_json(r["edited"]))
 
 
 DECISION_WORDS = {"approve": "approved", "approved": "approved", "reject": "rejected", "rejected": "rejected",
@@ -149,9 +160,12 @@ DECISION_WORDS = {"approve": "approved", "approved": "approved", "reject": "reje
 
 
 def decide(store, ref: str, step_id: str, decision: str, comment: str | None = None,
-           decided_by: str | None = None, mode: str = "cli") -> dict:
+           decided_by: str | None = None, mode: str = "cli", *, edited=None, input=None) -> dict:
     """Record a decision for a pending approval. The waiting run picks it up (live runs at once,
-    stored runs on `orc resume`). Returns {run_id, step_id, round, decision}."""
+    stored runs on `orc resume`). Returns {run_id, step_id, round, decision}.
+
+    ``edited``: the reviewer's version (for a tool call: the arguments to run it with); ``input``:
+    what they typed into the gate's form. Both are stored as JSON beside the decision."""
     word = DECISION_WORDS.get(str(decision).lower())
     if word is None:
         raise UsageError(f"unknown decision '{decision}' (use approve, reject or changes)")
@@ -159,14 +173,20 @@ def decide(store, ref: str, step_id: str, decision: str, comment: str | None = N
         raise UsageError("requesting changes needs a comment saying what to change (--comment TEXT)")
     with store.connect() as con:
         run_id = resolve_run_id(con, ref)
-        rows = _rows(con, "SELECT attempt, status, output->>'question' AS question FROM steps WHERE run_id = ? "
-                          "AND step_id = ? AND item_index = -1 ORDER BY attempt DESC LIMIT 1", [run_id, step_id])
+        pick = ("SELECT attempt, status, output->>'question' AS question, TRY_CAST(output->>'round' AS INTEGER) "
+                "AS round FROM steps WHERE run_id = ? AND step_id = ? AND {} ORDER BY attempt DESC LIMIT 1")
+        rows = _rows(con, pick.format("item_index = -1"), [run_id, step_id])
+        if not rows or rows[0]["status"] != "waiting":  # a for_each item's tool call waiting for approval?
+            rows = _rows(con, pick.format("item_index >= 0 AND status = 'waiting' AND output->>'tool' IS NOT NULL "
+                                          "AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.run_id = steps.run_id AND "
+                                          "a.step_id = steps.step_id AND a.round = TRY_CAST(steps.output->>'round' AS "
+                                          "INTEGER))"), [run_id, step_id]) or rows
         if not rows:
             known = [r[0] for r in con.execute("SELECT DISTINCT step_id FROM steps WHERE run_id = ? AND status = "
                                                "'waiting'", [run_id]).fetchall()]
             raise UsageError(f"run {run_id} has no step '{step_id}'"
                              + (f" (waiting: {', '.join(known)})" if known else ""))
-        round_, status = rows[0]["attempt"], rows[0]["status"]
+        round_, status = rows[0]["round"] or rows[0]["attempt"], rows[0]["status"]  # a tool call's round is its own
         if status == "waiting" and rows[0]["question"] is None:
             child = con.execute("SELECT r.run_id, s.step_id FROM runs r JOIN steps s USING (run_id) WHERE "
                                 "r.parent_run_id = ? AND s.status = 'waiting' AND s.item_index = -1 "
@@ -187,8 +207,11 @@ def decide(store, ref: str, step_id: str, decision: str, comment: str | None = N
             if not parent or not parent[0][0]:
                 break
             top = parent[0][0]
-        con.execute("INSERT INTO approvals VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [run_id, step_id, round_, word, comment, decided_by, mode, ts(now)])
+        con.execute("INSERT INTO approvals (run_id, step_id, round, decision, comment, decided_by, mode, "
+                    "decided_at, edited, input) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [run_id, step_id, round_, word, comment, decided_by, mode, ts(now),
+                     None if edited is None else json.dumps(edited, ensure_ascii=False),
+                     None if input is None else json.dumps(input, ensure_ascii=False)])
         con.execute("INSERT INTO events VALUES (?, ?, 'info', ?, ?, 'approval', -1, ?)",
                     [run_id, ts(now), step_id, f"{word} by {decided_by or mode}" + (f": {comment}" if comment else ""),
                      round_])

@@ -1,0 +1,103 @@
+"""Helpers for the tool tests (imported as `toolkit`)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+MCP_DEMO = [sys.executable, "-m", "orchestrator_nb.testing.mcp_demo"]
+
+
+def rows(sql: str, params=()) -> list[dict]:
+    from orchestrator_nb.store import Store
+    with Store().connect() as con:
+        cur = con.execute(sql, list(params))
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def tool_calls(run_id: str | None = None) -> list[dict]:
+    where = "WHERE run_id = ?" if run_id else ""
+    out = rows(f"SELECT * FROM tool_calls {where} ORDER BY created_at, turn", [run_id] if run_id else [])
+    for r in out:
+        r["arguments"] = json.loads(r["arguments"]) if r["arguments"] else None
+        r["result"] = json.loads(r["result"]) if r["result"] else None
+    return out
+
+
+def logged(path: Path) -> list[dict]:
+    """Lines a tool wrote to its execution log (TOOLTOYS_LOG, MCP_DEMO_LOG)."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def with_toys(tmp_path: Path) -> None:
+    """tooltoys.py next to the pipelines (a CLI run in a subprocess imports it from there)."""
+    shutil.copy(HERE / "tooltoys.py", tmp_path / "tooltoys.py")
+
+
+def demo_children() -> list[int]:
+    """Pids of running mcp_demo processes that are children of this process."""
+    me = str(os.getpid())
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry.name}/stat").read_bytes().rsplit(b")", 1)[1].split()
+            cmd = Path(f"/proc/{entry.name}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if stat[1].decode() == me and b"mcp_demo" in cmd and stat[0] != b"Z":
+            found.append(int(entry.name))
+    return found
+
+
+def orc(*args, cwd: Path, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`orc ...` in a subprocess (the CLI as a user runs it)."""
+    full = dict(os.environ, **(env or {}))
+    return subprocess.run([sys.executable, "-m", "orchestrator_nb.cli.main", *args], cwd=cwd, env=full,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+class HttpMcp:
+    """The demo MCP server over streamable HTTP, in a child process on a free port of 127.0.0.1."""
+
+    def __init__(self, tmp_path: Path, env: dict | None = None):
+        import socket
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.log = tmp_path / f"mcp-http-{self.port}.log"
+        self._err = open(self.log, "w")
+        self.proc = subprocess.Popen(MCP_DEMO + ["--http", str(self.port)], stdout=self._err,
+                                     stderr=subprocess.STDOUT, env=dict(os.environ, **(env or {})))
+        self.url = f"http://127.0.0.1:{self.port}/mcp"
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"the HTTP MCP server exited: {self.log.read_text()[-2000:]}")
+                time.sleep(0.1)
+        raise RuntimeError("the HTTP MCP server did not listen within 90 s")
+
+    def requests(self) -> str:
+        self._err.flush()
+        return self.log.read_text()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._err.close()
