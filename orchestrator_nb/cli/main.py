@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("models", help="list providers, whether a key is set, base URLs and models")
     sp.add_argument("--json", action="store_true")
 
-    sp = sub.add_parser("cache", help="export, import or clear recorded model calls (JSONL cassettes)")
+    sp = sub.add_parser("cache", help="export, import or clear recorded model calls and tool results (JSONL cassettes)")
     csub = sp.add_subparsers(dest="cache_command", metavar="ACTION", parser_class=_Parser)
     cp = csub.add_parser("export", help="write recordings as JSONL")
     cp.add_argument("file", help="output path, or - for stdout")
@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("file")
     db(cp)
     cp = csub.add_parser("clear", help="delete cached results")
-    cp.add_argument("--what", choices=["llm", "step", "all"], default="all")
+    cp.add_argument("--what", choices=["llm", "tool", "step", "all"], default="all")
     db(cp)
 
     from . import extra

@@ -100,7 +100,7 @@ class McpServer:
         from mcp import Client
         try:
             async with AsyncExitStack() as stack:
-                self.client = await stack.enter_async_context(Client(self._transport(stack), mode="auto"))
+                self.client = await stack.enter_async_context(Client(await self._transport(stack), mode="auto"))
                 listed = await self.client.list_tools()
                 self.tools = list(listed.tools)
                 if not self._ready.done():
@@ -117,12 +117,13 @@ class McpServer:
         finally:
             self.client = None
 
-    def _transport(self, stack):
+    async def _transport(self, stack):
         if self.kind == "http":
             from mcp.client.streamable_http import streamable_http_client
             from mcp.shared._httpx_utils import create_mcp_http_client
             headers = {k: expand(str(v)) for k, v in (self.config.get("headers") or {}).items()}
-            http = create_mcp_http_client(headers=headers or None)
+            # a client we make is ours to close (the SDK closes only those it makes itself)
+            http = await stack.enter_async_context(create_mcp_http_client(headers=headers or None))
             return streamable_http_client(self.config["url"], http_client=http)
         from mcp import StdioServerParameters
         from mcp.client.stdio import stdio_client
@@ -183,12 +184,13 @@ def _first_line(e: BaseException) -> str:
 
 
 class McpTool(Tool):
-    """One tool of a running MCP server."""
+    """One tool of an MCP server. ``connect()`` gives the running server (started on first use:
+    a replay that answers every call from recordings never starts it)."""
 
     source = "mcp"
 
-    def __init__(self, server: McpServer, listed, name: str | None = None):
-        self.server, self.remote = server, listed.name
+    def __init__(self, server: McpServer, listed, name: str | None = None, connect=None):
+        self.server, self.remote, self.connect = server, listed.name, connect
         schema = dict(listed.input_schema or {"type": "object", "properties": {}})
         schema.pop("title", None)
         schema.setdefault("type", "object")
@@ -203,7 +205,8 @@ class McpTool(Tool):
         self.cacheable = getattr(hints, "read_only_hint", None) is True
 
     async def run(self, arguments: dict, ctx):
-        result = await self.server.call(self.remote, arguments)
+        server = await self.connect() if self.connect is not None else self.server
+        result = await server.call(self.remote, arguments)
         text = "\n".join(_content_text(c) for c in result.content or ())
         structured = result.structured_content
         if getattr(result, "is_error", False):
@@ -225,6 +228,22 @@ def _content_text(block) -> str:
     if kind == "resource_link":
         return f"[resource {getattr(block, 'uri', '')}]"
     return str(block)
+
+
+def listing_record(server: McpServer) -> list[dict]:
+    """A server's tools as plain data (kept with the recordings, so a replay need not start it)."""
+    return [{"name": t.name, "description": t.description, "input_schema": t.input_schema,
+             "read_only": getattr(getattr(t, "annotations", None), "read_only_hint", None) is True}
+            for t in server.tools]
+
+
+class Listed:
+    """A recorded listing entry, shaped like the SDK's Tool for ``McpTool``."""
+
+    def __init__(self, rec: dict):
+        from types import SimpleNamespace
+        self.name, self.description, self.input_schema = rec["name"], rec.get("description"), rec.get("input_schema")
+        self.annotations = SimpleNamespace(read_only_hint=True if rec.get("read_only") else None)
 
 
 def check_declared(name: str, servers: dict) -> dict:

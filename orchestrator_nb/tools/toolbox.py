@@ -8,6 +8,7 @@ lifecycle). ``check_pipeline`` checks every reference before a run starts, witho
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 from ..errors import SpecError, suggest
@@ -15,7 +16,9 @@ from .code import PythonTool, ShellTool
 from .config import declared_servers
 from .files import ListFiles, ReadFile, WriteFile
 from .functions import function_tool
-from .mcp import McpServer, McpTool, check_declared
+from ..core.cache import MISS
+from ..core.serialize import content_hash
+from .mcp import Listed, McpServer, McpTool, check_declared, describe_server, listing_record
 from .search import Search
 from .web import Fetch
 
@@ -84,14 +87,15 @@ class Toolbox:
                 tools.append(function_tool(ref))
             elif ref.startswith("mcp:"):
                 name, _, one = ref[4:].partition("/")
-                server = await self.server(name)
-                listed = [t for t in server.tools if not one or t.name == one]
+                server, every = await self.listing(name)
+                listed = [t for t in every if not one or t.name == one]
                 if one and not listed:
                     raise SpecError(f"MCP server '{name}' has no tool '{one}'",
-                                    hint=suggest(one, [t.name for t in server.tools])
-                                    or "its tools: " + ", ".join(t.name for t in server.tools))
+                                    hint=suggest(one, [t.name for t in every])
+                                    or "its tools: " + ", ".join(t.name for t in every))
                 taken = {t.name for t in tools}
-                tools += [McpTool(server, t, f"{name}__{t.name}" if t.name in taken else None) for t in listed]
+                tools += [McpTool(server, t, f"{name}__{t.name}" if t.name in taken else None,
+                                  connect=lambda n=name: self.server(n)) for t in listed]
             elif ":" in ref:
                 tools.append(await asyncio.to_thread(function_tool, ref))  # imports the module: off the loop
             else:
@@ -104,6 +108,23 @@ class Toolbox:
                                 hint="a model tells tools apart by name: rename one of the functions")
             seen[t.name] = t.ref
         return tools
+
+    async def listing(self, name: str):
+        """(server, its tools). A replay takes a recorded listing and starts the server only if a
+        call is not recorded; otherwise the server starts now and its listing is recorded."""
+        config = check_declared(name, self.declared())
+        cache = getattr(self.run, "cache", None)
+        key = content_hash("mcp-tools", name, describe_server(config))
+        if cache is not None and os.environ.get("ORC_MODE", "").strip().lower() == "replay":
+            hit = cache.get("tool", key)
+            if hit is not MISS:
+                server = self.servers.get(name) or McpServer(name, config, str(self.workdir))
+                return server, [Listed(t) for t in hit["result"]]
+        server = await self.server(name)
+        if cache is not None:
+            cache.put("tool", key, {"tool": f"mcp:{name}", "arguments": None, "result": listing_record(server),
+                                    "pipeline": self.pipeline.name})
+        return server, server.tools
 
     async def aclose(self) -> None:
         """Stop every MCP server this run started (their processes end with it)."""

@@ -43,7 +43,8 @@ def with_toys(tmp_path: Path) -> None:
 
 
 def demo_children() -> list[int]:
-    """Pids of running mcp_demo processes that are children of this process."""
+    """Pids of running stdio mcp_demo processes that are children of this process (not the tests' own
+    HTTP server)."""
     me = str(os.getpid())
     found = []
     for entry in os.scandir("/proc"):
@@ -54,7 +55,7 @@ def demo_children() -> list[int]:
             cmd = Path(f"/proc/{entry.name}/cmdline").read_bytes()
         except OSError:
             continue
-        if stat[1].decode() == me and b"mcp_demo" in cmd and stat[0] != b"Z":
+        if stat[1].decode() == me and b"mcp_demo" in cmd and b"--http" not in cmd and stat[0] != b"Z":
             found.append(int(entry.name))
     return found
 
@@ -101,3 +102,43 @@ class HttpMcp:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         self._err.close()
+
+
+def stdio_demo_processes() -> list[int]:
+    """Pids of any running stdio mcp_demo process (what `command:` servers start), whoever the parent."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmd = Path(f"/proc/{entry.name}/cmdline").read_bytes().split(b"\0")
+            state = Path(f"/proc/{entry.name}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if any(b"mcp_demo" in c for c in cmd) and b"--http" not in cmd and state != b"Z":
+            found.append(int(entry.name))
+    return found
+
+
+def connections_to(port: int) -> int:
+    """How many TCP connections this process holds to 127.0.0.1:port (Linux /proc)."""
+    inodes = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    n = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            parts = line.split()
+            remote, state, inode = parts[2], parts[3], parts[9]
+            if inode in inodes and int(remote.rsplit(":", 1)[1], 16) == port and state == "01":  # ESTABLISHED
+                n += 1
+    return n
