@@ -91,7 +91,9 @@ def _arguments_model(fn, name: str):
             annotation = Any
         default = ... if p.default is inspect.Parameter.empty else p.default
         fields[p.name] = (annotation, default)
-    config = ConfigDict(extra="allow" if takes_kwargs else "forbid", arbitrary_types_allowed=True)
+    # numbers given for text parameters are taken as text (models and templates often do that)
+    config = ConfigDict(extra="allow" if takes_kwargs else "forbid", arbitrary_types_allowed=True,
+                        coerce_numbers_to_str=True)
     return create_model(f"{name}_arguments", __config__=config, **fields), takes_kwargs
 
 
