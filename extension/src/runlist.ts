@@ -38,11 +38,6 @@ export class RunList {
     );
   }
 
-  /** The row of a run on this page, if it is shown. */
-  row(runId: string): RunRow | undefined {
-    return this._rows.get(runId);
-  }
-
   update(page: IRunsPage): void {
     this._rows.update(page.runs);
     const empty = page.runs.length === 0;

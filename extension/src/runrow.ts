@@ -67,8 +67,11 @@ export class RunRow implements IRow<IRun> {
         className: 'jp-orc-run',
         'data-run-id': run.run_id,
         onclick: (e: Event) => {
-          if (!this._actionBar.contains(e.target as Node)) {
-            options.open(this._run.run_id); // the open button's click (mouse or keys) lands here too
+          // the open button's click (mouse or keys) lands here too; a mouse drag that selected
+          // text in the row (to copy an id, say) is not a click on the run
+          const byKeys = (e as MouseEvent).detail === 0;
+          if (!this._actionBar.contains(e.target as Node) && (byKeys || !selectsIn(this.node))) {
+            options.open(this._run.run_id);
           }
         }
       },
@@ -139,4 +142,15 @@ class StepChip implements IRow<IStepChip> {
     setAttr(this.node, 'data-status', step.status);
     setAttr(this.node, 'title', chipTooltip(step));
   }
+}
+
+/** Whether the page's text selection is a non-empty range inside `node`. */
+function selectsIn(node: Node): boolean {
+  const selection = window.getSelection();
+  return (
+    !!selection &&
+    !selection.isCollapsed &&
+    selection.toString() !== '' &&
+    node.contains(selection.anchorNode)
+  );
 }

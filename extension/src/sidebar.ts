@@ -69,10 +69,6 @@ export class OrcSidebar extends Widget {
     });
   }
 
-  get runs(): RunList {
-    return this._runs;
-  }
-
   dispose(): void {
     this._poll.dispose();
     this._filters.dispose();

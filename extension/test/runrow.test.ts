@@ -85,6 +85,22 @@ describe('RunRow', () => {
     expect(open.mock.calls).toEqual([['r1'], ['r1']]);
   });
 
+  it('does not open the run when the click ends a text selection in the row', () => {
+    const { node, open } = mounted(run('r1'));
+    const id = node.querySelector('.jp-orc-run-id')!;
+    const range = document.createRange();
+    range.selectNodeContents(id);
+    window.getSelection()!.removeAllRanges();
+    window.getSelection()!.addRange(range);
+    id.dispatchEvent(new MouseEvent('click', { bubbles: true, detail: 1 }));
+    expect(open).not.toHaveBeenCalled();
+    node.querySelector<HTMLButtonElement>('.jp-orc-run-open')!.click(); // Enter on the button
+    expect(open).toHaveBeenCalledTimes(1);
+    window.getSelection()!.removeAllRanges();
+    id.dispatchEvent(new MouseEvent('click', { bubbles: true, detail: 1 }));
+    expect(open).toHaveBeenCalledTimes(2);
+  });
+
   it('shows an action only for the runs it applies to; its click does not open the run', () => {
     const resume = vi.fn();
     const action: IRunAction = {
