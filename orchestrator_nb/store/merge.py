@@ -20,7 +20,7 @@ _APPROVAL_COLS = {"run_id": "VARCHAR", "step_id": "VARCHAR", "round": "INTEGER",
                   "comment": "VARCHAR", "decided_by": "VARCHAR", "mode": "VARCHAR", "decided_at": "DOUBLE",
                   "edited": "JSON", "input": "JSON"}
 _TOOL_COLS = {"id": "VARCHAR", "run_id": "VARCHAR", "step_id": "VARCHAR", "item_index": "INTEGER",
-              "attempt": "INTEGER", "turn": "INTEGER", "call_id": "VARCHAR", "tool": "VARCHAR", "ref": "VARCHAR",
+              "attempt": "INTEGER", "turn": "INTEGER", "position": "INTEGER", "call_id": "VARCHAR", "tool": "VARCHAR", "ref": "VARCHAR",
               "arguments": "JSON", "result": "JSON", "error": "VARCHAR", "duration_ms": "DOUBLE",
               "decision": "VARCHAR", "cached": "BOOLEAN", "created_at": "DOUBLE"}
 _ARTIFACT_COLS = {"run_id": "VARCHAR", "step_id": "VARCHAR", "path": "VARCHAR", "rel_path": "VARCHAR",
@@ -28,7 +28,7 @@ _ARTIFACT_COLS = {"run_id": "VARCHAR", "step_id": "VARCHAR", "path": "VARCHAR", 
 _RUN_TIME_COLS = ("started_at", "ended_at")
 _RUN_COLS = ("run_id", "pipeline", "status", "inputs", "spec_yaml", "spec_hash", "source", "notebook_path",
              "started_at", "ended_at", "cost_usd", "tokens_in", "tokens_out", "error", "parent_run_id",
-             "spec_path", "outdir", "pid", "host", "approval_policy", "nb_run_id", "model_override")
+             "spec_path", "outdir", "pid", "host", "approval_policy", "nb_run_id", "model_override", "isolate")
 
 
 def ts(value):

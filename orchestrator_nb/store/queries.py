@@ -110,7 +110,9 @@ def run_detail(store, ref: str, calls: bool = True) -> dict:
 
 def tool_calls(con, run_id: str) -> list[dict]:
     """A run's tool calls in the order they were made, arguments and results decoded."""
-    rows = _rows(con, "SELECT * FROM tool_calls WHERE run_id = ? ORDER BY created_at, turn", [run_id])
+    # a turn's calls in the order the model asked for them (they may finish in any order)
+    rows = _rows(con, "SELECT * FROM tool_calls WHERE run_id = ? ORDER BY min(created_at) OVER (PARTITION BY "
+                      "step_id, item_index, attempt, turn), step_id, item_index, attempt, turn, position", [run_id])
     for c in rows:
         c["arguments"], c["result"] = _json(c["arguments"]), _json(c["result"])
     return rows

@@ -61,6 +61,9 @@ CREATE TABLE batch_attempts (
     ("the model a run was told to use (--model)", """
 ALTER TABLE runs ADD COLUMN model_override VARCHAR;
 """),
+    ("runs started with --isolate (their resumes stay isolated)", """
+ALTER TABLE runs ADD COLUMN isolate BOOLEAN;
+"""),
     ("approvals that carry an edited output and typed input", """
 ALTER TABLE approvals ADD COLUMN edited JSON;
 ALTER TABLE approvals ADD COLUMN input JSON;
@@ -68,7 +71,7 @@ ALTER TABLE approvals ADD COLUMN input JSON;
     ("tool calls", """
 CREATE TABLE tool_calls (
     id VARCHAR PRIMARY KEY, run_id VARCHAR, step_id VARCHAR, item_index INTEGER, attempt INTEGER, turn INTEGER,
-    call_id VARCHAR, tool VARCHAR, ref VARCHAR, arguments JSON, result JSON, error VARCHAR, duration_ms DOUBLE,
+    position INTEGER, call_id VARCHAR, tool VARCHAR, ref VARCHAR, arguments JSON, result JSON, error VARCHAR, duration_ms DOUBLE,
     decision VARCHAR, cached BOOLEAN, created_at TIMESTAMP);
 """),
 ]

@@ -45,8 +45,8 @@ def test_headless_waits_then_approve_and_resume_repeat_nothing(fake_openai, tmp_
     assert [e["tool"] for e in logged(toys_log)] == ["add", "add"]  # no finished call ran again
     assert (tmp_path / "out" / "sum.txt").read_text() == "5"
     calls = tool_calls(run_id)
-    assert [(c["turn"], c["tool"], c["decision"]) for c in calls] == [
-        (1, "add", None), (2, "add", None), (2, "write_file", "approved")]
+    assert [(c["turn"], c["position"], c["tool"], c["decision"]) for c in calls] == [
+        (1, 0, "add", None), (2, 0, "write_file", "approved"), (2, 1, "add", None)]  # in the model's order
     third = fake_openai.requests[2].body["messages"]
     assert [m["content"] for m in third if m["role"] == "tool"] == ["5", "wrote sum.txt (1 bytes)", "2"]
     assert rows("SELECT decision, mode, round FROM approvals") == [{"decision": "approved", "mode": "cli", "round": 1}]

@@ -23,7 +23,9 @@ def rows(sql: str, params=()) -> list[dict]:
 
 def tool_calls(run_id: str | None = None) -> list[dict]:
     where = "WHERE run_id = ?" if run_id else ""
-    out = rows(f"SELECT * FROM tool_calls {where} ORDER BY created_at, turn", [run_id] if run_id else [])
+    out = rows(f"SELECT * FROM tool_calls {where} ORDER BY min(created_at) OVER (PARTITION BY run_id, step_id, "
+               "item_index, attempt, turn), run_id, step_id, item_index, attempt, turn, position",
+               [run_id] if run_id else [])
     for r in out:
         r["arguments"] = json.loads(r["arguments"]) if r["arguments"] else None
         r["result"] = json.loads(r["result"]) if r["result"] else None

@@ -74,6 +74,7 @@ class ToolLoop:
         cache_on = ctx.step.cache if ctx.step.cache is not None else ctx.pipeline.defaults.get("cache", True)
         self.cache = ctx.cache if cache_on else None
         self.values: dict[str, object] = {}  # call id -> the tool's result as data (`call:` steps' output)
+        self.position: dict[str, int] = {}   # call id -> its place among the turn's calls (records keep the order)
 
     def needs_approval(self, tool) -> bool:
         names = self.approve
@@ -87,6 +88,7 @@ class ToolLoop:
     async def run_calls(self, calls: list[dict], turn: int, done: dict, messages: list[dict]) -> list[dict]:
         """The result messages of one turn's calls, in the model's order. ``done``: results already
         made in this turn (before a wait), by call id; filled in as calls finish."""
+        self.position.update({c["id"]: i for i, c in enumerate(calls)})
         free = [c for c in calls if c["id"] not in done and not self.needs_approval(self.tools.get(c["name"]))]
         results = await asyncio.gather(*(self.call(c, turn) for c in free))
         for c, r in zip(free, results):
@@ -120,7 +122,8 @@ class ToolLoop:
         text = f"The user {why}" + (f": {decision.comment}" if decision.comment else ".")
         self.ctx.record_tool(call_id=call["id"], turn=turn, tool=call["name"], arguments=call["arguments"],
                              result=None, error=text, duration_ms=0.0, decision=word, cached=False,
-                             ref=getattr(self.tools.get(call["name"]), "ref", None))
+                             ref=getattr(self.tools.get(call["name"]), "ref", None),
+                             position=self.position.get(call["id"], 0))
         return _message(call, text, True)
 
     async def call(self, call: dict, turn: int, decision: str | None = None) -> dict:
@@ -128,7 +131,7 @@ class ToolLoop:
         ctx, name, args = self.ctx, call["name"], call["arguments"]
         tool = self.tools.get(name)
         record = dict(call_id=call["id"], turn=turn, tool=name, arguments=args, decision=decision,
-                      ref=getattr(tool, "ref", None))
+                      ref=getattr(tool, "ref", None), position=self.position.get(call["id"], 0))
         if tool is None:
             text = f"there is no tool named {name!r}; the tools are: {', '.join(self.tools) or 'none'}"
             ctx.record_tool(**record, result=None, error=text, duration_ms=0.0, cached=False)
