@@ -3,6 +3,8 @@
 call; rejecting tells the model; edited arguments are what runs."""
 from __future__ import annotations
 
+import pytest
+
 import json
 
 import yaml
@@ -68,6 +70,7 @@ def test_a_rejected_call_is_not_run_and_the_model_hears_why(fake_openai, tmp_pat
         ("rejected", None, "The user rejected this call: not in sum.txt, please")]
 
 
+@pytest.mark.slow  # an MCP server or `orc` processes: seconds each
 def test_edited_arguments_are_what_runs(fake_openai, tmp_path):
     fake_openai.push(*SCRIPT)
     first = orc.run(PIPELINE, outdir=tmp_path / "out")
@@ -84,6 +87,7 @@ def test_edited_arguments_are_what_runs(fake_openai, tmp_path):
     assert json.loads(rows("SELECT edited FROM approvals")[0]["edited"]) == {"path": "total.txt", "content": "five"}
 
 
+@pytest.mark.slow  # an MCP server or `orc` processes: seconds each
 def test_bad_edited_arguments_are_refused_on_the_command_line(fake_openai, tmp_path):
     fake_openai.push(*SCRIPT)
     first = orc.run(PIPELINE, outdir=tmp_path / "out")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 import orchestrator_nb as orc
 from toolkit import MCP_DEMO, demo_children, logged, orc as orc_cli, tool_calls
 
@@ -34,6 +36,11 @@ def test_a_rerun_replays_model_and_tool_calls(fake_openai, toys_log, mcp_log):
     assert len(replayed) == 3 and all(c["cached"] for c in replayed)
     assert {c["tool"]: c["result"] for c in replayed} == {c["tool"]: c["result"] for c in tool_calls(first.run_id)}
 
+
+@pytest.mark.slow  # an MCP server or `orc` processes: seconds each
+def test_no_cache_does_everything_again(fake_openai, toys_log, mcp_log):
+    fake_openai.push(*SCRIPT)
+    orc.run(pipeline())
     fake_openai.push(*SCRIPT)
     fresh = orc.run(pipeline(), use_cache=False)  # --no-cache: everything again
     assert fake_openai.count == 6 and len(logged(toys_log)) == 4 and len(logged(mcp_log)) == 2
@@ -61,6 +68,7 @@ def test_cassettes_replay_without_the_vendor_or_the_mcp_server(fake_openai, tmp_
     assert demo_children() == []
 
 
+@pytest.mark.slow  # an MCP server or `orc` processes: seconds each
 def test_replay_fails_clearly_on_an_unrecorded_tool_result(fake_openai, monkeypatch, toys_log, mcp_log):
     fake_openai.push(*SCRIPT)
     assert orc.run(pipeline()).status == "succeeded"
@@ -72,6 +80,7 @@ def test_replay_fails_clearly_on_an_unrecorded_tool_result(fake_openai, monkeypa
     assert "replay mode: no recorded result of the tool" in result.error and len(logged(toys_log)) == 2
 
 
+@pytest.mark.slow  # an MCP server or `orc` processes: seconds each
 def test_side_effects_are_never_replayed(fake_openai, tmp_path, mcp_log):
     script = ({"tool_calls": [{"name": "write_file", "arguments": {"path": "a.txt", "content": "A"}},
                               {"name": "note", "arguments": {"text": "remember this"}}]}, "done")

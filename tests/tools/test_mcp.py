@@ -50,6 +50,7 @@ def test_a_pipeline_calls_both_and_stops_them_after_the_run(user_config, http_mc
     assert demo_children() == [] and connections_to(http_mcp.port) == 0
 
 
+@pytest.mark.slow  # an MCP server or `orc` processes: seconds each
 def test_pipeline_servers_win_over_the_users_and_env_reaches_stdio_servers(user_config, fake_openai, mcp_log):
     fake_openai.push({"tool_calls": [{"name": "count_words", "arguments": {"text": "one two three"}}]}, "three")
     spec = {"name": "own", "mcp": {"web": {"command": MCP_DEMO, "env": {"MCP_DEMO_LOG": "$MCP_DEMO_LOG"}}},
@@ -61,6 +62,7 @@ def test_pipeline_servers_win_over_the_users_and_env_reaches_stdio_servers(user_
     assert tool_calls(result.run_id)[0]["result"] == "3"
 
 
+@pytest.mark.slow  # an MCP server or `orc` processes: seconds each
 def test_mcp_errors_are_one_clear_line(tmp_path, fake_openai, monkeypatch):
     monkeypatch.setenv("ORC_MCP_CONFIG", str(tmp_path / "none.yaml"))
     (tmp_path / "p.yaml").write_text(yaml.safe_dump({"name": "bad", "steps": [
