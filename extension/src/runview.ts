@@ -131,7 +131,9 @@ export class RunView extends Widget {
       section('Timeline', timelineChart(d.timeline, run.started_at, run.ended_at)),
       section('Cost per step', costChart(d.timeline)),
       section('Steps', ...d.timeline.map(s => this.step(s, d.llm_calls))),
-      d.tool_calls && d.tool_calls.length ? section('Tool calls', toolCallsTable(d.tool_calls)) : null,
+      d.tool_calls && d.tool_calls.length
+        ? section('Tool calls', toolCallsTable(d.tool_calls))
+        : null,
       d.children.length
         ? section(
             'Sub-pipeline runs',
@@ -416,7 +418,9 @@ function toolCallsTable(calls: IToolCall[]): HTMLElement {
         h('td', {}, String(c.turn)),
         h('td', {}, c.tool),
         h('td', {}, brief(c.arguments)),
-        c.error ? h('td', { className: 'jp-orc-error' }, brief(c.error)) : h('td', {}, brief(c.result)),
+        c.error
+          ? h('td', { className: 'jp-orc-error' }, brief(c.error))
+          : h('td', {}, brief(c.result)),
         h('td', {}, c.cached ? 'cached' : seconds((c.duration_ms || 0) / 1000)),
         h('td', {}, c.decision || '')
       )
