@@ -153,7 +153,7 @@ class OrcMagics(Magics):
         %orc show RUN                       one run: steps, attempts, model calls, decisions
         %orc resume RUN [--approval P] [--out VAR] [--background]
                                             continue a failed, waiting or interrupted run
-        %orc approve RUN STEP [--reject|--changes] [--comment TEXT]
+        %orc approve RUN STEP [--reject|--changes] [--comment TEXT] [--args JSON]
                                             decide a pending approval (a live run continues)
         %orc sql QUERY                      query the store (DuckDB SQL) as a table
         %orc models                         providers, whether a key is set, models
@@ -218,7 +218,16 @@ class OrcMagics(Magics):
         from ..store.queries import decide
         from .approval import who
         decision = "reject" if args.reject else "changes" if args.changes else "approve"
-        out = decide(self.store(), args.run, args.step, decision, args.comment, who(), "interactive")
+        edited = None
+        if args.args is not None:  # a tool call's edited arguments
+            import json
+            try:
+                edited = json.loads(args.args)
+            except ValueError as e:
+                raise UsageError(f"--args is not valid JSON: {e}") from None
+            if not isinstance(edited, dict) or decision != "approve":
+                raise UsageError("--args takes a JSON object, and only with an approval (not --reject/--changes)")
+        out = decide(self.store(), args.run, args.step, decision, args.comment, who(), "interactive", edited=edited)
         print(f"{out['decision']}: run {out['run_id']} step {out['step_id']} (round {out['round']}). "
               f"A live run continues by itself; a stored one with %orc resume {out['run_id']}")
 
@@ -369,6 +378,7 @@ def parser(cmd: str):
         g.add_argument("--reject", action="store_true")
         g.add_argument("--changes", action="store_true")
         p.add_argument("--comment", "-m")
+        p.add_argument("--args", metavar="JSON", help="a tool call's edited arguments")
     elif cmd == "graph":
         p.add_argument("target", metavar="NAME|PATH")
     elif cmd == "tools":

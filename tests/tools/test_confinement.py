@@ -109,3 +109,15 @@ def test_a_shell_call_past_its_time_is_killed(tmp_path):
     pid = int((tmp_path / "pid").read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_a_credential_a_tool_returns_never_reaches_the_model_or_the_store(scripted, monkeypatch):
+    monkeypatch.setenv("SERVICE_API_KEY", "sk-leaky-0123456789")
+    scripted([{"match": "the value is", "reply": "ok"},
+              {"match": "Leak", "reply": {"tool_calls": [{"name": "leak", "arguments": {"name": "SERVICE_API_KEY"}}]}}])
+    result = orc.run({"name": "leak", "steps": [{"id": "s", "model": "scripted:echo", "prompt": "Leak it",
+                                                 "tools": ["tooltoys:leak"]}]})
+    assert result.status == "succeeded"
+    from orchestrator_nb.providers.scripted import ScriptedProvider
+    assert "sk-leaky" not in ScriptedProvider.calls[-1]["prompt"] and "[redacted]" in ScriptedProvider.calls[-1]["prompt"]
+    assert tool_calls(result.run_id)[0]["result"] == "the value is [redacted]"

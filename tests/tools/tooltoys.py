@@ -38,3 +38,8 @@ def divide(a: float, b: float) -> float:
     """Divide a by b."""
     _log("divide", a=a, b=b)
     return a / b
+
+
+def leak(name: str) -> str:
+    """Return an environment variable (a careless tool)."""
+    return f"the value is {os.environ.get(name)}"

@@ -18,6 +18,7 @@ import asyncio
 import json
 import time
 
+from ...credentials import known_secrets, redact
 from ...errors import BudgetExceeded, OrcError, describe
 from ..cache import MISS
 from ..serialize import content_hash, to_jsonable
@@ -155,11 +156,11 @@ class ToolLoop:
         t0 = time.perf_counter()
         value = error = None
         try:
-            value = to_jsonable(await tool.run(args, ctx))
+            value = without_secrets(to_jsonable(await tool.run(args, ctx)))
         except (asyncio.CancelledError, BudgetExceeded, Waiting):
             raise
         except Exception as e:  # the model hears what went wrong and may try otherwise
-            error = describe(e)
+            error = redact(describe(e))
         took = (time.perf_counter() - t0) * 1000
         ctx.record_tool(**record, result=value, error=error, duration_ms=round(took, 2), cached=False)
         self.values[call["id"]] = value
@@ -175,6 +176,18 @@ class ToolLoop:
         if len(text) > self.max_chars:
             text = text[:self.max_chars] + f"\n… (cut at {self.max_chars} characters)"
         return text
+
+
+def without_secrets(value):
+    """A tool's result with every known credential value replaced (it goes to a model and the store)."""
+    secrets = known_secrets()
+    if not secrets:
+        return value
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    if not any(s in text for s in secrets if len(s) >= 6):
+        return value
+    clean = redact(text, secrets)
+    return clean if isinstance(value, str) else json.loads(clean)
 
 
 def _message(call: dict, text: str, is_error: bool) -> dict:
