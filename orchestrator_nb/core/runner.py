@@ -13,6 +13,7 @@ import time
 import uuid
 
 from ..errors import OrcError, SpecError, UsageError
+from ..notify import webhooks_for
 from .approvals import PolicyApprover
 from .context import RunContext
 from .events import Bus
@@ -179,6 +180,7 @@ async def _execute(ctx: RunContext, store, sync: str, started_data) -> RunResult
     if store is not None:
         recorder = store.recorder(ctx.run_id)
         ctx.bus.subscribers.insert(0, recorder)
+    ctx.bus.subscribe(webhooks_for(ctx))  # notifications (orchestrator_nb.notify); None when none are set
     if ctx.bus.subscribers:
         ctx.emit("run_started", **(started_data() if callable(started_data) else started_data))
     ex = Executor(ctx)

@@ -61,6 +61,10 @@ CREATE TABLE batch_attempts (
     ("the model a run was told to use (--model)", """
 ALTER TABLE runs ADD COLUMN model_override VARCHAR;
 """),
+    ("approvals that carry an edited output and typed input", """
+ALTER TABLE approvals ADD COLUMN edited JSON;
+ALTER TABLE approvals ADD COLUMN input JSON;
+"""),
 ]
 
 
