@@ -39,7 +39,8 @@ def json_object(raw: bytes, fields: tuple[str, ...], empty_ok: bool = False) -> 
     try:
         data = json.loads(raw or b"")
     except (ValueError, UnicodeDecodeError):
-        raise BadRequest("body", "the body must be a JSON object with the fields " + ", ".join(fields)) from None
+        raise BadRequest("body", "the body must be a JSON object" + (" with the fields " + ", ".join(fields)
+                                                                    if fields else ": {} or nothing")) from None
     if not isinstance(data, dict):
         raise BadRequest("body", f"the body must be a JSON object, got {type(data).__name__}")
     unknown = sorted(set(data) - set(fields))

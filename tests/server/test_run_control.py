@@ -245,3 +245,21 @@ def test_the_worker_is_not_the_server(jp_root_dir):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=os.getcwd())
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+async def test_decisions_with_edits_wait_for_approval_steps_that_take_them(api, waiting_run):
+    from orchestrator_nb.server.handlers import decision_extras
+    run_id = await waiting_run()
+    body = {"run_id": run_id, "step_id": "review", "decision": "approve", "edited": "a better draft"}
+    if decision_extras():  # the core's approval steps take edits: the decision stores them
+        code, out = await api.decide(body)
+        assert code == 201
+        d = await api.get("runs", run_id)
+        assert d["approvals"][0]["edited"] == "a better draft"
+    else:  # not silently dropped
+        code, data = await api.error("approvals", method="POST", body=body)
+        assert code == 400 and data["field"] == "edited"
+        typed = {"run_id": run_id, "step_id": "review", "decision": "approve", "input": {"n": 1}}
+        code, data = await api.error("approvals", method="POST", body=typed)
+        assert code == 400 and data["field"] == "input"
+
