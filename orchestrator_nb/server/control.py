@@ -87,7 +87,7 @@ def prepare_start(body: dict, root_dir: str) -> dict:
     """Check everything a worker would trip on, before anything starts: the pipeline loads, the
     inputs fit its declared ones, files and outdir are under the root. Returns the job."""
     from ..core.runner import coerce_inputs
-    from ..spec.loader import load
+    from ..core.loader import load
     from .pipelines import BadPipeline, resolve
     try:
         path, _ = resolve(body["pipeline"], root_dir)
@@ -101,13 +101,11 @@ def prepare_start(body: dict, root_dir: str) -> dict:
     for key, rel in body["files"].items():
         inputs[key] = _read_under(root_dir, rel, f"files.{key}")
     if body["model"]:
-        from ..core.routing import expand
-        from ..providers.registry import provider_class, split_model
+        from ..providers.routing import check_override
         try:
-            for model_id in expand(pipeline, body["model"]):
-                provider_class(split_model(model_id)[0])
+            check_override(pipeline, body["model"], "model")
         except OrcError as e:
-            raise BadRequest("model", f"model: {e}") from None
+            raise BadRequest("model", str(e)) from None
     try:
         inputs = coerce_inputs(pipeline, inputs)
     except UsageError as e:

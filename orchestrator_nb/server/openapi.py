@@ -6,7 +6,7 @@ that real responses fit the schemas too.
 """
 from __future__ import annotations
 
-from .. import __version__
+from ..version import __version__
 
 STATUSES = ["pending", "running", "succeeded", "failed", "skipped", "waiting", "cancelled", "budget_exceeded"]
 RUN = "3f2a9c41d0b7"
@@ -142,9 +142,11 @@ SCHEMAS: dict = {
             "approval": {"type": "string", "enum": ["defer", "auto", "reject", "fail"], "default": "defer",
                          "description": "what approval steps do: defer = the run waits (decide, then resume)"},
             "model": {"type": "string", "description": "model for every step that names none (like orc run --model)"},
-            "outdir": {"type": "string", "description": "where the run writes files, under the root (default: the root)"}},
+            "outdir": {"type": "string",
+                       "description": "where the run writes files, under the root (default: the root)"}},
     },
-    "Links": {"type": "object", "properties": {k: {"type": "string"} for k in ("run", "resume", "cancel", "approvals")}},
+    "Links": {"type": "object",
+              "properties": {k: {"type": "string"} for k in ("run", "resume", "cancel", "approvals")}},
     "Started": {
         "type": "object", "required": ["run_id", "status", "links"],
         "properties": {"run_id": {"type": "string"}, "status": {"const": "pending"}, "links": _ref("Links")},
@@ -163,7 +165,8 @@ SCHEMAS: dict = {
     "Cancelled": {
         "type": "object", "required": ["run_id", "status", "previous", "signals", "seconds"],
         "properties": {"run_id": {"type": "string"},
-                       "status": {"type": "string", "description": "cancelled (or the status it ended with on its own)"},
+                       "status": {"type": "string",
+                                  "description": "cancelled (or the status it ended with on its own)"},
                        "previous": _ref("RunStatus"), "error": _nullable("string"),
                        "signals": {"type": "array", "items": {"type": "string", "enum": ["SIGINT", "SIGKILL"]}},
                        "seconds": {"type": "number"}},

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..core.loader import BUILTIN_DIR, builtin_path
 from ..errors import OrcError, SpecError
 
 SKIP_DIRS = frozenset({"node_modules", "__pycache__", "site-packages", "venv", "env", "build", "dist"})
@@ -24,12 +25,15 @@ class BadPipeline(OrcError):
     """A pipeline reference the server refuses (unknown built-in, outside the root, not a file)."""
 
 
+def builtin_names() -> list[str]:
+    return sorted(p.stem for p in BUILTIN_DIR.glob("*.yaml"))
+
+
 def list_pipelines(root_dir: str) -> dict:
     """{"pipelines": [...], "errors": [{"path", "message"}]}: built-ins first, then files by path."""
-    from .. import pipelines as builtins
     found, errors = [], []
-    for name in builtins.names():
-        info = describe(builtins.path(name), name, builtin=True)
+    for name in builtin_names():
+        info = describe(builtin_path(name), name, builtin=True)
         if info is not None and "error" not in info:
             found.append(info)
     root = Path(os.path.realpath(os.path.expanduser(root_dir)))
@@ -47,17 +51,16 @@ def list_pipelines(root_dir: str) -> dict:
 
 def resolve(ref, root_dir: str) -> tuple[Path, bool]:
     """``pipeline`` of a POST: a built-in name or a YAML path under the root -> (file, builtin)."""
-    from .. import pipelines as builtins
     if not isinstance(ref, str) or not ref.strip():
         raise BadPipeline("pipeline is required: a built-in name (e.g. project) or a YAML path under the "
                           "server root")
     ref = ref.strip()
     if "/" not in ref and os.sep not in ref and not ref.endswith((".yaml", ".yml")):
-        try:
-            return builtins.path(ref), True
-        except LookupError:
-            raise BadPipeline(f"no built-in pipeline '{ref}' (built in: {', '.join(builtins.names())}; "
-                              "or give a YAML path under the server root)") from None
+        path = builtin_path(ref)
+        if path is None:
+            raise BadPipeline(f"no built-in pipeline '{ref}' (built in: {', '.join(builtin_names())}; "
+                              "or give a YAML path under the server root)")
+        return path, True
     root = os.path.realpath(os.path.expanduser(root_dir))
     full = os.path.realpath(os.path.join(root, ref))  # an absolute ref stays absolute
     if not full.startswith(root.rstrip(os.sep) + os.sep):

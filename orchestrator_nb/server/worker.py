@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 
-from ..cli.main import EXIT
+from ..errors import EXIT_CODES
 
 
 def main() -> int:
@@ -31,7 +31,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
     _watch_parent(os.getppid())
     from ..errors import OrcError
-    from ..providers.base import redact
+    from ..credentials import redact
     from ..store import Store
     from ..store.control import not_started, run_status
     store = Store(job["db"])
@@ -58,18 +58,18 @@ def main() -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         _quiet_sync(store)
     print(f"orc worker: run {result.run_id} {result.status}", file=sys.stderr)
-    return EXIT.get(result.status, 1)
+    return EXIT_CODES.get(result.status, 1)
 
 
 async def _run(job: dict, store):
-    from ..core.runner import resume_run, run_pipeline
+    from ..api.runner import resume_run, run_pipeline
     if job["action"] == "resume":
         return await resume_run(job["run_id"], db=store, approval=job.get("approval"), sync="none")
-    from ..spec.loader import load
+    from ..core.loader import load
     pipeline = load(job["pipeline"])
     if job.get("model"):
-        from ..core.routing import expand
-        expand(pipeline, job["model"])
+        from ..providers.routing import check_override
+        check_override(pipeline, job["model"], "model")
         pipeline.model_override = job["model"]
     return await run_pipeline(pipeline, job.get("inputs") or {}, db=store, outdir=job.get("outdir") or ".",
                               approval=job.get("approval") or "defer", source="server", run_id=job["run_id"],

@@ -16,7 +16,7 @@ import os
 import sys
 import time
 
-from ..cancel import Cancellation
+from ..api.cancel import Cancellation
 from ..errors import OrcError
 from ..store import control
 from ..store.journal import pid_alive

@@ -6,7 +6,7 @@
   resume at a time);
 - ``not_started``: a worker that could not start its run puts it back (or marks it failed);
 - ``finish_cancel``: after a cancel request, a run (and its sub-pipeline runs) that has no process,
-  or whose process was stopped, is recorded ``cancelled`` (see ``orchestrator_nb.cancel``).
+  or whose process was stopped, is recorded ``cancelled`` (see ``orchestrator_nb.api.cancel``).
 
 Each write is one short ``store.connect`` (journals merged first, so it sees the latest state).
 """

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from orchestrator_nb.cancel import cancel_run
+from orchestrator_nb.api.cancel import cancel_run
 from orchestrator_nb.cli.main import main
 from orchestrator_nb.store import Store
 from orchestrator_nb.store.queries import run_detail

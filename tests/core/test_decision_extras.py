@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from orchestrator_nb.core.events import Event
-from orchestrator_nb.core.runner import run_pipeline
+from orchestrator_nb.api.runner import run_pipeline
 from orchestrator_nb.store import Store
 from orchestrator_nb.store.queries import decide, run_detail
 

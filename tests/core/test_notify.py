@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from orchestrator_nb import notify
-from orchestrator_nb.core.runner import resume_run, run_pipeline
+from orchestrator_nb.api import notify
+from orchestrator_nb.api.runner import resume_run, run_pipeline
 from orchestrator_nb.store import Store
 from orchestrator_nb.store.queries import decide, run_detail
 from orchestrator_nb.testing.webhook_receiver import WebhookReceiver
@@ -144,20 +144,23 @@ def test_a_receiver_that_is_down_delays_nothing_and_loses_nothing(monkeypatch, t
     hanging.__enter__()
     try:
         timings = {}
-        for label, hooks in [("none", ""), ("closed port", f"http://127.0.0.1:{_dead_port()}/hook"),
-                             ("hanging", hanging.url), ("none again", "")]:
-            monkeypatch.setenv("ORC_WEBHOOKS", hooks)
-            t0 = time.perf_counter()
-            result = asyncio.run(run_pipeline(REVIEWED, approval="auto", outdir=str(tmp_path)))
-            timings[label] = time.perf_counter() - t0
-            assert result.status == "succeeded"
-            d = run_detail(Store(), result.run_id)
-            assert d["run"]["status"] == "succeeded" and len(d["steps"]) == 3 and len(d["llm_calls"]) == 1
+        asyncio.run(run_pipeline(REVIEWED, approval="auto", outdir=str(tmp_path)))  # warm: imports, store
+        configs = [("none", ""), ("closed port", f"http://127.0.0.1:{_dead_port()}/hook"), ("hanging", hanging.url),
+                   ("none again", "")]
+        for _ in range(3):  # interleaved, the best of three: a busy machine's noise is not the webhooks'
+            for label, hooks in configs:
+                monkeypatch.setenv("ORC_WEBHOOKS", hooks)
+                t0 = time.perf_counter()
+                result = asyncio.run(run_pipeline(REVIEWED, approval="auto", outdir=str(tmp_path), sync="none"))
+                timings[label] = min(timings.get(label, 9e9), time.perf_counter() - t0)
+                assert result.status == "succeeded"
+                d = run_detail(Store(), result.run_id)  # every record is there
+                assert d["run"]["status"] == "succeeded" and len(d["steps"]) == 3 and len(d["llm_calls"]) == 1
         baseline = min(timings["none"], timings["none again"])
         for label in ("closed port", "hanging"):
             assert timings[label] - baseline < 0.1, timings
         # at exit, a bounded grace: the undelivered payloads are given up with a warning
-        with caplog.at_level(logging.WARNING, logger="orchestrator_nb.notify"):
+        with caplog.at_level(logging.WARNING, logger="orchestrator_nb.api.notify"):
             t0 = time.monotonic()
             assert notify.drain(0.3) is False
             assert time.monotonic() - t0 < 1.0
@@ -184,7 +187,7 @@ def test_retries_use_the_retry_policy_then_deliver_once(hook, monkeypatch, tmp_p
 def test_a_client_error_is_not_retried(hook, monkeypatch, tmp_path, caplog):
     monkeypatch.setenv("ORC_WEBHOOKS", hook.url)
     hook.answers = [404]
-    with caplog.at_level(logging.WARNING, logger="orchestrator_nb.notify"):
+    with caplog.at_level(logging.WARNING, logger="orchestrator_nb.api.notify"):
         result = asyncio.run(run_pipeline(REVIEWED, approval="auto", outdir=str(tmp_path)))
         assert notify.drain(5)
     assert result.status == "succeeded" and [r["status"] for r in hook.received] == [404]
@@ -199,11 +202,11 @@ def test_bad_configuration_warns_once_and_never_breaks_a_run(monkeypatch, tmp_pa
         "  - {url: ftp://example.invalid/x}\n  - {url: 'https://example.invalid/y', events: [done]}\n"
         "  - {url: 'https://example.invalid/z', retry: {attempts: 0}}\n")
     monkeypatch.setenv("ORC_WEBHOOKS", "not-a-url/secretpath")
-    with caplog.at_level(logging.WARNING, logger="orchestrator_nb.notify"):
+    with caplog.at_level(logging.WARNING, logger="orchestrator_nb.api.notify"):
         for _ in range(2):
             result = asyncio.run(run_pipeline(REVIEWED, approval="auto", outdir=str(tmp_path)))
             assert result.status == "succeeded"
-    lines = [r.getMessage() for r in caplog.records]
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("webhooks:")]  # config only
     assert len(lines) == 5, lines  # each problem once, not once per run
     assert any("ORC_WEBHOOKS entry 1 is not an http(s) URL" in x for x in lines)
     assert any("webhooks[0].format: unknown format 'slak'" in x for x in lines)

@@ -1,7 +1,7 @@
 """Runs made in a notebook notify webhooks too, and `%orc show` prints what a waiting run asks."""
 from __future__ import annotations
 
-from orchestrator_nb import notify
+from orchestrator_nb.api import notify
 from orchestrator_nb.testing.webhook_receiver import WebhookReceiver
 
 CELL = """%%orc --approval {policy}

@@ -36,7 +36,7 @@ import os
 import threading
 import time
 
-log = logging.getLogger("orchestrator_nb.notify")
+log = logging.getLogger(__name__)
 
 EVENTS = ("waiting", "failed", "succeeded", "cancelled", "budget_exceeded")
 FORMATS = ("generic", "slack")
@@ -50,7 +50,7 @@ class Destination:
     __slots__ = ("url", "format", "events", "headers", "retry")
 
     def __init__(self, url: str, format: str = "generic", events=EVENTS, headers=None, retry=None):
-        from .core.policy import RetryPolicy
+        from ..core.policy import RetryPolicy
         self.url, self.format, self.events = url, format, tuple(events)
         self.headers = dict(headers or {})
         self.retry = RetryPolicy.coerce(dict(DEFAULT_RETRY, **(retry or {})))
@@ -156,8 +156,8 @@ def _from_file(path: str) -> list[Destination]:
             if url is None:
                 continue
             try:
-                out.append(Destination(url, fmt, events, {str(k): str(v) for k, v in (item.get("headers") or {}).items()},
-                                       item.get("retry")))
+                headers = {str(k): str(v) for k, v in (item.get("headers") or {}).items()}
+                out.append(Destination(url, fmt, events, headers, item.get("retry")))
             except Exception as e:  # a bad `retry:` (SpecError) or type
                 _warn_once(where, f"webhooks: {where}.retry: {e}; skipped")
     return out
@@ -293,7 +293,7 @@ def _iso(t: float) -> str:
 
 
 def encode(facts: dict, dest: Destination) -> bytes:
-    from .providers.base import redact
+    from ..credentials import redact
     return redact(json.dumps(payload(facts, dest.format), ensure_ascii=False)).encode()
 
 
@@ -386,7 +386,7 @@ def _post(d: Destination, body: bytes, status: str, delivery: str) -> tuple[bool
     """(delivered, worth retrying, why not)."""
     import urllib.error
     import urllib.request
-    from . import __version__
+    from ..version import __version__
     headers = {"Content-Type": "application/json", "User-Agent": f"orchestrator-nb/{__version__}",
                "X-Orc-Event": f"run.{status}", "X-Orc-Delivery": delivery, **d.headers}
     req = urllib.request.Request(d.url, data=body, headers=headers, method="POST")

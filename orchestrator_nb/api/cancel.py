@@ -16,8 +16,8 @@ import os
 import signal
 import time
 
-from .store import control
-from .store.journal import HOST, pid_alive, run_ended
+from ..store import control
+from ..store.journal import HOST, pid_alive, run_ended
 
 SECOND_INTERRUPT = 0.5  # seconds after the first SIGINT
 KILL_AFTER = 1.2
