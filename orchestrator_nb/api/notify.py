@@ -213,7 +213,7 @@ class Notifier:
         elif kind == "run_finished" and ev.run_id == self.run_id:
             status = self.ended = ev.data.get("status")
             if status == "waiting":
-                self._waiting(list(self.waiting.values()))
+                self._waiting(list(self.waiting.values()), ev=ev)
             elif status in EVENTS:
                 facts = self._facts(status, ev)
                 if self.failed is not None and status == "failed":
@@ -221,12 +221,12 @@ class Notifier:
                 facts["error"] = ev.data.get("error")
                 _send(self.dests, facts)
 
-    def _waiting(self, approvals: list[dict], settle=None) -> None:
+    def _waiting(self, approvals: list[dict], settle=None, ev=None) -> None:
         new = [a for a in approvals if (a["run_id"], a["step"], a["round"]) not in self.told]
         if not new:
             return
         self.told.update((a["run_id"], a["step"], a["round"]) for a in new)
-        facts = self._facts("waiting", None)
+        facts = self._facts("waiting", ev)
         facts["approvals"] = new
         if settle is not None:  # sent after SETTLE seconds, if still undecided then
             facts["not_before"], facts["still_due"] = time.time() + SETTLE, settle
