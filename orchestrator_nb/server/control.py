@@ -1,7 +1,7 @@
 """Run control over REST: list the pipelines the server can start, start a run, resume, cancel.
 
     GET  pipelines              built-ins and YAML pipelines under the root, with typed inputs
-    POST runs                   {pipeline, inputs?, files?, approval?, model?, outdir?} -> 202 {run_id}
+    POST runs                   {pipeline, inputs?, files?, approval?, model?, outdir?, isolate?} -> 202 {run_id}
     POST runs/<run_id>/resume   {approval?} -> 202 {run_id}
     POST runs/<run_id>/cancel   {} -> 200 {run_id, status: cancelled, ...}
 
@@ -66,9 +66,11 @@ def _approval(data: dict) -> str | None:
 
 
 def start_body(raw: bytes) -> dict:
-    data = json_object(raw, ("pipeline", "inputs", "files", "approval", "model", "outdir"))
+    data = json_object(raw, ("pipeline", "inputs", "files", "approval", "model", "outdir", "isolate"))
     out = {"pipeline": _text(data, "pipeline", required=True), "approval": _approval(data) or "defer",
-           "model": _text(data, "model"), "outdir": _text(data, "outdir")}
+           "model": _text(data, "model"), "outdir": _text(data, "outdir"), "isolate": data.get("isolate", False)}
+    if not isinstance(out["isolate"], bool):
+        raise BadRequest("isolate", f"isolate must be true or false, got {out['isolate']!r}")
     for name in ("inputs", "files"):
         value = data.get(name) or {}
         if not isinstance(value, dict):
@@ -115,7 +117,7 @@ def prepare_start(body: dict, root_dir: str) -> dict:
     from ..core.runner import new_run_id
     return {"action": "run", "run_id": new_run_id(), "pipeline": str(path), "pipeline_name": pipeline.name,
             "spec_text": pipeline.spec_text(), "inputs": inputs, "approval": body["approval"],
-            "model": body["model"], "outdir": outdir}
+            "model": body["model"], "outdir": outdir, "isolate": body["isolate"]}
 
 
 def _under(root_dir: str, rel: str, field: str) -> str:

@@ -4,7 +4,7 @@
 
 The job (JSON on stdin, so inputs such as a requirements document stay off the command line):
 ``{"action": "run" | "resume", "run_id", "db", "pipeline" (a YAML path, for run), "inputs",
-"approval", "model", "outdir", "previous" (the status before a resume)}``.
+"approval", "model", "outdir", "isolate", "previous" (the status before a resume)}``.
 
 It writes the same store as `orc run` (journal first, merged when it ends). SIGINT or SIGTERM
 stop it as Ctrl-C stops `orc run`: the run is recorded ``cancelled``. If the server that started
@@ -73,7 +73,7 @@ async def _run(job: dict, store):
         pipeline.model_override = job["model"]
     return await run_pipeline(pipeline, job.get("inputs") or {}, db=store, outdir=job.get("outdir") or ".",
                               approval=job.get("approval") or "defer", source="server", run_id=job["run_id"],
-                              sync="none")
+                              sync="none", isolate=bool(job.get("isolate")))
 
 
 def _quiet_sync(store) -> None:

@@ -139,26 +139,48 @@ def test_failed_payload_names_the_step_and_masks_secrets(hook, monkeypatch, tmp_
 
 
 def test_a_receiver_that_is_down_delays_nothing_and_loses_nothing(monkeypatch, tmp_path, caplog):
+    """What a run spends on webhooks is the subscriber's own time (it only queues facts): measured
+    exactly, it is far below 100 ms; and end to end, a dead or hanging receiver (whose POST would
+    take the full 5 s timeout) does not hold the run up."""
+    from orchestrator_nb.api import runner
+    spent = [0.0]
+
+    def timed(fn):
+        def wrapper(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[0] += time.perf_counter() - t0
+        return wrapper
+
+    monkeypatch.setattr(notify.Notifier, "handle", timed(notify.Notifier.handle))
+    monkeypatch.setattr(runner, "webhooks_for", timed(notify.webhooks_for))
     hanging = WebhookReceiver()
     hanging.answers = ["hang"] * 10
     hanging.__enter__()
     try:
-        timings = {}
         asyncio.run(run_pipeline(REVIEWED, approval="auto", outdir=str(tmp_path)))  # warm: imports, store
-        configs = [("none", ""), ("closed port", f"http://127.0.0.1:{_dead_port()}/hook"), ("hanging", hanging.url),
-                   ("none again", "")]
-        for _ in range(3):  # interleaved, the best of three: a busy machine's noise is not the webhooks'
-            for label, hooks in configs:
-                monkeypatch.setenv("ORC_WEBHOOKS", hooks)
-                t0 = time.perf_counter()
-                result = asyncio.run(run_pipeline(REVIEWED, approval="auto", outdir=str(tmp_path), sync="none"))
-                timings[label] = min(timings.get(label, 9e9), time.perf_counter() - t0)
-                assert result.status == "succeeded"
-                d = run_detail(Store(), result.run_id)  # every record is there
-                assert d["run"]["status"] == "succeeded" and len(d["steps"]) == 3 and len(d["llm_calls"]) == 1
-        baseline = min(timings["none"], timings["none again"])
+        timings = {}
+        for label, hooks in [("none", ""), ("closed port", f"http://127.0.0.1:{_dead_port()}/hook"),
+                             ("hanging", hanging.url)]:
+            monkeypatch.setenv("ORC_WEBHOOKS", hooks)
+            spent[0] = 0.0
+            t0 = time.perf_counter()
+            result = asyncio.run(run_pipeline(REVIEWED, approval="auto", outdir=str(tmp_path), sync="none"))
+            timings[label] = (time.perf_counter() - t0, spent[0])
+            assert result.status == "succeeded"
+            d = run_detail(Store(), result.run_id)  # every record is there
+            assert d["run"]["status"] == "succeeded" and len(d["steps"]) == 3 and len(d["llm_calls"]) == 1
         for label in ("closed port", "hanging"):
-            assert timings[label] - baseline < 0.1, timings
+            took, in_webhooks = timings[label]
+            assert in_webhooks < 0.1, timings                      # the delay webhooks add to a run
+            assert took < timings["none"][0] + 1.0, timings        # no waiting on a 5 s HTTP timeout
+        for _ in range(50):
+            if hanging.received:
+                break
+            time.sleep(0.05)
+        assert [r["status"] for r in hanging.received] == [None]  # it was asked, and never answered
         # at exit, a bounded grace: the undelivered payloads are given up with a warning
         with caplog.at_level(logging.WARNING, logger="orchestrator_nb.api.notify"):
             t0 = time.monotonic()

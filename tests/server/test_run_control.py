@@ -67,7 +67,6 @@ async def test_start_wait_approve_resume_and_finish(api, jp_root_dir, jp_servera
     first = await api.get("runs", run_id)
     assert first["run"]["status"] in ("pending", "running", "waiting")
     assert [p["id"] for p in first["plan"]] == ["draft", "review", "publish"]
-    assert supervisor(jp_serverapp).owned(run_id) is not None or first["run"]["status"] == "waiting"
 
     d = await wait_for(api, run_id, {"waiting"})
     assert d["run"]["source"] == "server" and d["run"]["inputs"]["topic"] == "the tides of the North Sea\n"
@@ -93,10 +92,11 @@ async def test_start_wait_approve_resume_and_finish(api, jp_root_dir, jp_servera
     assert supervisor(jp_serverapp).workers == {}
 
 
-@pytest.mark.parametrize("spec", [LONG, LONG_ASYNC], ids=["blocking-step", "async-step"])
-async def test_cancel_a_running_run_within_two_seconds(api, jp_root_dir, jp_serverapp, spec):
+@pytest.mark.parametrize("spec,isolate", [(LONG, False), (LONG_ASYNC, False), (LONG, True)],
+                         ids=["blocking-step", "async-step", "isolated-step"])
+async def test_cancel_a_running_run_within_two_seconds(api, jp_root_dir, jp_serverapp, spec, isolate):
     (jp_root_dir / "long.yaml").write_text(spec)
-    _, started = await post(api, "runs", body={"pipeline": "long.yaml"})
+    _, started = await post(api, "runs", body={"pipeline": "long.yaml", "isolate": isolate})
     run_id = started["run_id"]
     await wait_for(api, run_id, {"running"})
     await asyncio.sleep(0.3)  # the step is under way
@@ -174,6 +174,7 @@ async def test_malformed_requests_get_400_naming_the_field(api, jp_root_dir, rev
         ({**ok, "approval": "maybe"}, "approval"), ({**ok, "model": "nosuch"}, "model"),
         ({**ok, "model": "nosuch:x"}, "model"), ({**ok, "model": 5}, "model"),
         ({**ok, "outdir": "../elsewhere"}, "outdir"), ({**ok, "when": "now"}, "when"),
+        ({**ok, "isolate": "yes"}, "isolate"),
     ]
     for body, field in cases:
         code, data = await api.error("runs", method="POST", body=body)
