@@ -177,7 +177,8 @@ def _model(level, it, params):
     if not isinstance(raw, str):
         raise level.tr.error("must be a model name", origin)
     if autotext.has_auto(raw) or raw.strip() == "<AUTO>":
-        task = autotext.infer_task(" ".join(t for _, t in level.split(raw, origin)))
+        words = " ".join(t for _, t in level.split(raw, origin))
+        task = autotext.infer_task(words, next(iter(autotext.auto_tasks(raw)), None))
         return ("task", task, origin) if task else None
     if is_template(raw):
         raise level.tr.error("the model cannot be a template", origin, hint="name it, or use <AUTO> to route by task")
