@@ -126,3 +126,71 @@ def test_an_unknown_auto_attribute_is_one_line_naming_it(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "\n" not in err
     assert "t.yaml:9: steps[0].parameters.model: <AUTO> tags take no 'tsk' attribute (did you mean 'task'?)" in err
+
+
+MEMORY = """\
+id: remember
+parameters:
+  user: {type: string, default: Ada}
+steps:
+  - id: keep
+    tool: mcp-memory
+    action: execute
+    parameters:
+      action: store
+      namespace: chat
+      key: profile
+      value: {name: "{{ user }}", steps: [read, write]}
+  - id: keep_briefly
+    tool: mcp-memory
+    action: store
+    parameters: {namespace: chat, key: flash, value: gone soon, ttl: 0.2}
+  - id: wait
+    tool: terminal
+    action: execute
+    parameters: {command: "sleep 0.4"}
+    dependencies: [keep_briefly]
+  - id: recall
+    tool: mcp-memory
+    action: retrieve
+    parameters: {namespace: chat, key: profile}
+    dependencies: [keep, wait]
+  - id: listing
+    tool: mcp-memory
+    action: list
+    parameters: {namespace: chat}
+    dependencies: [recall]
+  - id: wipe
+    tool: mcp-memory
+    action: clear
+    parameters: {namespace: chat}
+    dependencies: [listing]
+  - id: after_wipe
+    tool: mcp-memory
+    action: retrieve
+    parameters: {namespace: chat, key: profile}
+    dependencies: [wipe]
+outputs:
+  name: "{{ recall.value.name }}"
+  keys: "{{ listing['keys'] | join(',') }}"
+  found_after_wipe: "{{ after_wipe.found }}"
+"""
+
+
+def test_mcp_memory_keeps_values_for_the_run_with_a_time_to_live(tmp_path, capsys):
+    (tmp_path / "m.yaml").write_text(MEMORY, encoding="utf-8")
+    capsys.readouterr()
+    assert main(["run", str(tmp_path / "m.yaml"), "--json", "--quiet"]) == 0
+    out = json.loads(capsys.readouterr().out)["outputs"]
+    assert out["keep"] == {"success": True, "namespace": "chat", "key": "profile", "stored": True, "ttl": 0}
+    assert out["recall"]["found"] is True and out["recall"]["value"] == {"name": "Ada", "steps": ["read", "write"]}
+    assert out["listing"]["keys"] == ["profile"]                   # the 0.2 s value has expired
+    assert out["after_wipe"] == {"success": True, "namespace": "chat", "key": "profile", "found": False}
+    assert out["outputs"] == {"name": "Ada", "keys": "profile", "found_after_wipe": False}
+
+
+def test_mcp_memory_actions_are_checked_at_load():
+    bad = MEMORY.replace("      action: store\n      namespace: chat", "      action: stroe\n      namespace: chat")
+    with pytest.raises(SpecError) as e:
+        load_text(bad, file="m.yaml")
+    assert e.value.line == 9 and "mcp-memory action 'stroe' is not supported (did you mean 'store'?)" in str(e.value)
