@@ -194,3 +194,24 @@ def test_mcp_memory_actions_are_checked_at_load():
     with pytest.raises(SpecError) as e:
         load_text(bad, file="m.yaml")
     assert e.value.line == 9 and "mcp-memory action 'stroe' is not supported (did you mean 'store'?)" in str(e.value)
+
+
+def test_the_date_filter_formats_timestamps(tmp_path, capsys):
+    from orchestrator_nb.spec.templates import Template
+    t = Template("{{ ts | date('%Y-%m-%d %H:%M') }}|{{ ts | strftime('%d/%m') }}|{{ 0 | date }}")
+    assert t.render({"ts": "2026-03-04T05:06:07Z"}) == "2026-03-04 05:06|04/03|1970-01-01"
+    with pytest.raises(ValueError, match="date: 'soon' is not an ISO date or time"):
+        Template("{{ 'soon' | date }}").render({})
+    (tmp_path / "d.yaml").write_text("""\
+id: dated
+steps:
+  - id: save
+    tool: filesystem
+    action: write
+    parameters:
+      path: stamp.txt
+      content: "{{ execution.timestamp | date('%Y') }}"
+""", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["run", str(tmp_path / "d.yaml"), "--json", "--quiet"]) == 0
+    assert (tmp_path / "stamp.txt").read_text().isdigit()
