@@ -66,3 +66,16 @@ def test_the_environment_page_names_every_variable_the_code_reads():
     page = (DOCS / "environment.md").read_text()
     missing = sorted(n for n in names if f"`{n}`" not in page)
     assert not missing, f"docs/environment.md does not describe {missing}"
+
+
+def test_what_the_install_and_the_examples_create_is_ignored_by_git():
+    """The README's install (a venv, the extension's build) and every example's output leave
+    `git status` clean: these are the only places they write in the checkout."""
+    import subprocess
+    paths = [".venv/bin/python", "orchestrator_nb/labextension/package.json", "extension/node_modules/x/y.js",
+             "extension/lib/index.js", "extension/.yarn/cache/x", "extension/tsconfig.tsbuildinfo",
+             ".orc/orc.duckdb", ".orc/notebooks/a.ipynb", "out/tour/x/report.md", "notebooks/out/tides.md",
+             "notebooks/.orc/orc.duckdb", "site/index.html", "examples/__pycache__/tour_steps.cpython-311.pyc"]
+    proc = subprocess.run(["git", "check-ignore", "--no-index", *paths], cwd=REPO, capture_output=True, text=True)
+    ignored = set(proc.stdout.split())
+    assert ignored == set(paths), f"not ignored: {sorted(set(paths) - ignored)}"

@@ -100,6 +100,6 @@ def test_flagship_notebook_gates_are_clicked_in_the_page(lab, browser):
     plan.locator("button:not([disabled])", has_text="Approve").first.click()
     nb.wait_idle(timeout=300)
     assert not [e for e in _errors(nb) if "Traceback" in e]
-    folder = lab.root / "notebooks" / "project-buttons"
+    folder = lab.root / "notebooks" / "out" / "project-buttons"
     assert (folder / "plan.md").is_file() and (folder / "project.json").is_file()
     assert list((folder / "stories").glob("*.md"))
