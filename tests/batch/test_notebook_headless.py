@@ -116,7 +116,7 @@ CASES = {
          "source": 'case = "ok"'},
         {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": (
             "import sys, orchestrator_nb as orc\n"
-            "from orchestrator_nb.cli.progress import ConsoleProgress\n"
+            "from orchestrator_nb.report.console import ConsoleProgress\n"
             "spec = '''\nname: capped\nbudget: {max_tokens: 5}\nsteps:\n"
             "  - {id: a, model: 'scripted:echo', prompt: 'a long enough prompt to pass five tokens'}\n"
             "  - {id: b, needs: [a], model: 'scripted:echo', prompt: 'more'}\n'''\n"
@@ -151,6 +151,19 @@ def test_failure_keeps_the_error_cell_and_budget_exits_4(headless_env, tmp_path)
     assert budget.returncode == 4, budget.stdout + budget.stderr
     assert sql("SELECT status FROM runs") == [("budget_exceeded",)]
     assert "budget_exceeded" in _outputs_text(tmp_path / "budget.ipynb")
+
+
+def test_a_notebook_without_a_kernelspec_runs_on_python(headless_env, tmp_path):
+    """papermill said "No language found in notebook"; our magics need a Python kernel anyway."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("topic = 'x'", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("print('topic is', topic)")]
+    nb.metadata = {}  # no kernelspec, no language_info
+    path = tmp_path / "bare.ipynb"
+    nbformat.write(nb, str(path))
+    done = run_orc("notebook", path, tmp_path / "bare-out.ipynb", "-p", "topic=tides")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "topic is tides" in _outputs_text(tmp_path / "bare-out.ipynb")
 
 
 def test_bad_input_is_one_line_before_any_kernel(headless_env, tmp_path):

