@@ -35,10 +35,10 @@ _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<lang>[^`\s]*)
 _DIRECTIVE = re.compile(r"^\s*<!--\s*doctest:\s*(?P<word>\w[\w-]*)\s*(?P<arg>.*?)\s*-->\s*$")
 _EXIT = re.compile(r"^(?P<cmd>.*?)\s+#[^'\"]*\(exit (?P<code>\d+)\)[^'\"]*$")
 
-# a pipeline's top-level keys and a step's action keys (read from the format's own models)
-from orchestrator_nb.spec.model import ACTION_KEYS, PipelineSpec  # noqa: E402
+# a pipeline's top-level keys and a step's action keys (read from the format's own definition)
+from orchestrator_nb.spec.format import ACTION_KEYS, PIPELINE  # noqa: E402
 
-PIPELINE_KEYS = set(PipelineSpec.model_fields)
+PIPELINE_KEYS = set(PIPELINE.fields)
 
 
 @dataclass
