@@ -1,6 +1,6 @@
 """The example notebooks in a real JupyterLab (headless chromium): Run All works with live widgets,
 no cell shows an error, and the flagship's approval gates are clicked in the page. Screenshots go
-to docs/screenshots/notebook-0N.png (shown in the README)."""
+to docs/screenshots/notebook-0N.png (shown in the README and docs/)."""
 from __future__ import annotations
 
 import shutil
