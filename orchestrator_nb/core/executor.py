@@ -387,13 +387,15 @@ class Executor:
         else:
             action = step.action
         params = render_field(step.params, ctx.scope) if step.params else {}
+        if kind.setup is not None:  # outside the timeout: the step's own work has not started yet
+            await kind.setup(ctx)
         if kind.cacheable and run.cache is not None and stepcache.cache_on(run.pipeline, step):
             work = stepcache.cached(run, kind, step, action, params, ctx, use_cache)
         else:
             work = kind.fn(action, params, ctx)
             if not inspect.isawaitable(work):
                 return work
-        if timeout:
+        if timeout and not kind.own_timeout:
             try:
                 return await asyncio.wait_for(work, timeout)
             except TimeoutError:
