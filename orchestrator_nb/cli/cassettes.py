@@ -4,6 +4,7 @@ has ``"ns": "tool"`` and ``{key, tool, arguments, result}``."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 from ..errors import UsageError
@@ -12,7 +13,14 @@ NAMESPACES = ("llm", "tool")  # model answers, tool results
 
 
 def export_cassette(cache, path: str, pipeline: str | None = None) -> int:
-    out = sys.stdout if path == "-" else open(path, "w", encoding="utf-8")
+    if path == "-":
+        out = sys.stdout
+    else:
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            out = open(path, "w", encoding="utf-8")
+        except OSError as e:
+            raise UsageError(f"cannot write {path}: {e.strerror}") from None
     n = 0
     try:
         for ns in NAMESPACES:

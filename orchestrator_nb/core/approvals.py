@@ -27,7 +27,9 @@ class ApprovalRequest:
     show: str
     revise: str | None = None
     policy: str | None = None
-    tool: dict | None = None      # a tool call waiting for approval: {name, arguments, ref}
+    input_schema: dict | None = None   # a form the reviewer fills in (JSON Schema), if the gate asks
+    editable: bool = False             # the reviewer may edit the output under review (`revise`'s)
+    tool: dict | None = None           # a tool call waiting for approval: {name, arguments, ref, call_id, turn}
 
 
 @dataclass
@@ -37,7 +39,9 @@ class Decision:
     decided_by: str | None = None
     mode: str = "auto"            # interactive | auto | cli | ui
     decided_at: float = field(default_factory=time.time)
-    edited: Any = None            # the reviewer's version (a tool call's edited arguments)
+    edited: Any = None            # the reviewer's version of the output under review (approve with edits),
+                                  # or a tool call's edited arguments
+    input: Any = None             # the values of the gate's form (`input: {schema}`)
 
     def as_dict(self) -> dict:
         return asdict(self)

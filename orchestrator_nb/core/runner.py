@@ -230,6 +230,8 @@ def restore(run: RunContext, rows: list[dict], usage: dict | None = None) -> Non
                 out = last.get("output")
                 if step.kind == "pipeline" and isinstance(out, dict) and out.get("run_id"):
                     st.reason = ("child", out["run_id"])
+                if step.kind == "approval" and isinstance(out, dict):
+                    st.asked = out.get("asked_at")  # a gate's timeout counts from its first asking
                 if isinstance(out, dict) and "tool" in out:  # a tool call's approval: go on from the saved turn
                     st.rounds = int(out.get("round") or 1) - 1
                     st.suspended[-1] = out

@@ -213,7 +213,8 @@ class Recorder:
             if kind == "step_waiting":  # a live run's pending approval: visible to, and decidable by, others
                 w({"t": "step", "run_id": ev.run_id, "step_id": ev.step_id, "item_index": ev.item,
                    "attempt": ev.attempt, "status": "waiting", "ended_at": ev.ts, "cached": False,
-                   "output": {k: d.get(k) for k in ("question", "show", "round", "revise")},
+                   "output": {k: d.get(k) for k in ("question", "show", "round", "revise", "tool") if k != "tool"
+                              or d.get(k) is not None},
                    "error": "waiting for approval"})
             w({"t": "event", "run_id": ev.run_id, "ts": ev.ts, "level": _level(kind, d), "step_id": ev.step_id,
                "message": _message(kind, d), "kind": kind, "item_index": ev.item, "attempt": ev.attempt})
@@ -265,6 +266,33 @@ def read_new(path: str, offset: int) -> tuple[list[dict], int, bool]:
         else:
             records.append(normalize(rec))
     return records, offset + end + 1, eof
+
+
+def run_ended(directory, run_id: str, pid: int) -> bool:
+    """Whether the journal that process ``pid`` writes for ``run_id`` records the run's end (a
+    cheap look at the file's tail, no store lock: a cancel watches it while the run stops)."""
+    prefix = f"{run_id}.{HOST}.{pid}."
+    try:
+        names = [n for n in os.listdir(directory) if n.startswith(prefix) and n.endswith(".jsonl")]
+    except FileNotFoundError:
+        return False
+    for name in names:
+        try:
+            with open(os.path.join(directory, name), "rb") as f:
+                f.seek(max(0, os.fstat(f.fileno()).st_size - 8192))
+                tail = f.read().split(b"\n")
+        except OSError:
+            continue
+        for raw in reversed(tail):
+            if b'"t":"run"' not in raw and b'"t": "run"' not in raw:
+                continue
+            try:
+                rec = json.loads(raw)
+            except ValueError:
+                continue
+            if rec.get("run_id") == run_id and rec.get("status") not in (None, "running"):
+                return True
+    return False
 
 
 def writer_alive(filename: str) -> bool:

@@ -99,10 +99,10 @@ class ToolLoop:
                 continue
             tool = self.tools[c["name"]]
             try:
-                decision = await self.ctx.ask(f"Allow the tool call {tool.name}?", shown_call(tool, c["arguments"]),
-                                              tool={"name": tool.name, "ref": tool.ref, "arguments": c["arguments"],
-                                                    "call_id": c["id"], "turn": turn},
-                                              round=self.rounds.pop(c["id"], None))
+                decision = await self.ctx.ask_tool(
+                    f"Allow the tool call {tool.name}?", shown_call(tool, c["arguments"]),
+                    {"name": tool.name, "ref": tool.ref, "arguments": c["arguments"], "call_id": c["id"], "turn": turn},
+                    round=self.rounds.pop(c["id"], None))
             except Waiting as w:
                 state = {"messages": messages, "turn": turn, "calls": calls, "done": done}
                 raise Waiting(dict(w.output, tools=to_jsonable(state)), w.reason) from None
