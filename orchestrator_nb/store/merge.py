@@ -20,7 +20,8 @@ _APPROVAL_COLS = {"run_id": "VARCHAR", "step_id": "VARCHAR", "round": "INTEGER",
                   "comment": "VARCHAR", "decided_by": "VARCHAR", "mode": "VARCHAR", "decided_at": "DOUBLE",
                   "edited": "JSON", "input": "JSON"}
 _TOOL_COLS = {"id": "VARCHAR", "run_id": "VARCHAR", "step_id": "VARCHAR", "item_index": "INTEGER",
-              "attempt": "INTEGER", "turn": "INTEGER", "position": "INTEGER", "call_id": "VARCHAR", "tool": "VARCHAR", "ref": "VARCHAR",
+              "attempt": "INTEGER", "turn": "INTEGER", "position": "INTEGER", "call_id": "VARCHAR",
+              "tool": "VARCHAR", "ref": "VARCHAR",
               "arguments": "JSON", "result": "JSON", "error": "VARCHAR", "duration_ms": "DOUBLE",
               "decision": "VARCHAR", "cached": "BOOLEAN", "created_at": "DOUBLE"}
 _ARTIFACT_COLS = {"run_id": "VARCHAR", "step_id": "VARCHAR", "path": "VARCHAR", "rel_path": "VARCHAR",

@@ -67,4 +67,5 @@ def need(arguments: dict, key: str, kind=str):
 
 
 def _kind_word(kind) -> str:
-    return {str: "text", int: "an integer", bool: "true or false", list: "a list", dict: "an object"}.get(kind, str(kind))
+    words = {str: "text", int: "an integer", bool: "true or false", list: "a list", dict: "an object"}
+    return words.get(kind, str(kind))

@@ -146,7 +146,8 @@ class McpServer:
         except ToolError:
             raise
         except Exception as e:
-            raise ToolError(redact(f"MCP tool {self.name}/{tool} failed: {type(e).__name__}: {_first_line(e)}")) from None
+            why = f"{type(e).__name__}: {_first_line(e)}"
+            raise ToolError(redact(f"MCP tool {self.name}/{tool} failed: {why}")) from None
         return result
 
     async def stop(self) -> None:

@@ -41,8 +41,8 @@ class Fetch(Tool):
 
     async def _get(self, url: str) -> str:
         import httpx
-        async with httpx.AsyncClient(follow_redirects=False, timeout=self.timeout,
-                                     headers={"user-agent": USER_AGENT, "accept": "text/html, text/*;q=0.9, */*;q=0.5"}) as client:
+        headers = {"user-agent": USER_AGENT, "accept": "text/html, text/*;q=0.9, */*;q=0.5"}
+        async with httpx.AsyncClient(follow_redirects=False, timeout=self.timeout, headers=headers) as client:
             for _ in range(MAX_REDIRECTS + 1):
                 await self._check_target(url)
                 try:
