@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--model", help="model for every step that names none, over `routing:` and defaults "
                                     "(provider:model or an alias)")
     sp.add_argument("--no-cache", action="store_true", help="recompute everything (results are still cached)")
+    sp.add_argument("--dry-run", action="store_true",
+                    help="check inputs, references and model choices, show the plan; run (and import) nothing")
     sp.add_argument("--quiet", "-q", action="store_true", help="no progress, only the summary")
     sp.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     db(sp)
@@ -166,10 +168,11 @@ def main(argv=None) -> int:
 
 # commands ---------------------------------------------------------------------------------------
 def cmd_validate(args) -> int:
-    from ..core.runner import prepare
     from ..spec.loader import load
+    from ..spec.refs import check_pipeline
     p = load(args.file)
-    prepare(p)
+    for note in check_pipeline(p):  # finds python: modules without importing them
+        print(f"note: {note}", file=sys.stderr)
     kinds = {}
     for s in p.steps.values():
         kinds[s.kind] = kinds.get(s.kind, 0) + 1
@@ -237,9 +240,33 @@ def cmd_run(args) -> int:
         expand(pipeline, args.model)
         pipeline.model_override = args.model
     params = parse_params(args.param, args.params_file)
+    if args.dry_run:
+        return _dry_run(pipeline, params)
     result = asyncio.run(run_pipeline(pipeline, params, db=args.db, outdir=args.outdir, approval=args.approval,
                                       subscribers=_subscribers(args), source="cli", use_cache=not args.no_cache))
     return _finish(result, args)
+
+
+def _dry_run(pipeline, params) -> int:
+    """The plan, checked without running or importing any of the pipeline's code."""
+    from ..core.routing import resolve_chain
+    from ..core.runner import coerce_inputs
+    from ..spec.refs import check_pipeline
+    inputs = coerce_inputs(pipeline, params)
+    notes = check_pipeline(pipeline)
+    print(f"dry run: {pipeline.name} — {len(pipeline.steps)} steps, checked; nothing ran")
+    if inputs:
+        shown = json.dumps(inputs, ensure_ascii=False, default=str)
+        print("inputs: " + (shown if len(shown) < 300 else shown[:297] + "..."))
+    rows = []
+    for sid, s in pipeline.steps.items():
+        chain = " → ".join(resolve_chain(pipeline, s.model, s.task)) if s.kind == "prompt" else ""
+        target = s.action if s.kind == "python" and isinstance(s.action, str) else ""
+        rows.append((sid, s.kind, ", ".join(sorted(s.deps)), chain or target))
+    print(_table(("step", "kind", "needs", "model chain / target"), rows))
+    for note in notes:
+        print(f"note: {note}")
+    return 0
 
 
 def cmd_resume(args) -> int:
