@@ -70,7 +70,7 @@ def build(spec, name):
 
 
 async def orc_run(pipeline, db):
-    from orchestrator_nb.core.runner import run_pipeline
+    from orchestrator_nb.api.runner import run_pipeline
     result = await run_pipeline(pipeline, db=db, sync="none")
     assert result.status == "succeeded", result.error
     return result
@@ -137,7 +137,7 @@ W3_YAML = "name: w3\nsteps:\n" + "".join(
 
 def w3():
     import orchestrator_nb as orc
-    from orchestrator_nb.core.runner import run_pipeline
+    from orchestrator_nb.api.runner import run_pipeline
 
     async def plain():
         times = []

@@ -10,13 +10,13 @@ In a notebook: ``%load_ext orchestrator_nb`` then ``%%orc`` cells. Imports are l
 """
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from .version import __version__
 
 _EXPORTS = {
-    "load": ("orchestrator_nb.spec.loader", "load"),
+    "load": ("orchestrator_nb.api", "load"),
     "Pipeline": ("orchestrator_nb.core.pipeline", "Pipeline"),
-    "step": ("orchestrator_nb.core.pipeline", "step"),
-    "StepDef": ("orchestrator_nb.core.pipeline", "StepDef"),
+    "step": ("orchestrator_nb.core.stepdef", "step"),
+    "StepDef": ("orchestrator_nb.core.stepdef", "StepDef"),
     "RetryPolicy": ("orchestrator_nb.core.policy", "RetryPolicy"),
     "Check": ("orchestrator_nb.core.policy", "Check"),
     "RunResult": ("orchestrator_nb.core.result", "RunResult"),
@@ -45,6 +45,7 @@ def __getattr__(name: str):
     if target is None:
         raise AttributeError(f"module 'orchestrator_nb' has no attribute '{name}'")
     from importlib import import_module
+    import_module("orchestrator_nb.api")  # registers the runner that Pipeline.run() uses
     value = getattr(import_module(target[0]), target[1])
     globals()[name] = value
     return value

@@ -21,6 +21,10 @@ def one_line(text: str) -> str:
         f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"), text)
 
 
+# how a run's status becomes a process exit code (`orc run`, `orc resume`, `orc notebook`)
+EXIT_CODES = {"succeeded": 0, "failed": 1, "waiting": 3, "budget_exceeded": 4, "cancelled": 130}
+
+
 class OrcError(Exception):
     """Base of every error orchestrator-nb raises on purpose.
 
@@ -139,3 +143,15 @@ def suggest(word: str, options) -> str | None:
     import difflib
     close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else None
+
+
+def describe(exc: BaseException) -> str:
+    """One line about a failure: our errors as they are, others as 'Type: first line'."""
+    if isinstance(exc, StepFailed):
+        text = str(exc)
+        return text.split(": ", 1)[1] if ": " in text else text
+    if isinstance(exc, OrcError):
+        return str(exc)
+    text = str(exc).strip().split("\n", 1)[0]  # one line (DuckDB appends a caret diagram)
+    name = type(exc).__name__
+    return f"{name}: {text}" if text else name

@@ -119,7 +119,7 @@ def outcome(cell_error: str | None, statuses: list[str], interrupted: bool = Fal
 
 
 def exit_code(status: str, cell_error_name: str | None = None) -> int:
-    from ..cli.main import EXIT
+    from ..errors import EXIT_CODES as EXIT
     if status == "failed" and cell_error_name in ("SpecError", "UsageError", "RunNotFound"):
         return 2  # the notebook gave a pipeline invalid input
     return EXIT.get(status, 1)

@@ -50,7 +50,7 @@ def run(args) -> int:
     from ..batch.sweep import Sweep, SweepRunner
     from ..errors import UsageError
     from ..store import Store
-    from .main import parse_params
+    from ..api.params import parse_params
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers {args.workers}: give 1 or more")

@@ -11,42 +11,15 @@ import json
 import os
 import sys
 
-from ..errors import OrcError, UsageError
+from ..api.params import parse_params
+from ..errors import EXIT_CODES as EXIT, OrcError, UsageError
 
-EXIT = {"succeeded": 0, "failed": 1, "waiting": 3, "budget_exceeded": 4, "cancelled": 130}
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2 (argparse's own format, minus the usage dump)
         print(f"{self.prog}: error: {message} (see `{self.prog} --help`)", file=sys.stderr)
         raise SystemExit(2)
-
-
-def parse_params(pairs, files=()) -> dict:
-    """`-p key=value` (value `@path` reads a file) and `-f params.yaml`."""
-    out: dict = {}
-    for f in files or ():
-        import yaml
-        try:
-            with open(f, encoding="utf-8") as fh:
-                data = yaml.safe_load(fh) or {}
-        except (OSError, yaml.YAMLError) as e:
-            raise UsageError(f"-f {f}: cannot read parameters: {e}") from None
-        if not isinstance(data, dict):
-            raise UsageError(f"-f {f}: parameters must be a mapping of names to values")
-        out.update(data)
-    for pair in pairs or ():
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"-p {pair!r}: expected key=value (or key=@file)")
-        if value.startswith("@"):
-            try:
-                with open(value[1:], encoding="utf-8") as fh:
-                    value = fh.read()
-            except OSError as e:
-                raise UsageError(f"-p {key}: cannot read {value[1:]}: {e.strerror}") from None
-        out[key.strip()] = value
-    return out
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -137,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from .. import __version__
+    from ..version import __version__
     return f"orchestrator-nb {__version__}"
 
 
@@ -168,10 +141,10 @@ def main(argv=None) -> int:
 
 # commands ---------------------------------------------------------------------------------------
 def cmd_validate(args) -> int:
-    from ..spec.loader import load
-    from ..spec.refs import check_pipeline
+    from ..api.validate import validate_pipeline
+    from ..core.loader import load
     p = load(args.file)
-    for note in check_pipeline(p):  # finds python: modules without importing them
+    for note in validate_pipeline(p):  # finds python: modules without importing them
         print(f"note: {note}", file=sys.stderr)
     kinds = {}
     for s in p.steps.values():
@@ -184,12 +157,12 @@ def cmd_validate(args) -> int:
 def _subscribers(args):
     if getattr(args, "quiet", False):
         return []
-    from .progress import ConsoleProgress
+    from ..report.console import ConsoleProgress
     return [ConsoleProgress()]
 
 
 def _finish(result, args) -> int:
-    from .progress import summary_table
+    from ..report.console import summary_table
     if getattr(args, "json", False):
         from ..core.serialize import dumps
         print(dumps({"run_id": result.run_id, "pipeline": result.pipeline, "status": result.status,
@@ -232,11 +205,11 @@ def _print_outputs(result, limit: int = 2000) -> None:
 
 
 def cmd_run(args) -> int:
-    from ..core.runner import run_pipeline
-    from ..spec.loader import load
+    from ..api.runner import run_pipeline
+    from ..core.loader import load
     pipeline = load(args.file)
     if args.model:
-        from ..core.routing import expand
+        from ..providers.routing import expand
         expand(pipeline, args.model)
         pipeline.model_override = args.model
     params = parse_params(args.param, args.params_file)
@@ -249,11 +222,11 @@ def cmd_run(args) -> int:
 
 def _dry_run(pipeline, params) -> int:
     """The plan, checked without running or importing any of the pipeline's code."""
-    from ..core.routing import resolve_chain
-    from ..core.runner import coerce_inputs
-    from ..spec.refs import check_pipeline
+    from ..api.runner import coerce_inputs
+    from ..api.validate import validate_pipeline
+    from ..providers.routing import resolve_chain
     inputs = coerce_inputs(pipeline, params)
-    notes = check_pipeline(pipeline)
+    notes = validate_pipeline(pipeline)
     print(f"dry run: {pipeline.name} — {len(pipeline.steps)} steps, checked; nothing ran")
     if inputs:
         shown = json.dumps(inputs, ensure_ascii=False, default=str)
@@ -270,7 +243,7 @@ def _dry_run(pipeline, params) -> int:
 
 
 def cmd_resume(args) -> int:
-    from ..core.runner import resume_run
+    from ..api.runner import resume_run
     result = asyncio.run(resume_run(args.run_id, db=args.db, approval=args.approval,
                                     subscribers=_subscribers(args)))
     return _finish(result, args)
@@ -383,7 +356,7 @@ def cmd_sql(args) -> int:
 
 
 def cmd_schema(args) -> int:
-    from ..spec.model import json_schema
+    from ..spec.format import json_schema
     print(json.dumps(json_schema(), indent=2))
     return 0
 

@@ -44,7 +44,7 @@ def run(args) -> int:
     from ..batch.paths import render
     from ..errors import UsageError
     from ..store import Store
-    from .main import parse_params
+    from ..api.params import parse_params
 
     store = Store(args.db)
     resumed = plan = None

@@ -4,8 +4,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ..errors import BudgetExceeded, SpecError
+from ..errors import BudgetExceeded, OrcError
 from .events import Bus, Event
+from .services import Services
 
 FINAL = frozenset({"succeeded", "skipped", "failed", "cancelled"})
 
@@ -71,13 +72,14 @@ class RunInfo:
 
 
 class RunContext:
-    def __init__(self, pipeline, run_id: str, inputs: dict, *, bus: Bus | None = None, store=None,
-                 cache=None, approver=None, outdir: str | Path = ".", scope=None, source: str = "api",
+    def __init__(self, pipeline, run_id: str, inputs: dict, *, services: Services | None = None,
+                 bus: Bus | None = None, outdir: str | Path = ".", scope=None, source: str = "api",
                  notebook_path: str | None = None, parent=None, use_cache: bool = True,
-                 llm=None, approval_policy: str | None = None):
+                 approval_policy: str | None = None):
         self.pipeline, self.run_id, self.inputs = pipeline, run_id, inputs
+        self.services = services = services or Services()
+        self.store, self.cache, self.approver = services.store, services.cache, services.approver
         self.bus = bus or Bus()
-        self.store, self.cache, self.approver = store, cache, approver
         self.outdir = Path(outdir)
         self.source, self.notebook_path, self.parent = source, notebook_path, parent
         self.use_cache = use_cache
@@ -89,7 +91,8 @@ class RunContext:
         self.error: str | None = None
         self.started = time.time()
         self.ended: float | None = None
-        self._llm = llm
+        self.child_runner = None  # set by core.runner: starts `pipeline:` steps' child runs
+        self._llm = None
         self._sql = None
         self.scope_extra = dict(scope or {})
         self.scope = {**self.scope_extra, "inputs": inputs, "steps": StepsScope(self.states),
@@ -116,9 +119,12 @@ class RunContext:
     # services --------------------------------------------------------------------------------
     @property
     def llm(self):
+        """The model gateway of this run (made on first use)."""
         if self._llm is None:
-            from .llm import Gateway
-            self._llm = Gateway(self)
+            if self.services.gateway is None:
+                raise OrcError("this run has no model gateway: start it through orchestrator_nb.run() "
+                               "(or the CLI / magics), which provides one")
+            self._llm = self.services.gateway(self)
         return self._llm
 
     def sql(self):
@@ -149,15 +155,3 @@ class RunContext:
             cap = budget.get("max_tokens")
             if cap is not None and self.tokens_in + self.tokens_out > cap:
                 raise BudgetExceeded(f"token budget exceeded: {self.tokens_in + self.tokens_out} > {cap}")
-
-    def resolve_outdir_path(self, rel: str) -> Path:
-        """A path the run may write: relative, and inside the output directory."""
-        import os
-        if not rel or os.path.isabs(rel) or rel.startswith("~"):
-            raise SpecError(f"path {rel!r} must be relative to the output directory",
-                            hint="write paths are confined under --outdir")
-        root = self.outdir.resolve()
-        target = (root / rel).resolve()
-        if target != root and root not in target.parents:
-            raise SpecError(f"path {rel!r} escapes the output directory", hint="remove '..' from the path")
-        return target

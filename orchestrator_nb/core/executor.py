@@ -1,50 +1,44 @@
 """The async DAG executor.
 
 Scheduling follows ``graphlib.TopologicalSorter``'s protocol (``core.schedule``): ``get_ready()``
-gives steps whose dependencies are done, ``done()`` releases their dependents. Plain synchronous python steps run inline (no
-task, no thread: they would block the loop anyway); everything else is an asyncio task.
-The executor knows nothing of storage or display: it changes ``RunContext`` state and emits
-events.
+gives steps whose dependencies are done, ``done()`` releases their dependents. Plain synchronous
+python steps run inline (no task, no thread: they would block the loop anyway); everything else
+is an asyncio task. Every try of a step is an ``Attempt``; the work itself is the step's kind,
+called through the one kind contract (``core.kinds``) with a ``StepContext``.
+The executor knows nothing of storage or display: it changes run state and emits events.
 """
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections import deque
 
-from ..errors import (ApprovalRejected, BudgetExceeded, CheckFailed, OrcError, SpecError, StepFailed)
-from . import kinds
-from .context import RunContext
-from .serialize import to_jsonable
+from ..errors import ApprovalRejected, BudgetExceeded, CheckFailed, OrcError, SpecError, StepFailed, describe
+from . import kinds, stepcache
+from .attempt import Attempt
+from .checks import failure
+from .stepcontext import Feedback, StepContext, Waiting
+from .stepdef import MAX_ITERATIONS
+from ..spec.templates import render_field
 
-
-# kinds whose work waits on the loop (model calls, people, sub-runs) rather than blocking it;
-# `step_started` says so, so the journal need not write earlier records before they start
-_AWAITING = frozenset({"prompt", "approval", "pipeline"})
-
-
-class Deferred(Exception):
-    """An approval is pending and the policy says to wait: the step ends `waiting`."""
+_NOT_RETRIED = (BudgetExceeded, ApprovalRejected, SpecError)
 
 
 class Executor:
-    def __init__(self, ctx: RunContext):
-        self.ctx = ctx
+    def __init__(self, run):
+        self.run = run
         self.tasks: dict[asyncio.Task, str] = {}
         # finished step tasks, queued by their done-callback: O(1) per step, where asyncio.wait
         # would re-register a callback on every pending task each time one finishes
         self._finished: deque[asyncio.Task] = deque()
         self._wake: asyncio.Future | None = None
-        self.callables = ctx.pipeline.callables
-
-    def resolved(self, step):
-        """The function of a python step (resolved once per pipeline by ``runner.prepare``)."""
-        return self.callables[step.id]
+        self.callables = run.pipeline.callables
 
     # the scheduler ---------------------------------------------------------------------------
-    async def run(self) -> str:
-        ctx = self.ctx
-        sorter = ctx.pipeline.plan.start()
+    async def execute(self) -> str:
+        run = self.run
+        sorter = run.pipeline.plan.start()
         tasks = self.tasks
         try:
             while sorter.is_active():
@@ -72,17 +66,16 @@ class Executor:
                     self._collect(t)
                     sorter.done(sid)
         except asyncio.CancelledError:
-            ctx.stop_reason = ctx.stop_reason or "cancelled"
+            run.stop_reason = run.stop_reason or "cancelled"
             await self._cancel_all()
             raise
         return self.final_status()
 
     def final_status(self) -> str:
-        ctx = self.ctx
-        if ctx.stop_reason:
-            return ctx.stop_reason
-        states = ctx.states.values()
-        if any(s.status == "waiting" for s in states):
+        run = self.run
+        if run.stop_reason:
+            return run.stop_reason
+        if any(s.status == "waiting" for s in run.states.values()):
             return "waiting"
         return "succeeded"
 
@@ -97,40 +90,41 @@ class Executor:
         self._finished.clear()
 
     def _stop(self, reason: str, error: str | None) -> None:
-        ctx = self.ctx
-        if ctx.stop_reason is None:
-            ctx.stop_reason, ctx.error = reason, error
+        run = self.run
+        if run.stop_reason is None:
+            run.stop_reason, run.error = reason, error
         if reason in ("budget_exceeded", "cancelled"):
             for t in self.tasks:
                 t.cancel()
 
     def _collect(self, task: asyncio.Task) -> None:
-        """A step task ended: turn its exception into state (it has emitted its own events)."""
+        """A step task ended: turn its exception into the run's state (it recorded itself)."""
         if task.cancelled():
             return
         exc = task.exception()
         if exc is None:
             return
-        sid = task.get_name()
-        step = self.ctx.pipeline.steps[sid]
+        self._failed(task.get_name(), exc)
+
+    def _failed(self, sid: str, exc: BaseException) -> None:
         if isinstance(exc, BudgetExceeded):
             self._stop("budget_exceeded", str(exc))
-        elif step.on_error == "fail":
-            self._stop("failed", str(exc) if isinstance(exc, OrcError) else f"step '{sid}': {_describe(exc)}")
+        elif self.run.pipeline.steps[sid].on_error == "fail":
+            self._stop("failed", str(exc) if isinstance(exc, OrcError) else f"step '{sid}': {describe(exc)}")
 
     def _start(self, sid: str):
         """Start a ready step: returns a task, or None when it finished (or was skipped) at once."""
-        ctx = self.ctx
-        st = ctx.states[sid]
+        run = self.run
+        st = run.states[sid]
         if st.status in ("succeeded", "skipped"):       # restored by resume
             return None
-        step = ctx.pipeline.steps[sid]
-        if ctx.stop_reason:
+        step = run.pipeline.steps[sid]
+        if run.stop_reason:
             st.reason = "run stopped"
             return None
         blocked = skip_reason = None
         for dep in step.deps:
-            ds = ctx.states[dep].status
+            ds = run.states[dep].status
             if ds in ("waiting", "pending", "running", "cancelled"):
                 blocked = dep
             elif ds == "failed":
@@ -141,25 +135,25 @@ class Executor:
             st.reason = f"waiting for '{blocked}'"
             return None
         if skip_reason:
-            self._skip(sid, skip_reason)
+            self._settle(sid, "skipped", skip_reason)
             return None
         if step.when is not None:
             try:
-                ok = step.when.render(ctx.scope)
+                ok = step.when.render(run.scope)
             except Exception as e:
-                self._fail_now(sid, f"when: {_describe(e)}")
+                self._settle(sid, "failed", f"when: {describe(e)}")
                 return None
             if not _truthy(ok):
-                self._skip(sid, "condition is false")
+                self._settle(sid, "skipped", "condition is false")
                 return None
         if step.inline:
-            err = self._run_inline(sid, step, st)
-            if err is None:
+            first = self._run_inline(sid, step, st)
+            if first is None:
                 return None
-            return self._spawn(sid, self._run_step(step, st, first=err))
+            return self._spawn(sid, self._run_step(step, first))
         if step.direct:
             return self._spawn(sid, self._run_direct(sid, step, st))
-        return self._spawn(sid, self._run_step(step, st))
+        return self._spawn(sid, self._run_step(step))
 
     def _spawn(self, sid: str, coro) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coro, name=sid)
@@ -172,98 +166,86 @@ class Executor:
         if wake is not None and not wake.done():
             wake.set_result(None)
 
-    def _skip(self, sid: str, reason: str) -> None:
-        ctx = self.ctx
-        ctx.set_result(sid, "skipped")
-        ctx.states[sid].reason = reason
-        now = time.time()
-        ctx.emit("step_finished", sid, -1, 1, status="skipped", output=None, error=reason,
-                 started=now, cached=False, model=None)
+    def _settle(self, sid: str, status: str, reason: str) -> None:
+        """A step that ends without running: skipped, or failed before its first try."""
+        run = self.run
+        st = run.states[sid]
+        st.status, st.output, st.error = status, None, reason
+        if status == "skipped":
+            st.reason = reason
+        run.emit("step_finished", sid, -1, 1, status=status, output=None, error=reason, started=time.time(),
+                 cached=False, model=None)
+        if status == "failed" and run.pipeline.steps[sid].on_error == "fail":
+            self._stop("failed", f"step '{sid}': {reason}")
 
-    def _fail_now(self, sid: str, error: str) -> None:
-        ctx = self.ctx
-        ctx.set_result(sid, "failed", error=error)
-        ctx.emit("step_finished", sid, -1, 1, status="failed", output=None, error=error,
-                 started=time.time(), cached=False, model=None)
-        if ctx.pipeline.steps[sid].on_error == "fail":
-            self._stop("failed", f"step '{sid}': {error}")
+    def _first_number(self, st, item: int) -> int:
+        return st.base_attempt.get(item, 0) if st.base_attempt else 0
 
-    # inline fast path ------------------------------------------------------------------------
+    # fast paths for plain python steps ---------------------------------------------------------
     def _run_inline(self, sid, step, st):
-        """First attempt of a plain sync python step, right here. Returns None when finished,
-        else the (exception, feedback) the task path should continue from."""
-        ctx = self.ctx
-        attempt = st.base_attempt.get(-1, 0) + 1 if st.base_attempt else 1
-        st.status, st.attempt = "running", attempt
-        started = time.time()
-        ctx.emit("step_started", sid, -1, attempt)
+        """First try of a plain sync python step, right here. None when it succeeded, else the
+        (attempt number, exception) the task path continues from (retries)."""
+        att = Attempt(self.run, sid, -1, self._first_number(st, -1) + 1)
         try:
-            params = kinds.render_params(step, ctx.scope) if step.params else {}
-            output = self.callables[sid](**params)
+            output = self.callables[sid](**(render_field(step.params, self.run.scope) if step.params else {}))
         except Exception as e:
-            self._attempt_failed(sid, -1, attempt, started, e)
-            return (e, None, attempt, started)
-        if step.check is None:
-            self._succeed(sid, -1, attempt, started, output)
-            return None
-        return (None, output, attempt, started)  # let the task path run the check
+            att.end("failed", None, describe(e))
+            return att.number, e
+        att.end("succeeded", output, final=True)
+        return None
 
     async def _run_direct(self, sid, step, st):
         """A plain async python step (no check, cache, timeout or fan-out): awaited right here,
         without the general path's layers. A failure continues on the general path (retries)."""
-        ctx = self.ctx
-        attempt = st.base_attempt.get(-1, 0) + 1 if st.base_attempt else 1
-        st.status, st.attempt = "running", attempt
-        started = time.time()
-        ctx.emit("step_started", sid, -1, attempt, awaits=True)
+        att = Attempt(self.run, sid, -1, self._first_number(st, -1) + 1, awaits=True)
         try:
-            output = await self.callables[sid](**(kinds.render_params(step, ctx.scope) if step.params else {}))
+            output = await self.callables[sid](**(render_field(step.params, self.run.scope) if step.params else {}))
         except asyncio.CancelledError:
-            self._finish(sid, -1, attempt, started, "cancelled", None, "cancelled")
-            ctx.set_result(sid, "cancelled", error="cancelled")
+            att.end("cancelled", None, "cancelled", final=True)
             raise
         except Exception as e:
-            self._attempt_failed(sid, -1, attempt, started, e)
-            await self._run_item(step, ctx.scope, -1, first=(e, None, attempt, started))
+            att.end("failed", None, describe(e))
+            await self._tries(step, self.run.scope, -1, first=(att.number, e))
             return
-        self._succeed(sid, -1, attempt, started, output)
+        att.end("succeeded", output, final=True)
 
     # a whole step ----------------------------------------------------------------------------
-    async def _run_step(self, step, st, first=None):
-        ctx = self.ctx
-        sid = step.id
-        st.status = "running"
+    async def _run_step(self, step, first=None):
         if getattr(step, "while") is not None:
-            return await self._run_while(step, st)
-        if step.for_each is None:
-            try:
-                await self._run_item(step, ctx.scope, -1, first=first)
-            except Deferred:
-                pass
-            return
-        started = time.time()
+            return await self._run_while(step)
+        if step.for_each is not None:
+            return await self._fan_out(step)
         try:
-            items = step.for_each.render(ctx.scope) if hasattr(step.for_each, "render") else step.for_each
+            await self._tries(step, self.run.scope, -1, first=first)
+        except Waiting:
+            pass
+
+    async def _fan_out(self, step) -> None:
+        """`for_each`: one series of tries per item, in parallel up to `max_parallel`."""
+        run, sid = self.run, step.id
+        st = run.states[sid]
+        try:
+            items = render_field(step.for_each, run.scope)
         except Exception as e:
-            self._fail_now(sid, f"for_each: {_describe(e)}")
-            raise StepFailed(sid, f"for_each: {_describe(e)}") from None
+            self._settle(sid, "failed", f"for_each: {describe(e)}")
+            raise StepFailed(sid, f"for_each: {describe(e)}") from None
         if isinstance(items, dict):
             items = list(items.items())
         if isinstance(items, (str, bytes)) or not hasattr(items, "__iter__"):
             msg = f"for_each must give a list, got {type(items).__name__}"
-            self._fail_now(sid, msg)
+            self._settle(sid, "failed", msg)
             raise StepFailed(sid, msg)
         items = list(items)
-        ctx.emit("step_started", sid, -1, 1, items=len(items))
+        whole = Attempt(run, sid, -1, 1, items=len(items))
         done = st.items or {}
         results = [done.get(i) for i in range(len(items))]
         sem = asyncio.Semaphore(step.max_parallel or max(1, len(items)))
 
         async def one(i, item):
             async with sem:
-                scope = dict(ctx.scope)
+                scope = dict(run.scope)
                 scope["item"], scope["index"] = item, i
-                results[i] = await self._run_item(step, scope, i)
+                results[i] = await self._tries(step, scope, i)
 
         pending = [asyncio.ensure_future(one(i, x)) for i, x in enumerate(items) if i not in done]
         try:
@@ -276,207 +258,189 @@ class Executor:
                     if rest:
                         await asyncio.wait(rest)
                     exc = failures[0].exception()
-                    if isinstance(exc, Deferred):
-                        raise exc
-                    msg = _describe(exc)
-                    self._finish(sid, -1, 1, started, "failed", None, msg)
-                    ctx.set_result(sid, "failed", error=msg)
+                    if isinstance(exc, Waiting):
+                        return  # an item waits: so does the step (its state says so)
+                    whole.end("failed", None, describe(exc), final=True)
                     raise exc
         except asyncio.CancelledError:
             for t in pending:
                 t.cancel()
             if pending:
                 await asyncio.wait(pending)
-            self._finish(sid, -1, 1, started, "cancelled", None, "cancelled")
-            ctx.set_result(sid, "cancelled", error="cancelled")
+            whole.end("cancelled", None, "cancelled", final=True)
             raise
-        except Deferred:
-            return
-        self._succeed(sid, -1, 1, started, results)
+        whole.end("succeeded", results, final=True)
 
-    async def _run_while(self, step, st) -> None:
+    async def _run_while(self, step) -> None:
         """A `while` step: run again while its condition holds (checked before each iteration,
         with `iteration` and `previous` in scope), at most `max_iterations` times. Iterations are
         recorded as items, so a resumed run does not repeat them; the output is their list."""
-        from .pipeline import MAX_ITERATIONS
-        ctx, sid = self.ctx, step.id
-        started = time.time()
-        cond, done, outputs = getattr(step, "while"), st.items or {}, []
-
-        def fail(msg):
-            self._finish(sid, -1, 1, started, "failed", None, msg)
-            ctx.set_result(sid, "failed", error=msg)
-            return StepFailed(sid, msg)
-
+        run, sid = self.run, step.id
+        cond, done, outputs = getattr(step, "while"), run.states[sid].items or {}, []
         try:
             cap = step.max_iterations
-            cap = MAX_ITERATIONS if cap is None else int(cap.render(ctx.scope) if hasattr(cap, "render") else cap)
+            cap = MAX_ITERATIONS if cap is None else int(render_field(cap, run.scope))
         except Exception as e:
-            raise fail(f"max_iterations: {_describe(e)}") from None
-        ctx.emit("step_started", sid, -1, 1)
+            self._settle(sid, "failed", f"max_iterations: {describe(e)}")
+            raise StepFailed(sid, f"max_iterations: {describe(e)}") from None
+        whole = Attempt(run, sid, -1, 1)
         try:
             for i in range(cap):
-                scope = dict(ctx.scope)
+                scope = dict(run.scope)
                 scope["iteration"], scope["previous"], scope["index"] = i, (outputs[-1] if outputs else None), i
                 if i in done:
                     outputs.append(done[i])
                     continue
                 try:
-                    go = cond.render(scope) if hasattr(cond, "render") else cond
+                    go = render_field(cond, scope)
                 except Exception as e:
-                    raise fail(f"while: {_describe(e)}") from None
+                    whole.end("failed", None, f"while: {describe(e)}", final=True)
+                    raise StepFailed(sid, f"while: {describe(e)}") from None
                 if not _truthy(go):
                     break
                 try:
-                    outputs.append(await self._run_item(step, scope, i))
-                except (Deferred, asyncio.CancelledError):
+                    outputs.append(await self._tries(step, scope, i))
+                except (Waiting, asyncio.CancelledError):
                     raise
                 except Exception as e:
-                    fail(_describe(e))  # recorded; the exception itself tells the scheduler why
+                    whole.end("failed", None, describe(e), final=True)
                     raise
         except asyncio.CancelledError:
-            self._finish(sid, -1, 1, started, "cancelled", None, "cancelled")
-            ctx.set_result(sid, "cancelled", error="cancelled")
+            whole.end("cancelled", None, "cancelled", final=True)
             raise
-        except Deferred:
+        except Waiting:
             return
-        self._succeed(sid, -1, 1, started, outputs)
+        whole.end("succeeded", outputs, final=True)
 
-    # one item (or the whole step when there is no fan-out) -----------------------------------
-    async def _run_item(self, step, scope, item: int, first=None):
-        """Attempts with retry, timeout and check. Returns the output or raises StepFailed."""
-        ctx = self.ctx
-        sid = step.id
-        retry = step.retry or ctx.pipeline.default_retry
+    # the tries of one step or item ----------------------------------------------------------
+    async def _tries(self, step, scope, item: int, first=None):
+        """Tries with retry, timeout and check. Returns the output, raises StepFailed when it
+        gives up, and lets Waiting, cancellation and run-stopping errors through."""
+        run, sid = self.run, step.id
+        policy = step.retry or run.pipeline.default_retry
+        timeout = step.timeout or run.pipeline.defaults.get("timeout")
+        kind = kinds.get(step.kind)
         check = step.check
         errors = check_fails = 0
-        st = ctx.states[sid]
-        attempt = st.base_attempt.get(item, 0) if st.base_attempt else 0
+        number = self._first_number(run.states[sid], item)
         feedback = None
-        pending_output = None
-        if first is not None:
-            exc, pending_output, attempt, started = first
-            if exc is not None:
-                errors = 1
-                if not (retry.retries(exc) and errors < retry.attempts):
-                    return self._give_up(sid, item, exc)
-                await self._backoff(sid, item, attempt, retry, exc)
+        if first is not None:  # the first try already ran (and failed) on a fast path
+            number, exc = first
+            errors = 1
+            if not (policy.retries(exc) and errors < policy.attempts):
+                return self._give_up(sid, item, exc)
+            await self._backoff(sid, item, number + 1, policy, exc)
         while True:
-            if pending_output is None:
-                attempt += 1
-                started = time.time()
-                st.attempt, st.cached = attempt, False
-                ctx.emit("step_started", sid, item, attempt, awaits=step.kind in _AWAITING)
-                try:
-                    coro = kinds.run(self, step, scope, item, attempt, feedback)
-                    timeout = step.timeout or ctx.pipeline.defaults.get("timeout")
-                    output = await (asyncio.wait_for(coro, timeout) if timeout else coro)
-                    attempt = max(attempt, st.attempt)  # approvals count their own rounds
-                except asyncio.CancelledError:
-                    self._finish(sid, item, attempt, started, "cancelled", None, "cancelled")
-                    if item < 0:
-                        ctx.set_result(sid, "cancelled", error="cancelled")
-                    raise
-                except Deferred:
-                    raise
-                except (BudgetExceeded, ApprovalRejected, SpecError) as e:
-                    self._attempt_failed(sid, item, attempt, started, e)
-                    if item < 0:
-                        ctx.set_result(sid, "failed", error=_describe(e))
-                    raise
-                except Exception as e:
-                    if isinstance(e, asyncio.TimeoutError) or isinstance(e, TimeoutError):
-                        e = TimeoutError(f"timed out after {timeout:g} s")
-                    self._attempt_failed(sid, item, attempt, started, e)
-                    errors += 1
-                    if retry.retries(e) and errors < retry.attempts:
-                        await self._backoff(sid, item, attempt + 1, retry, e)
-                        continue
-                    return self._give_up(sid, item, e)
-            else:
-                output, pending_output = pending_output, None
+            number += 1
+            ctx = StepContext(run, step, scope, item, number, feedback, hooks=self)
+            att = ctx._att = Attempt(run, sid, item, number, awaits=kind.awaits)
+            try:
+                output = await self._call(kind, step, ctx, timeout)
+            except Waiting as w:
+                ctx._att.end("waiting", w.output, w.reason, final=True)
+                run.states[sid].status = "waiting"  # an item that waits holds its whole step
+                raise
+            except asyncio.CancelledError:
+                ctx._att.end("cancelled", None, "cancelled", final=True)
+                raise
+            except _NOT_RETRIED as e:
+                ctx._att.end("failed", None, describe(e), final=True)
+                raise
+            except Exception as e:
+                if isinstance(e, TimeoutError) and timeout and not str(e):
+                    e = TimeoutError(f"timed out after {timeout:g} s")
+                ctx._att.end("failed", None, describe(e))
+                errors += 1
+                number = ctx._att.number
+                if policy.retries(e) and errors < policy.attempts:
+                    await self._backoff(sid, item, number + 1, policy, e)
+                    continue
+                return self._give_up(sid, item, e)
+            att, number = ctx._att, ctx._att.number  # an approval's rounds advance the attempt
             if check is not None:
                 try:
-                    problem = await kinds.run_check(self, step, check, scope, output)
+                    problem = await failure(check, ctx, output)
                 except BudgetExceeded as e:
-                    self._attempt_failed(sid, item, attempt, started, e)
+                    att.end("failed", None, describe(e), final=True)
                     raise
                 except Exception as e:
-                    problem = f"check could not run: {_describe(e)}"
+                    problem = f"check could not run: {describe(e)}"
                 if problem:
                     check_fails += 1
-                    msg = f"check failed: {problem}"
-                    self._finish(sid, item, attempt, started, "failed", to_jsonable(output), msg)
-                    ctx.emit("check_failed", sid, item, attempt, message=problem)
+                    att.end("failed", output, f"check failed: {problem}")
+                    run.emit("check_failed", sid, item, number, message=problem)
                     if check_fails >= check.max_attempts:
                         return self._give_up(sid, item, CheckFailed(
                             f"check failed {check_fails} time(s), last: {problem}"))
-                    feedback = kinds.Feedback(previous=output, message=problem, kind="check")
+                    feedback = Feedback(previous=output, message=problem, kind="check")
                     continue
-            self._succeed(sid, item, attempt, started, output)
+            att.end("succeeded", output, final=True)
             return output
 
-    async def _backoff(self, sid, item, next_attempt, retry, exc) -> None:
-        delay = retry.delay_before(next_attempt)
-        self.ctx.emit("step_retry", sid, item, next_attempt, error=_describe(exc), delay=delay)
+    async def _call(self, kind, step, ctx, timeout, use_cache: bool = True):
+        """One try of the kind: its action and params rendered, the cache and the timeout applied."""
+        run = self.run
+        if kind.takes == "rendered":
+            action = render_field(step.action, ctx.scope)
+        elif kind.takes == "function":
+            action = self.callables[step.id]
+        else:
+            action = step.action
+        params = render_field(step.params, ctx.scope) if step.params else {}
+        if kind.cacheable and run.cache is not None and stepcache.cache_on(run.pipeline, step):
+            work = stepcache.cached(run, kind, step, action, params, ctx, use_cache)
+        else:
+            work = kind.fn(action, params, ctx)
+            if not inspect.isawaitable(work):
+                return work
+        if timeout:
+            try:
+                return await asyncio.wait_for(work, timeout)
+            except TimeoutError:
+                raise TimeoutError(f"timed out after {timeout:g} s") from None
+        return await work
+
+    async def _backoff(self, sid, item, next_attempt, policy, exc) -> None:
+        delay = policy.delay_before(next_attempt)
+        self.run.emit("step_retry", sid, item, next_attempt, error=describe(exc), delay=delay)
         if delay:
             await asyncio.sleep(delay)
 
     def _give_up(self, sid, item, exc):
-        msg = _describe(exc)
+        msg = describe(exc)
         if item < 0:
-            self.ctx.set_result(sid, "failed", error=msg)
+            st = self.run.states[sid]
+            st.status, st.output, st.error = "failed", None, msg
         raise StepFailed(sid, msg) from (exc if isinstance(exc, BaseException) else None)
 
-    def _attempt_failed(self, sid, item, attempt, started, exc) -> None:
-        self._finish(sid, item, attempt, started, "failed", None, _describe(exc))
-
-    def _succeed(self, sid, item, attempt, started, output) -> None:
-        ctx = self.ctx
-        if item < 0:
-            ctx.set_result(sid, "succeeded", output)
-        self._finish(sid, item, attempt, started, "succeeded", output, None)
-
-    def _finish(self, sid, item, attempt, started, status, output, error) -> None:
-        ctx = self.ctx
-        st = ctx.states[sid]
-        if item < 0:
-            st.started = st.started or started
-            st.ended = time.time()
-        if ctx.bus.subscribers:
-            ctx.emit("step_finished", sid, item, attempt, status=status, output=output, error=error,
-                     started=started, cached=st.cached, model=st.model)
-
     # approvals: regenerate upstream work with a reviewer's comment ----------------------------
-    async def revise(self, target: str, approval_sid: str, comment: str) -> None:
-        """Run ``target`` again with the comment as feedback, then every step between it and
-        the approval, so the reviewer sees the new version."""
-        ctx = self.ctx
-        pipeline = ctx.pipeline
-        between = _between(pipeline, target, approval_sid)
-        step = pipeline.steps[target]
-        feedback = kinds.Feedback(previous=ctx.outputs.get(target), message=comment, kind="review")
-        output = await self._rerun(step, feedback)
-        ctx.set_result(target, "succeeded", output)
+    async def revise(self, ctx: StepContext, target: str, comment: str) -> int:
+        """For ``StepContext.revise``: end the approval's round, run ``target`` again with the
+        comment as feedback, then every step between it and the approval (so the reviewer sees
+        the new version), and start the next round. Returns the new attempt number."""
+        ctx._att.end("failed", None, f"changes requested: {comment}".strip())
+        run = self.run
+        pipeline = run.pipeline
+        between = _between(pipeline, target, ctx.step.id)
+        feedback = Feedback(previous=run.outputs.get(target), message=comment, kind="review")
+        await self._rerun(pipeline.steps[target], feedback)
         for sid in pipeline.order:
             if sid in between:
-                s = pipeline.steps[sid]
-                ctx.set_result(sid, "succeeded", await self._rerun(s, None))
+                await self._rerun(pipeline.steps[sid], None)
+        ctx._att = ctx._att.next()
+        return ctx._att.number
 
-    async def _rerun(self, step, feedback):
-        ctx = self.ctx
-        st = ctx.states[step.id]
-        attempt = st.attempt + 1
-        st.attempt, st.cached = attempt, False
-        started = time.time()
-        ctx.emit("step_started", step.id, -1, attempt)
+    async def _rerun(self, step, feedback) -> None:
+        run = self.run
+        st = run.states[step.id]
+        ctx = StepContext(run, step, run.scope, -1, st.attempt + 1, feedback, hooks=self)
+        att = ctx._att = Attempt(run, step.id, -1, ctx.attempt)
         try:
-            output = await kinds.run(self, step, ctx.scope, -1, attempt, feedback, use_cache=False)
+            output = await self._call(kinds.get(step.kind), step, ctx, None, use_cache=False)
         except Exception as e:
-            self._attempt_failed(step.id, -1, attempt, started, e)
-            raise StepFailed(step.id, f"revision failed: {_describe(e)}") from e
-        self._finish(step.id, -1, attempt, started, "succeeded", output, None)
-        return output
+            att.end("failed", None, describe(e))
+            raise StepFailed(step.id, f"revision failed: {describe(e)}") from e
+        att.end("succeeded", output, final=True)
 
 
 def _between(pipeline, start: str, end: str) -> set[str]:
@@ -504,13 +468,3 @@ def _truthy(value) -> bool:
     if isinstance(value, str):
         return value.strip().lower() not in ("", "false", "no", "0", "none", "off")
     return bool(value)
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, StepFailed):
-        return str(exc).split(": ", 1)[1] if ": " in str(exc) else str(exc)
-    if isinstance(exc, OrcError):
-        return str(exc)
-    text = str(exc).strip().split("\n", 1)[0]  # one line (DuckDB appends a caret diagram)
-    name = type(exc).__name__
-    return f"{name}: {text}" if text else name

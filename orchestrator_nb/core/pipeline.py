@@ -1,9 +1,9 @@
 """The runtime pipeline: steps compiled once, dependencies known, graph checked.
 
-Two front doors lead here: the YAML/dict loader (validated by the pydantic models in
-``spec.model``) and the Python API (``Pipeline(name, steps=[step(...), ...])``). Both end in
-``Pipeline.__init__``, which checks ids, references and cycles and locates errors by
-``loc`` so the loader can add file and line.
+Two front doors lead here: the YAML/dict loader (``core.loader``) and the Python API
+(``Pipeline(name, steps=[step(...), ...])``). Both are checked against the one format definition
+(``spec.format``) and end in ``Pipeline.__init__``, which checks ids, references and cycles and
+locates errors by ``loc`` so the loader can add file and line.
 """
 from __future__ import annotations
 
@@ -11,19 +11,19 @@ import re
 from graphlib import CycleError, TopologicalSorter
 
 from ..errors import SpecError, suggest
+from ..spec.format import BUDGET, DEFAULTS, INPUT, PIPELINE, ModelRef
 from ..spec.templates import Template
 from .policy import RetryPolicy
-from .stepdef import ACTIONS, ID_RE, MAX_ITERATIONS, OUTPUT_FORMATS, STEP_KEYS, StepDef, _plain, step
+from .schedule import Plan
+from .services import runner
+from .stepdef import StepDef, plain, step
 
 # the names other modules import from here (the step side lives in ``stepdef``)
-__all__ = ["Pipeline", "InputDef", "StepDef", "step", "ACTIONS", "ID_RE", "MAX_ITERATIONS", "OUTPUT_FORMATS",
-           "STEP_KEYS", "BASE_NAMES", "DEFAULT_KEYS", "code_refs", "suggest"]
+__all__ = ["Pipeline", "InputDef", "StepDef", "step", "BASE_NAMES", "code_refs"]
 
-NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 BASE_NAMES = frozenset({"inputs", "steps", "run"})
 INPUT_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool,
                "array": list, "object": dict, "any": object}
-DEFAULT_KEYS = ("timeout", "retry", "temperature", "max_tokens", "cache", "model", "system")
 
 
 class InputDef:
@@ -31,9 +31,8 @@ class InputDef:
 
     def __init__(self, name: str, type: str = "any", default=None, required: bool | None = None,
                  description: str | None = None, choices=None):
-        if type not in INPUT_TYPES:
-            raise SpecError(f"unknown type '{type}'", loc=("type",), hint=suggest(type, INPUT_TYPES)
-                            or "use " + ", ".join(INPUT_TYPES))
+        INPUT.check({"type": type, "default": default, "required": required, "description": description,
+                     "choices": choices}, (), python=True)
         self.name, self.type, self.default, self.description = name, type, default, description
         self.required = (default is None) if required is None else bool(required)
         self.choices = list(choices) if choices is not None else None
@@ -42,7 +41,8 @@ class InputDef:
     def coerce(cls, name: str, value) -> "InputDef":
         if isinstance(value, InputDef):
             return value
-        if isinstance(value, dict) and value and set(value) <= set(cls.__slots__[1:]):
+        if isinstance(value, dict) and value and all(isinstance(k, str) for k in value) \
+                and set(value) <= set(cls.__slots__[1:]):
             return cls(name, **value)
         return cls(name, type="any", default=value, required=False)
 
@@ -89,9 +89,7 @@ class Pipeline:
                  models=None, routing=None, defaults=None, budget=None, version=None,
                  source_file: str | None = None, source_text: str | None = None, names=(),
                  prices=None):
-        if not isinstance(name, str) or not NAME_RE.match(name):
-            raise SpecError(f"invalid pipeline name {name!r}", loc=("name",),
-                            hint="start with a letter; letters, digits, '_' and '-'")
+        PIPELINE.fields["name"].type.check(name, ("name",), True)
         self.name, self.description, self.version = name, description, version
         self.source_file, self.source_text = source_file, source_text
         self.prices = dict(prices or {})
@@ -102,23 +100,17 @@ class Pipeline:
                 self.inputs[key] = InputDef.coerce(key, value)
             except SpecError as e:
                 raise e.within("inputs", key) from None
-        self.models = {k: (tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in (models or {}).items()}
-        self.routing = dict(routing or {})
-        self.defaults = dict(defaults or {})
-        for key in self.defaults:
-            if key not in DEFAULT_KEYS:
-                raise SpecError(f"unknown key '{key}'", loc=("defaults", key),
-                                hint=suggest(key, DEFAULT_KEYS) or "defaults take " + ", ".join(DEFAULT_KEYS))
+        models = PIPELINE.fields["models"].type.check(dict(models or {}), ("models",), True)
+        self.models = {k: (tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in models.items()}
+        self.routing = PIPELINE.fields["routing"].type.check(dict(routing or {}), ("routing",), True)
+        self.defaults = {k: v for k, v in DEFAULTS.check(dict(defaults or {}), ("defaults",), True).items()
+                         if v is not None}
         try:
             self.default_retry = RetryPolicy.coerce(self.defaults.get("retry"))
         except SpecError as e:
             raise e.within("defaults", "retry") from None
-        self.budget = dict(budget or {})
-        for key, value in self.budget.items():
-            if key not in ("max_cost_usd", "max_tokens"):
-                raise SpecError(f"unknown key '{key}'", loc=("budget", key), hint="use max_cost_usd or max_tokens")
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-                raise SpecError("must be a number > 0", loc=("budget", key))
+        self.budget = {k: v for k, v in BUDGET.check(dict(budget or {}), ("budget",), True).items() if v is not None}
+        self.prices = PIPELINE.fields["prices"].type.check(self.prices, ("prices",), True)
         steps = list(steps)
         if not steps:
             raise SpecError("a pipeline needs at least one step", loc=("steps",))
@@ -195,9 +187,7 @@ class Pipeline:
             s.deps = frozenset(deps)
             if s.kind == "python" and callable(s.action):
                 self.callables[sid] = s.action
-                s.inline = _inlinable(s, s.action)
         self.graph = {sid: s.deps for sid, s in ids.items()}
-        from .schedule import Plan
         self.plan = Plan(self.graph)
         self.order = self.plan.order()
         if len(self.order) < len(ids):  # graphlib names the cycle for the message
@@ -207,19 +197,22 @@ class Pipeline:
                 cycle = list(e.args[1])
                 raise SpecError("dependency cycle: " + " -> ".join(reversed(cycle)), loc=("steps", self.index[cycle[0]]),
                                 hint="remove one of these dependencies") from None
+        position = {sid: n for n, sid in enumerate(self.order)}
+        for s in ids.values():  # 'request changes' regenerates `revise`, else the latest dependency
+            if s.kind == "approval":
+                s.revises = s.revise or _latest(self, s.deps, position)
         # (kind, output format) per step, plain data for results
-        self.meta = {sid: (s.kind, s.output if not isinstance(s.output, type) else _plain(s.output))
+        self.meta = {sid: (s.kind, s.output if not isinstance(s.output, type) else plain(s.output))
                      for sid, s in ids.items()}
 
     # running -------------------------------------------------------------------------------
     def run(self, inputs: dict | None = None, **options):
-        """Run to completion and return a ``RunResult``. See ``core.runner.run_pipeline``."""
-        from .runner import run_pipeline_sync
-        return run_pipeline_sync(self, inputs, **options)
+        """Run to completion and return a ``RunResult``: ``orchestrator_nb.run(self, ...)``."""
+        return _runner().run(self, inputs, **options)
 
     async def arun(self, inputs: dict | None = None, **options):
-        from .runner import run_pipeline
-        return await run_pipeline(self, inputs, **options)
+        """``await orchestrator_nb.arun(self, ...)``."""
+        return await _runner().arun(self, inputs, **options)
 
     def to_dict(self) -> dict:
         out: dict = {"name": self.name}
@@ -231,7 +224,7 @@ class Pipeline:
             out["inputs"] = {k: v.to_dict() for k, v in self.inputs.items()}
         for key in ("models", "routing", "defaults", "budget", "prices"):
             if getattr(self, key):
-                out[key] = _plain(getattr(self, key))
+                out[key] = plain(getattr(self, key))
         out["steps"] = [s.to_dict() for s in self.steps.values()]
         return out
 
@@ -288,24 +281,18 @@ def _input_refs(t: Template):
     return re.findall(r"\binputs\.([A-Za-z_][A-Za-z0-9_]*)", t.source)
 
 
-def _inlinable(s: StepDef, fn) -> bool:
-    """Plain sync python steps run inline in the scheduler (no task): same blocking, less cost."""
-    return (not _is_async(fn) and not s.thread and s.timeout is None and s.for_each is None
-            and getattr(s, "while") is None)
+
+def _latest(pipeline, deps, position) -> str | None:
+    """The dependency that runs last (skipping other approvals)."""
+    deps = [d for d in deps if pipeline.steps[d].kind != "approval"]
+    return max(deps, key=position.__getitem__) if deps else None
 
 
-_async_memo: dict = {}
-
-
-def _is_async(fn) -> bool:
-    try:
-        return _async_memo[fn]
-    except (KeyError, TypeError):
-        pass
-    import inspect
-    result = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
-    try:
-        _async_memo[fn] = result
-    except TypeError:
-        pass
-    return result
+def _runner():
+    """The api layer's run functions (``orchestrator_nb.api`` registers them when imported)."""
+    found = runner()
+    if found is None:
+        from ..errors import OrcError
+        raise OrcError("nothing to run this pipeline with: `import orchestrator_nb` (its api layer gives runs "
+                       "their store and models), then pipeline.run() or orchestrator_nb.run(pipeline)")
+    return found

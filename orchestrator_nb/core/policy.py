@@ -2,21 +2,24 @@
 from __future__ import annotations
 
 import random
+import time
 
 from ..errors import ProviderError, SpecError
+from ..spec.format import CHECK, RETRY, Check as CHECK_VALUE, Retry as RETRY_VALUE
 from ..spec.templates import Template
+from .callables import callable_ref
 
-BACKOFFS = ("none", "fixed", "linear", "exponential")
 # Words usable in `retry_on`; anything else is matched against the exception's class names.
 RETRY_WORDS = ("any", "error", "timeout", "provider", "rate_limit", "server", "connection", "check")
 
 
 class RetryPolicy:
-    """How often and how patiently a step is tried again.
+    """How often and how patiently something is tried again: a step, a model call, the store.
 
     attempts: total tries (1 = no retry). backoff: none | fixed | linear | exponential, or a list
     of delays in seconds. delay: base delay. max_delay: cap. jitter: +- fraction of each delay.
     retry_on: which failures to retry ("any" by default; e.g. [timeout, rate_limit, ValueError]).
+    The keys and their limits are the format's (``spec.format.RETRY``).
     """
 
     __slots__ = ("attempts", "backoff", "delay", "max_delay", "jitter", "retry_on")
@@ -24,22 +27,15 @@ class RetryPolicy:
 
     def __init__(self, attempts: int = 1, backoff="exponential", delay: float = 1.0,
                  max_delay: float = 60.0, jitter: float = 0.0, retry_on=("any",)):
-        if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
-            raise SpecError("must be an integer >= 1", loc=("attempts",))
-        if isinstance(backoff, (list, tuple)):
-            if not all(isinstance(d, (int, float)) and d >= 0 for d in backoff):
-                raise SpecError("a list of delays must hold numbers >= 0", loc=("backoff",))
+        given = RETRY.check({"attempts": attempts, "backoff": backoff, "delay": delay, "max_delay": max_delay,
+                             "jitter": jitter, "retry_on": retry_on}, (), python=True)
+        backoff = given["backoff"]
+        if isinstance(backoff, list):
             backoff = tuple(float(d) for d in backoff)
-        elif backoff not in BACKOFFS:
-            raise SpecError(f"unknown backoff '{backoff}'", loc=("backoff",),
-                            hint="use " + ", ".join(BACKOFFS) + " or a list of seconds")
-        for name, value in (("delay", delay), ("max_delay", max_delay), ("jitter", jitter)):
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-                raise SpecError("must be a number >= 0", loc=(name,))
-        if isinstance(retry_on, str):
-            retry_on = (retry_on,)
+        retry_on = given["retry_on"]
         self.attempts, self.backoff, self.delay = attempts, backoff, float(delay)
-        self.max_delay, self.jitter, self.retry_on = float(max_delay), float(jitter), tuple(retry_on)
+        self.max_delay, self.jitter = float(max_delay), float(jitter)
+        self.retry_on = (retry_on,) if isinstance(retry_on, str) else tuple(retry_on)
 
     @classmethod
     def coerce(cls, value) -> "RetryPolicy":
@@ -47,14 +43,10 @@ class RetryPolicy:
             return NO_RETRY
         if isinstance(value, RetryPolicy):
             return value
-        if isinstance(value, int) and not isinstance(value, bool):
+        value = RETRY_VALUE.check(value, (), python=True)
+        if isinstance(value, int):
             return cls(attempts=value)
-        if isinstance(value, dict):
-            unknown = set(value) - set(cls.FIELDS)
-            if unknown:
-                raise SpecError(f"unknown key '{sorted(unknown)[0]}'", hint="retry takes " + ", ".join(cls.FIELDS))
-            return cls(**value)
-        raise SpecError("must be an attempt count or a mapping", hint="e.g. retry: {attempts: 3}")
+        return cls(**{k: v for k, v in value.items() if v is not None})
 
     def delay_before(self, attempt: int) -> float:
         """Seconds to wait before try number ``attempt`` (2 = the first retry)."""
@@ -68,11 +60,20 @@ class RetryPolicy:
         elif self.backoff == "linear":
             base = self.delay * n
         else:
-            base = self.delay * (2 ** (n - 1))
+            base = self.delay * (2 ** min(n - 1, 64))
         base = min(base, self.max_delay)
         if self.jitter and base:
             base *= 1 + random.uniform(-self.jitter, self.jitter)
         return max(base, 0.0)
+
+    def waits(self, deadline: float | None = None):
+        """The delays before each retry, in order, until the attempts run out or waiting longer
+        would pass ``deadline`` (a ``time.monotonic()`` value)."""
+        for attempt in range(2, self.attempts + 1):
+            delay = self.delay_before(attempt)
+            if deadline is not None and time.monotonic() + delay > deadline:
+                return
+            yield delay
 
     def retries(self, exc: BaseException) -> bool:
         """Whether this failure is worth another try under the policy."""
@@ -119,15 +120,14 @@ class Check:
                  max_attempts: int = 3, message: str | None = None):
         if expr is None and python is None and judge is None:
             raise SpecError("a check needs `expr`, `python` or `judge`")
-        if not isinstance(max_attempts, int) or isinstance(max_attempts, bool) or max_attempts < 1:
-            raise SpecError("must be an integer >= 1", loc=("max_attempts",))
+        CHECK.check({"expr": expr if not isinstance(expr, Template) else expr.source, "python": python,
+                     "judge": judge if not isinstance(judge, Template) else judge.source, "model": model,
+                     "task": task, "max_attempts": max_attempts, "message": message}, (), python=True)
         if expr is not None and not isinstance(expr, Template):
             try:
                 expr = Template(str(expr), expression=True)
             except SpecError as e:
                 raise e.within("expr") from None
-        if python is not None and not callable(python) and (not isinstance(python, str) or ":" not in python):
-            raise SpecError("must be 'module:function' or a callable", loc=("python",))
         if judge is not None and not isinstance(judge, Template):
             try:
                 judge = Template(str(judge))
@@ -140,16 +140,12 @@ class Check:
     def coerce(cls, value) -> "Check | None":
         if value is None or isinstance(value, Check):
             return value
+        value = CHECK_VALUE.check(value, (), python=True)
         if isinstance(value, str):
             return cls(expr=value)
         if callable(value):
             return cls(python=value)
-        if isinstance(value, dict):
-            unknown = set(value) - set(cls.FIELDS)
-            if unknown:
-                raise SpecError(f"unknown key '{sorted(unknown)[0]}'", hint="check takes " + ", ".join(cls.FIELDS))
-            return cls(**value)
-        raise SpecError("must be an expression or a mapping", hint='e.g. check: {expr: "len(output) > 40"}')
+        return cls(**{k: v for k, v in value.items() if v is not None})
 
     def templates(self):
         return [t for t in (self.expr, self.judge) if t is not None]
@@ -169,5 +165,3 @@ class Check:
         return out
 
 
-def callable_ref(fn) -> str:
-    return f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', repr(fn))}"

@@ -1,7 +1,8 @@
 """RunResult: what a run gives back to Python (and, through its display, to the notebook)."""
 from __future__ import annotations
 
-from ..errors import OrcError
+from ..errors import OrcError, suggest
+from ..report.html import run_result_bundle
 
 
 class RunResult:
@@ -58,7 +59,6 @@ class RunResult:
         if step_id in known:
             status = next(s["status"] for s in self.steps if s["id"] == step_id)
             raise KeyError(f"step '{step_id}' has no output: it is {status}")
-        from .pipeline import suggest
         raise KeyError(f"no step '{step_id}' in {self.pipeline}" + (f" ({suggest(step_id, known)})"
                                                                     if suggest(step_id, known) else ""))
 
@@ -75,5 +75,4 @@ class RunResult:
                 f"{self.tokens} tokens, ${self.cost:.4f}>")
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        from ..notebook.display import run_result_bundle
         return run_result_bundle(self)

@@ -19,9 +19,11 @@ def preprocess(text: str, file: str):
     return quote_plain_templates(text), None  # line-preserving: no line map needed
 
 
-def translate_if_foreign(data, lines, file: str):
+def translate_if_foreign(data, lines, file: str, check=None):
+    """``check(native, lines)`` loads the translation (the caller's loader), so errors can be
+    put back on the original file's lines."""
     from .pyorc.detect import is_pyorc
     if not is_pyorc(data):
         return data, lines
     from .pyorc.translate import translate
-    return translate(data, lines, file)
+    return translate(data, lines, file, check)

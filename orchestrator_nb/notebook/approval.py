@@ -17,7 +17,7 @@ import os
 import time
 
 from ..core.approvals import Decision, PolicyApprover
-from .render import shown_html
+from ..report.markup import shown_html
 
 _e = html.escape
 WORDS = {"approved": ("✔", "approved", "#1e8e3e"), "rejected": ("✘", "rejected", "#d93025"),

@@ -38,7 +38,7 @@ def shape_of(data) -> str:
 
 def pipeline_from_cell(body: str, *, name: str | None, file: str, names):
     """-> (pipeline, shape). Raises SpecError located at the cell's lines (line 1 = %%orc)."""
-    from ..spec.loader import load_text
+    from ..core.loader import load_text
 
     try:
         data = _parse(body, file)

@@ -11,7 +11,7 @@ import asyncio
 import sys
 import time
 
-from ..cli.progress import ConsoleProgress
+from ..report.console import ConsoleProgress
 from .awaiting import wait_on_kernel
 from .frontend import ViewProbe, display_mode, kernel_of
 
@@ -145,9 +145,9 @@ class NotebookRun:
         common = dict(db=self.store, approval=self.approval, approver=self.approver, subscribers=[self.router],
                       scope=self.scope, use_cache=self.use_cache, sync=sync)
         if self.resume_ref is not None:
-            from ..core.runner import resume_run
+            from ..api.runner import resume_run
             return resume_run(self.resume_ref, **common)
-        from ..core.runner import run_pipeline
+        from ..api.runner import run_pipeline
         return run_pipeline(self.pipeline, self.inputs, outdir=self.outdir, source="notebook", run_id=self.run_id,
                             notebook_path=os.environ.get("ORC_NOTEBOOK_PATH") or os.environ.get("JPY_SESSION_NAME"),
                             **common)

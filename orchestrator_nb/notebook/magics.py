@@ -178,7 +178,7 @@ class OrcMagics(Magics):
             return handler(args)
 
     def _cmd_load(self, args):
-        from ..spec.loader import load, resolve_path
+        from ..core.loader import load, resolve_path
         path = str(resolve_path(args.path))
         pipeline = load(path, names=list(self.user_ns))
         name = args.as_ or pipeline.name
@@ -194,7 +194,7 @@ class OrcMagics(Magics):
         return self._outcome(self._execute(plan))
 
     def _cmd_resume(self, args):
-        from ..spec.loader import load_text
+        from ..core.loader import load_text
         from ..store.queries import resume_state
         from .cell import kernel_scope, python_name
         run, _ = resume_state(self.store(), args.run)
@@ -256,10 +256,10 @@ class OrcMagics(Magics):
             if entry[0] == "cell":
                 from .cell import pipeline_from_cell
                 return pipeline_from_cell(entry[1], name=entry[2], file=f"<{target}>", names=names)[0]
-            from ..spec.loader import load
+            from ..core.loader import load
             return load(entry[1], names=names)
         from ..errors import SpecError
-        from ..spec.loader import load
+        from ..core.loader import load
         try:
             return load(target, names=names)
         except SpecError as e:
@@ -270,21 +270,21 @@ class OrcMagics(Magics):
             raise
 
     def _plan(self, pipeline, args, default_var: str, shape: str = "pipeline") -> RunPlan:
-        from ..cli.main import parse_params
-        from ..core.runner import coerce_inputs, prepare
+        from ..api.params import parse_params
+        from ..api.runner import coerce_inputs, prepare_pipeline as prepare
         from .cell import kernel_scope
         var = args.out or default_var
         if not var.isidentifier():
             raise UsageError(f"--out {var!r} is not a Python variable name")
         if args.model:
-            from ..core.routing import expand
+            from ..providers.routing import expand
             expand(pipeline, args.model)
         pipeline.model_override = args.model or None  # this run's choice only
         inputs = coerce_inputs(pipeline, parse_params(args.param, ()))
         notes = []
         if args.dry_run:  # check python: references without importing them; nothing runs
-            from ..spec.refs import check_pipeline
-            notes = check_pipeline(pipeline)
+            from ..api.validate import validate_pipeline
+            notes = validate_pipeline(pipeline)
         else:
             prepare(pipeline)
         return RunPlan(pipeline, inputs, var, args, scope=kernel_scope(pipeline, self.user_ns), shape=shape,

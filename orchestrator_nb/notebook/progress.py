@@ -12,8 +12,8 @@ import asyncio
 import html
 import time
 
-from .display import SYMBOL
-from .graph import STATUS_COLORS
+from ..report.html import SYMBOL
+from ..report.graph import STATUS_COLORS
 
 _e = html.escape
 MAX_ROWS = 30

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 
-from .render import records_table
+from ..report.markup import records_table
 
 STYLE = ("<style>.orc-table{border-collapse:collapse;font-size:12px;margin:4px 0}"
          ".orc-table th,.orc-table td{border:1px solid var(--jp-border-color2,#ddd);padding:3px 8px;"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from .graph import pipeline_svg, svg, text_graph
+from ..report.graph import pipeline_svg, svg, text_graph
 from .tables import Sections, Table
 
 
@@ -13,7 +13,7 @@ def _steps_table(pipeline, chains: bool = False) -> Table:
         model = ""
         if s.kind == "prompt":
             if chains:
-                from ..core.routing import resolve_chain
+                from ..providers.routing import resolve_chain
                 try:
                     model = " → ".join(resolve_chain(pipeline, s.model, s.task))
                 except Exception as e:  # shown, not raised: a dry run reports what it found
@@ -115,7 +115,7 @@ def run_view(store, ref: str) -> Sections:
 
 def _run_graph(run: dict, steps: list[dict]) -> str:
     try:
-        from ..spec.loader import load_text
+        from ..core.loader import load_text
         pipeline = load_text(run["spec_yaml"], file="<stored>", names=None)
     except Exception:  # an old or foreign spec: the tables say enough
         return ""

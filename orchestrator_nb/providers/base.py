@@ -2,7 +2,7 @@
 
 A provider turns an ``LLMRequest`` into an ``LLMResponse`` over its vendor's API, streaming text
 through ``on_token`` when given, and raises ``ProviderError`` with a ``reason`` word when it
-fails (the gateway in ``core.llm`` decides on retries and fallbacks from that word).
+fails (the gateway in ``providers.gateway`` decides on retries and fallbacks from that word).
 Everything else (routing, fallback chains, caching, replay, accounting, recording, structured
 output validation and re-asking) lives in the gateway, so a provider stays one method.
 """
@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar
 
+from ..credentials import getenv, known_secrets, redact  # noqa: F401 - providers use them from here
 from ..errors import ProviderError
 
 TokenCallback = Callable[[str], None]
@@ -69,12 +70,10 @@ class Provider(ABC):
     # configuration -----------------------------------------------------------------------------
     @classmethod
     def env_key(cls) -> str | None:
-        from .env import getenv
         return getenv(cls.key_env) if cls.key_env else None
 
     @classmethod
     def env_base_url(cls) -> str | None:
-        from .env import getenv
         return getenv(f"ORC_{cls.name.upper()}_BASE_URL") or cls.default_base_url
 
     @classmethod
@@ -123,25 +122,3 @@ def json_instruction(schema: dict | None) -> str:
     if schema is not None:
         text += " It must match this JSON Schema:\n" + json.dumps(schema)
     return text
-
-
-def redact(text: str, secrets=None) -> str:
-    """Remove API keys from a message before it is shown or stored."""
-    secrets = secrets if secrets is not None else known_secrets()
-    for s in secrets:
-        if s and len(s) >= 6 and s in text:
-            text = text.replace(s, "[redacted]")
-    return text
-
-
-def known_secrets() -> list[str]:
-    """Values of every environment variable that looks like a credential."""
-    out = []
-    for k, v in os.environ.items():
-        ku = k.upper()
-        if v and len(v) >= 8 and any(w in ku for w in ("KEY", "TOKEN", "SECRET", "PASSWORD")):
-            out.append(v)
-    from .env import dotenv_values
-    out.extend(v for k, v in dotenv_values().items()
-               if v and len(v) >= 8 and any(w in k.upper() for w in ("KEY", "TOKEN", "SECRET", "PASSWORD")))
-    return out

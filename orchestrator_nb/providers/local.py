@@ -51,7 +51,7 @@ def bundled_path() -> str | None:
 
 def model_path(name: str | None) -> str | None:
     """The GGUF file for a model name, or None when it is not installed."""
-    from .env import getenv
+    from ..credentials import getenv
     if name and (name.endswith(".gguf") or os.sep in name):
         return name if os.path.isfile(name) else None
     override = getenv("ORC_LOCAL_MODEL")
@@ -133,7 +133,7 @@ def _worker() -> ThreadPoolExecutor:
 
 
 def threads() -> int:
-    from .env import getenv
+    from ..credentials import getenv
     value = getenv("ORC_LOCAL_THREADS")
     if value and value.isdigit() and int(value) > 0:
         return int(value)

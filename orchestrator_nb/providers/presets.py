@@ -8,7 +8,7 @@ is set explicitly, so a missing local server is never picked by surprise.
 from __future__ import annotations
 
 from ..errors import ProviderError
-from .env import getenv
+from ..credentials import getenv
 from .openai_chat import OpenAIProvider
 
 

@@ -1,6 +1,6 @@
 """``replay:<provider>:<model>``: answer only from recorded calls of ``<provider>:<model>``.
 
-The gateway (``core.llm``) handles it: it looks the request up in the cache and cassettes under the
+The gateway (``providers.gateway``) handles it: it looks the request up in the cache and cassettes under the
 inner model's name and never calls a vendor; a miss fails the step with a message naming it. This
 class only makes the name known (``orc models``, load-time checks). ``ORC_MODE=replay`` does the
 same for every step of a run.

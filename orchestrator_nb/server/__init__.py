@@ -28,7 +28,7 @@ def _load_jupyter_server_extension(serverapp) -> None:
 
     from jupyter_server.utils import url_path_join
 
-    from .. import __version__
+    from ..version import __version__
     from ..store import Store
     from .handlers import ROUTES
     from .settings import OrcServer

@@ -120,7 +120,7 @@ def plan(spec_yaml: str | None) -> list[dict]:
 
 @functools.lru_cache(maxsize=256)
 def _plan_cached(spec_yaml: str) -> tuple:
-    from ..core.pipeline import ACTIONS
+    from ..spec.format import ACTION_KEYS as ACTIONS
     try:
         data = yaml.load(spec_yaml, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) if spec_yaml else None
     except yaml.YAMLError:

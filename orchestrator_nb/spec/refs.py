@@ -1,5 +1,4 @@
-"""Check a pipeline's references without running anything: ``module:function``, pydantic output
-models, model ids.
+"""Find a ``module:function`` reference without running anything.
 
 ``orc validate``, ``orc run --dry-run`` and ``%%orc --dry-run`` promise that nothing runs, yet a
 ``python: mod:fn`` step names code that importing would execute (a package's ``__init__``, a
@@ -7,7 +6,8 @@ module's top level). So the module is *found* the way ``import`` would find it
 (``sys.meta_path`` finders, each dotted part in its parent's folder) without loading it, its
 source is parsed with ``ast``, and the name is looked for among the module's top-level
 definitions. Where that cannot tell (a compiled module, ``from x import *``, a module
-``__getattr__``), the answer is a note saying so, never an import.
+``__getattr__``), the answer is a note saying so, never an import. ``api.validate`` applies this
+to every reference of a pipeline.
 """
 from __future__ import annotations
 
@@ -207,62 +207,3 @@ def _public(names) -> list[str]:
 def _listing(names) -> str:
     public = sorted(_public(names))
     return ", ".join(public[:8]) + (" …" if len(public) > 8 else "") if public else "nothing public"
-
-
-# the whole pipeline ---------------------------------------------------------------------------
-def check_pipeline(pipeline, *, dirs=None) -> list[str]:
-    """Check every reference of ``pipeline`` and its sub-pipelines without importing pipeline code.
-
-    Returns notes (references that can only be checked by running); raises SpecError, located at
-    file:line, for the first reference that does not exist."""
-    from ..core.stepdef import OUTPUT_FORMATS
-
-    notes: list[str] = []
-    dirs = search_dirs(pipeline) if dirs is None else dirs
-    for i, (sid, s) in enumerate(pipeline.steps.items()):
-        refs = []
-        if s.kind == "python" and isinstance(s.action, str):
-            refs.append((("python",), s.action))
-        if s.check is not None and isinstance(getattr(s.check, "python", None), str):
-            refs.append((("check", "python"), s.check.python))
-        if isinstance(s.output, str) and s.output not in OUTPUT_FORMATS:
-            refs.append((("output",), s.output))
-        for field, ref in refs:
-            try:
-                note = check_ref(ref, dirs)
-            except SpecError as e:
-                raise _located(pipeline, e, ("steps", i) + field) from None
-            if note:
-                notes.append(f"steps.{sid}.{'.'.join(field)}: {note}")
-        try:
-            _check_models(pipeline, s)
-        except SpecError as e:
-            raise _located(pipeline, e, ("steps", i, "model" if s.model else s.kind)) from None
-        if s.kind == "pipeline" and not isinstance(s.action, str):
-            notes += check_pipeline(s.action, dirs=dirs)
-    return notes
-
-
-def _check_models(pipeline, s) -> None:
-    from ..core.routing import resolve_chain
-    from ..providers.registry import provider_class, split_model
-
-    chains = []
-    if s.kind == "prompt":
-        chains.append(resolve_chain(pipeline, s.model, s.task))
-    if s.check is not None and getattr(s.check, "judge", None) is not None:
-        chains.append(resolve_chain(pipeline, s.check.model or s.model, s.check.task or "review"))
-    for chain in chains:
-        for model_id in chain:
-            provider, model = split_model(model_id)
-            problem = provider_class(provider).unknown_model(model)
-            if problem:
-                raise SpecError(f"{provider} has no model '{model}'", hint=problem)
-
-
-def _located(pipeline, e: SpecError, loc: tuple) -> SpecError:
-    if e.file:
-        return e
-    lines = getattr(pipeline, "lines", None)
-    line = lines.near(loc) if lines else None
-    return SpecError(e.message, loc=loc + e.loc, file=pipeline.source_file, line=line, hint=e.hint)

@@ -19,10 +19,14 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..core.policy import RetryPolicy
 from ..errors import StoreError
 
 DEFAULT_DB = os.path.join(".orc", "orc.duckdb")
 LOCK_TIMEOUT = float(os.environ.get("ORC_STORE_TIMEOUT", "120"))
+# waiting for our lock file (other orc processes), and for DuckDB's own lock (other programs)
+LOCK_WAITS = RetryPolicy(attempts=10**9, backoff="exponential", delay=0.002, max_delay=0.05, jitter=0.2)
+OPEN_WAITS = RetryPolicy(attempts=10**9, backoff="exponential", delay=0.01, max_delay=0.5, jitter=0.2)
 
 _locks: dict[str, threading.RLock] = {}
 _locks_guard = threading.Lock()
@@ -105,11 +109,12 @@ class Store:
         with tlock:
             fd = self._flock()
             try:
+                existed = self.path.exists()  # deleted since we migrated it (`rm -r .orc` in a live kernel)?
                 con = self._open()
                 self._local.con, self._local.depth = con, 1
                 try:
                     key = str(self.path)
-                    if key not in _migrated:
+                    if key not in _migrated or not existed:
                         from .schema import migrate
                         migrate(con)
                         _migrated.add(key)
@@ -129,36 +134,34 @@ class Store:
         import fcntl
         self.lock_path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        deadline = time.monotonic() + LOCK_TIMEOUT
-        delay = 0.002
+        waits = LOCK_WAITS.waits(deadline=time.monotonic() + LOCK_TIMEOUT)
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 return fd
             except BlockingIOError:
-                if time.monotonic() > deadline:
+                delay = next(waits, None)
+                if delay is None:
                     os.close(fd)
                     raise StoreError(f"the store {self.path} stayed busy for {LOCK_TIMEOUT:.0f} s "
                                      "(another orc process holds it); try again, or raise ORC_STORE_TIMEOUT") from None
                 time.sleep(delay)
-                delay = min(delay * 1.5, 0.05)
 
     def _open(self):
         import duckdb
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + LOCK_TIMEOUT
-        delay = 0.01
+        waits = OPEN_WAITS.waits(deadline=time.monotonic() + LOCK_TIMEOUT)
         while True:
             try:
                 con = duckdb.connect(str(self.path))
                 con.execute("SET TimeZone = 'UTC'")  # TIMESTAMP columns hold UTC
                 return con
             except duckdb.IOException as e:  # held by a program outside our lock (a duckdb shell)
-                if "lock" not in str(e).lower() or time.monotonic() > deadline:
+                delay = next(waits, None) if "lock" in str(e).lower() else None
+                if delay is None:
                     raise StoreError(f"cannot open the store {self.path}: {str(e).splitlines()[0]} "
                                      "(close other programs using it, e.g. a duckdb shell)") from None
                 time.sleep(delay)
-                delay = min(delay * 2, 0.5)
             except duckdb.Error as e:
                 raise StoreError(f"cannot open the store {self.path}: {str(e).splitlines()[0]}") from None
 
@@ -227,10 +230,15 @@ class Store:
                         [rid, msg])
 
 
-    # queries used by the core (the rest live in store.queries) ---------------------------------
+    # queries runs need (Services.store; the rest live in store.queries) --------------------------
     def find_decision(self, run_id: str, step_id: str, round_: int):
         from .queries import find_decision
         return find_decision(self, run_id, step_id, round_)
+
+    def load_run(self, ref: str):
+        """(the run's record, its step rows): what a resume starts from."""
+        from .queries import resume_state
+        return resume_state(self, ref)
 
 
 def _mtime(p: Path) -> float:

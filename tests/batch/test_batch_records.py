@@ -14,7 +14,7 @@ import pytest
 from batchkit import PIPELINE, sql
 from orchestrator_nb.batch import records, ship
 from orchestrator_nb.batch.watch import JournalWatch
-from orchestrator_nb.core.runner import run_pipeline
+from orchestrator_nb.api.runner import run_pipeline
 from orchestrator_nb.errors import RunNotFound, UsageError
 from orchestrator_nb.providers.scripted import ScriptedProvider
 from orchestrator_nb.store import Store
@@ -82,7 +82,7 @@ def test_a_notebook_run_left_running_by_a_dead_process_is_reconciled(store):
 
 def test_resume_hook_continues_the_earlier_run_without_repeating_calls(store, monkeypatch):
     """What `orc notebook --resume` relies on inside the kernel (ORC_RESUME_RUNS)."""
-    import orchestrator_nb.core.runner as runner
+    import orchestrator_nb.api.runner as runner
     monkeypatch.setattr(runner, "_claimed", set())
     first = _run(nb_run_id="nbresume0001")
     assert first.status == "waiting" and len(ScriptedProvider.calls) == 1
@@ -97,7 +97,7 @@ def test_resume_hook_continues_the_earlier_run_without_repeating_calls(store, mo
 
 
 def test_resume_hook_ignores_a_changed_pipeline(store, monkeypatch):
-    import orchestrator_nb.core.runner as runner
+    import orchestrator_nb.api.runner as runner
     monkeypatch.setattr(runner, "_claimed", set())
     first = _run(nb_run_id="nbchanged001")
     monkeypatch.setenv("ORC_RESUME_RUNS", __import__("json").dumps(records.resume_plan(store, "nbchanged001")))
@@ -150,7 +150,7 @@ def test_salvage_records_a_killed_attempt_as_crashed(tmp_path, store, monkeypatc
     attempt.mkdir(parents=True)
     slow = PIPELINE.replace("  - id: review", "  - id: wait\n    needs: [draft]\n    code: |\n"
                             "      import time\n      time.sleep(60)\n  - id: review\n    needs: [wait]")
-    code = ("import asyncio, os\nfrom orchestrator_nb.core.runner import run_pipeline\n"
+    code = ("import asyncio, os\nfrom orchestrator_nb.api.runner import run_pipeline\n"
             f"asyncio.run(run_pipeline({slow!r}, {{}}, nb_run_id='nbkilled0001'))")
     env = dict(os.environ, ORC_DB=str(attempt / "orc.duckdb"))
     proc = subprocess.Popen([sys.executable, "-c", code], env=env)

@@ -116,7 +116,7 @@ CASES = {
          "source": 'case = "ok"'},
         {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": (
             "import sys, orchestrator_nb as orc\n"
-            "from orchestrator_nb.cli.progress import ConsoleProgress\n"
+            "from orchestrator_nb.report.console import ConsoleProgress\n"
             "spec = '''\nname: capped\nbudget: {max_tokens: 5}\nsteps:\n"
             "  - {id: a, model: 'scripted:echo', prompt: 'a long enough prompt to pass five tokens'}\n"
             "  - {id: b, needs: [a], model: 'scripted:echo', prompt: 'more'}\n'''\n"

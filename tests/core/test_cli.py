@@ -115,8 +115,8 @@ def test_cache_export_and_import_round_trip(capsys, tmp_path, scripted):
 
 def test_core_imports_no_front_end():
     code = ("import sys, orchestrator_nb, orchestrator_nb.core.executor, orchestrator_nb.core.runner, "
-            "orchestrator_nb.spec.loader, orchestrator_nb.store, orchestrator_nb.store.queries, "
-            "orchestrator_nb.core.llm, orchestrator_nb.providers.registry\n"
+            "orchestrator_nb.core.loader, orchestrator_nb.store, orchestrator_nb.store.queries, "
+            "orchestrator_nb.providers.gateway, orchestrator_nb.providers.registry, orchestrator_nb.api.runner\n"
             "bad = [m for m in ('IPython', 'ipywidgets', 'papermill', 'jupyter_server', 'click', 'typer', "
             "'nbformat', 'tornado') if m in sys.modules]\nprint(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
@@ -134,8 +134,8 @@ def test_live_progress_draws_one_line_per_step_and_plain_mode_logs():
     import io
 
     import orchestrator_nb as orc
-    from orchestrator_nb.cli.progress import ConsoleProgress
-    from orchestrator_nb.core.runner import run_pipeline
+    from orchestrator_nb.report.console import ConsoleProgress
+    from orchestrator_nb.api.runner import run_pipeline
 
     p = orc.Pipeline("live", [orc.step("a", code="output = 1"), orc.step("b", code="output = 2", needs=["a"]),
                               orc.step("c", code="raise ValueError('x')", on_error="continue")])

@@ -8,7 +8,7 @@ import pytest
 
 import orchestrator_nb as orc
 from orchestrator_nb.core.approvals import Decision
-from orchestrator_nb.core.runner import run_pipeline
+from orchestrator_nb.api.runner import run_pipeline
 from orchestrator_nb.store import Store
 from orchestrator_nb.store.queries import run_detail
 

@@ -11,7 +11,7 @@ import pytest
 import orchestrator_nb as orc
 from orchestrator_nb.cli.main import main
 from orchestrator_nb.errors import SpecError
-from orchestrator_nb.spec.loader import load_text
+from orchestrator_nb.core.loader import load_text
 
 BROKEN = Path(__file__).parent / "broken"
 
@@ -20,7 +20,7 @@ EXPECTED = {
     "cycle.yaml": (3, "dependency cycle: draft -> review -> draft"),
     "unknown_ref.yaml": (6, "steps[1].needs[0]: unknown step 'plann' (did you mean 'plan'?)"),
     "unknown_key.yaml": (4, "steps[0].promt: unknown key 'promt' (did you mean 'prompt'?)"),
-    "bad_type.yaml": (5, "steps[0].timeout: expected an integer or a number, got 'soon'"),
+    "bad_type.yaml": (5, "steps[0].timeout: expected a number, got 'soon'"),
     "bad_template.yaml": (6, "steps[0].prompt: template syntax error"),
     "duplicate_id.yaml": (5, "steps[1].id: duplicate step id 'ask'"),
     "empty_steps.yaml": (2, "steps: a pipeline needs at least one step"),

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 import orchestrator_nb as orc
-from orchestrator_nb.core.runner import resume_run, run_pipeline
+from orchestrator_nb.api.runner import resume_run, run_pipeline
 from orchestrator_nb.errors import OrcError, UsageError
 from orchestrator_nb.store import Store
 from orchestrator_nb.store.queries import decide, list_runs, pending_approvals, run_detail

@@ -9,7 +9,7 @@ import pytest
 
 from orchestrator_nb.cli.main import main
 from orchestrator_nb.errors import SpecError
-from orchestrator_nb.spec.loader import load
+from orchestrator_nb.core.loader import load
 
 HEAD = "id: broken\nparameters:\n  topic: tea\nsteps:\n"   # 4 lines; the steps below start on line 5
 

@@ -8,7 +8,7 @@ import pytest
 
 from orchestrator_nb.cli.main import main
 from orchestrator_nb.errors import SpecError
-from orchestrator_nb.spec.loader import load_text
+from orchestrator_nb.core.loader import load_text
 
 COUNTER = """
 name: counter

@@ -14,7 +14,7 @@ from orchestrator_nb.dialects.pyorc.autotext import infer_task, quote_plain_temp
 from orchestrator_nb.dialects.pyorc.detect import is_pyorc
 from orchestrator_nb.dialects.pyorc.models import native_model
 from orchestrator_nb.errors import SpecError
-from orchestrator_nb.spec.loader import load, load_text
+from orchestrator_nb.core.loader import load, load_text
 from orchestrator_nb.spec.yamlio import load_yaml
 
 

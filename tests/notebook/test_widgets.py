@@ -8,13 +8,13 @@ import time
 
 import pytest
 
-from orchestrator_nb.core.runner import run_pipeline
+from orchestrator_nb.api.runner import run_pipeline
 from orchestrator_nb.notebook.approval import NotebookApprover
 from orchestrator_nb.notebook.frontend import ViewProbe
 from orchestrator_nb.notebook.launch import ProgressRouter
 from orchestrator_nb.notebook.progress import MAX_ROWS, RunView
 from orchestrator_nb.providers.scripted import script
-from orchestrator_nb.spec.loader import load_text
+from orchestrator_nb.core.loader import load_text
 from orchestrator_nb.store import Store
 
 FANOUT = """name: fan

@@ -10,10 +10,10 @@ import pytest
 
 import orchestrator_nb as orc
 from orchestrator_nb.cli.main import main as orc_main
-from orchestrator_nb.core.routing import resolve_chain
+from orchestrator_nb.providers.routing import resolve_chain
 from orchestrator_nb.errors import SpecError
 from orchestrator_nb.providers import catalog, registry
-from orchestrator_nb.spec.loader import load
+from orchestrator_nb.core.loader import load
 
 from provkit import llm_calls
 

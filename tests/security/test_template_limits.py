@@ -8,7 +8,7 @@ import pytest
 
 from orchestrator_nb.errors import SpecError
 from orchestrator_nb.limits import LIMITS, LimitExceeded
-from orchestrator_nb.spec.loader import load
+from orchestrator_nb.core.loader import load
 from orchestrator_nb.spec.templates import Template
 
 from measure import measure

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from orchestrator_nb.errors import SpecError
-from orchestrator_nb.spec.loader import load
+from orchestrator_nb.core.loader import load
 from orchestrator_nb.spec.yamlio import load_yaml
 
 from measure import measure

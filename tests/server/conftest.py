@@ -11,7 +11,7 @@ import pytest
 # `pytest_plugins` in the root conftest alone).
 from pytest_jupyter.jupyter_server import *  # noqa: F401,F403
 
-from orchestrator_nb.core.runner import run_pipeline
+from orchestrator_nb.api.runner import run_pipeline
 from orchestrator_nb.store import Store
 
 # `review` waits for a person; a price for the scripted model makes the cost chart non-zero.

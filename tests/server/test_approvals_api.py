@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from orchestrator_nb.core.runner import resume_run, run_pipeline
+from orchestrator_nb.api.runner import resume_run, run_pipeline
 from orchestrator_nb.providers.scripted import ScriptedProvider
 
 

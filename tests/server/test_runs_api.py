@@ -6,7 +6,7 @@ import os
 import threading
 import time
 
-from orchestrator_nb.core.runner import run_pipeline
+from orchestrator_nb.api.runner import run_pipeline
 
 
 

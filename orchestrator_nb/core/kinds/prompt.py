@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import json
 
-from ...spec.templates import render_field
-
 
 def feedback_messages(feedback) -> list[dict]:
     """The turn that tells the model why it is asked again."""
@@ -22,36 +20,29 @@ def feedback_messages(feedback) -> list[dict]:
     return [{"role": "assistant", "content": previous or ""}, {"role": "user", "content": ask}]
 
 
-async def run_prompt(ex, step, scope, item, attempt, feedback):
-    ctx = ex.ctx
-    prompt = render_field(step.action, scope)
-    system = render_field(step.system, scope) if step.system is not None else ctx.pipeline.defaults.get("system")
-    messages = [{"role": "user", "content": str(prompt)}] + feedback_messages(feedback)
-    result = await ctx.llm.complete(step=step, item=item, attempt=attempt, messages=messages, system=system,
-                                    output=step.output)
+async def run_prompt(prompt, params, ctx):
+    step = ctx.step
+    system = ctx.render(step.system) if step.system is not None else ctx.pipeline.defaults.get("system")
+    messages = [{"role": "user", "content": str(prompt)}] + feedback_messages(ctx.feedback)
+    result = await ctx.complete(messages, system=system, output=step.output)
     return result.value
 
 
-async def run_judge(ex, step, check, scope, output):
+async def judge(ctx, check, output) -> str | None:
     """Ask a model whether ``output`` is good enough. None = PASS, else the reasons."""
-    ctx = ex.ctx
-    local = dict(scope)
+    local = dict(ctx.scope)
     local["output"] = output
     question = check.judge.render(local)
     shown = output if isinstance(output, str) else json.dumps(output, ensure_ascii=False, indent=2, default=str)
     prompt = (f"{question}\n\n--- output to review ---\n{shown}\n--- end ---\n\n"
               "Reply with PASS or FAIL on the first line, then one short paragraph of reasons.")
-    result = await ctx.llm.complete(step=step, item=item_of(scope), attempt=0, purpose="judge",
-                                    messages=[{"role": "user", "content": prompt}], system=None,
-                                    output="text", model=check.model, task=check.task or "review")
+    index = ctx.scope.get("index")
+    result = await ctx.complete([{"role": "user", "content": prompt}], output="text", model=check.model,
+                                task=check.task or "review", purpose="judge",
+                                item=index if isinstance(index, int) else -1, attempt=0)
     text = str(result.value).strip()
     first = text.splitlines()[0].strip().upper() if text else ""
-    if first.startswith("PASS") or (first.startswith("**PASS")):
+    if first.startswith("PASS") or first.startswith("**PASS"):
         return None
     reasons = text.split("\n", 1)[1].strip() if "\n" in text else text
     return reasons or "the judge said FAIL"
-
-
-def item_of(scope) -> int:
-    index = scope.get("index")
-    return index if isinstance(index, int) else -1

@@ -11,19 +11,15 @@ import os
 import re
 import tempfile
 
-from ...spec.templates import render_field
 from ..serialize import to_jsonable
-from . import render_params
 
 
-async def run_sql(ex, step, scope, item, attempt, feedback):
-    ctx = ex.ctx
-    query = render_field(step.action, scope)
-    params = render_params(step, scope)
+def run_sql(query, params, ctx):
     con = ctx.sql()
-    for dep in step.deps:
+    outputs = ctx.outputs
+    for dep in ctx.step.deps:
         if re.search(rf"\bsteps_{re.escape(dep)}\b", query):
-            _expose(con, dep, ctx.outputs.get(dep))
+            _expose(con, dep, outputs.get(dep))
     cur = con.execute(query, {k: _bindable(v) for k, v in params.items()} if params else None)
     if cur.description is None:
         return None

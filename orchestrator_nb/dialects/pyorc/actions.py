@@ -88,7 +88,7 @@ def action(level: Level, it: Item, out: Out, resolver) -> None:
 def _only(level, it, params, allowed, what):
     for k in params:
         if k not in allowed:
-            from ...core.pipeline import suggest
+            from ...errors import suggest
             raise level.tr.error(f"unknown parameter '{k}' for {what}", it.path + ("parameters", k),
                                  hint=suggest(k, allowed) or "takes " + ", ".join(allowed))
 

@@ -25,7 +25,7 @@ def finish(level: Level) -> None:
     for it in items:
         for kind, target, origin in it.jumps:
             if target not in pos:
-                from ...core.pipeline import suggest
+                from ...errors import suggest
                 raise level.tr.error(f"unknown step '{target}'", origin, hint=suggest(target, pos) or
                                      "jumps go to a later step of the same list")
             if pos[target] <= pos[it.pid]:

@@ -125,14 +125,6 @@ class Level:
             if isinstance(produced, str) and re.fullmatch(r"[A-Za-z_]\w*", produced):
                 self.produces.setdefault(produced, pid)
 
-    def build(self) -> None:
-        """Translate every step, then conditions and jumps (which need the whole list)."""
-        from .flow import finish
-        from .steps import build
-        for it in self.items:
-            build(self, it)
-        finish(self)
-
     def assemble(self) -> tuple[list[dict], dict]:
         """-> (native steps, {native path: original path})."""
         steps, where = [], {}

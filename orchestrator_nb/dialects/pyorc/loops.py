@@ -64,7 +64,8 @@ class WhileCondition:
         return self.level.find(name, attrs)
 
 
-def build_loop(level: Level, it: Item) -> None:
+def build_loop(level: Level, it: Item, build_level) -> None:
+    """``build_level``: translates the loop's body (a Level of its own)."""
     r, p, main, tr = it.raw, it.path, it.main, level.tr
     if "for_each" in r and "while" in r:
         raise tr.error("a loop has `for_each` or `while`, not both", p + ("while",))
@@ -100,7 +101,7 @@ def build_loop(level: Level, it: Item) -> None:
         main.put("for_each", items, p + ("for_each",))
     else:
         cond = _while(level, it, body)
-    body.build()
+    build_level(body)
     if kind == "while":
         breaks = [c.nid for c in body.items if c.breaks_loop]
         cond = " and ".join([f"({cond})"] + [f"not (previous.{b} | default(false))" for b in breaks]) \

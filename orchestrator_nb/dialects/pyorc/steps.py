@@ -38,36 +38,6 @@ NOT_SUPPORTED = {
 }
 
 
-def build(level: Level, it: Item) -> None:
-    from .loops import build_loop, is_loop
-    r, p = it.raw, it.path
-    for key in r:
-        if key in NOT_SUPPORTED:
-            raise level.tr.error(f"'{key}' is not supported", p + (key,), hint=NOT_SUPPORTED[key])
-        if key not in STEP_KEYS:
-            from ...core.pipeline import suggest
-            raise level.tr.error(f"unknown key '{key}'", p + (key,),
-                                 hint=suggest(key, STEP_KEYS) or "see 'Coming from ContextLab/orchestrator' in the README for what is supported")
-    it.main = main = Out(it.nid, p)
-    level.current, level.current_item = main, it
-    for key in ("name", "description"):
-        if r.get(key) is not None:
-            if not isinstance(r[key], str):
-                raise level.tr.error("must be text", p + (key,))
-            main.put(key, r[key], p + (key,))
-    needs(level, it)
-    failure_policy(level, it)
-    if is_loop(r):
-        build_loop(level, it)
-    else:
-        from .actions import action
-        condition(level, it)
-        action(level, it, main, level)
-        timeout(level, it, main)
-    location(level, it)
-    level.current = level.current_item = None
-
-
 def needs(level: Level, it: Item) -> None:
     r, p = it.raw, it.path
     if "dependencies" in r and "depends_on" in r:
@@ -98,7 +68,7 @@ def needs(level: Level, it: Item) -> None:
         while lvl.parent is not None and dep not in lvl.parent.by_pid:
             lvl = lvl.parent
         if lvl.parent is None:
-            from ...core.pipeline import suggest
+            from ...errors import suggest
             raise level.tr.error(f"unknown step '{dep}'", where, hint=suggest(dep, level.by_pid) or
                                  "dependencies name steps of the same list (or of an enclosing one)")
         lvl.outer_needs.add(lvl.parent.by_pid[dep].nid)

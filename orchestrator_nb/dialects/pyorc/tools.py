@@ -75,7 +75,7 @@ def terminal_execute(command: str, root: str = ".", timeout: float | None = None
     what happens next). Known secrets are removed from what is kept."""
     import subprocess
 
-    from ...providers.base import redact
+    from ...credentials import redact
 
     if not isinstance(command, str) or not command.strip():
         raise ValueError("terminal: `command` is empty")

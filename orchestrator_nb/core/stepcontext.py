@@ -1,0 +1,141 @@
+"""What a step kind sees of its run: ``StepContext``, plus ``Feedback`` and ``Waiting``.
+
+Every kind, built-in or plugin, is called as ``kind(action, params, ctx)`` (see ``core.kinds``).
+The context is the kind's only door to the run: reading finished outputs, rendering fields,
+logging and emitting events, asking models, asking people (approvals) and having upstream work
+revised. Kinds never touch the executor or the run's bookkeeping directly.
+"""
+from __future__ import annotations
+
+import asyncio
+
+from ..spec.templates import render_field
+from .approvals import ApprovalRequest
+
+
+class Feedback:
+    """Why a step runs again: a failed check or a reviewer's requested changes."""
+
+    __slots__ = ("previous", "message", "kind")
+
+    def __init__(self, previous, message: str, kind: str):
+        self.previous, self.message, self.kind = previous, message, kind
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class Waiting(Exception):
+    """Raised by a kind when its step must wait (for a person, or a child run that waits).
+
+    The attempt ends ``waiting`` with ``output`` (what a later resume needs) and ``reason``;
+    the run ends ``waiting`` once nothing else can go on."""
+
+    def __init__(self, output=None, reason: str = "waiting for approval"):
+        super().__init__(reason)
+        self.output, self.reason = output, reason
+
+
+class StepContext:
+    """One attempt of one step (or one for_each item), as its kind sees it."""
+
+    __slots__ = ("step", "item", "attempt", "feedback", "scope", "_run", "_hooks", "_att")
+
+    def __init__(self, run, step, scope: dict, item: int, attempt: int, feedback, hooks=None):
+        self._run, self.step, self.scope = run, step, scope
+        self.item, self.attempt, self.feedback = item, attempt, feedback
+        self._hooks = hooks  # the executor's side of revisions (see ``revise``)
+        self._att = None     # this try's Attempt (the executor's bookkeeping)
+
+    # what the step can read ------------------------------------------------------------------
+    @property
+    def run_id(self) -> str:
+        return self._run.run_id
+
+    @property
+    def step_id(self) -> str:
+        return self.step.id
+
+    @property
+    def pipeline(self):
+        return self._run.pipeline
+
+    @property
+    def inputs(self) -> dict:
+        return self._run.inputs
+
+    @property
+    def outputs(self) -> dict:
+        """Outputs of the steps finished so far, by id."""
+        return self._run.outputs
+
+    @property
+    def outdir(self):
+        return self._run.outdir
+
+    @property
+    def extra_names(self) -> dict:
+        """Names the caller put in scope (a notebook's variables)."""
+        return self._run.scope_extra
+
+    @property
+    def state(self):
+        """This step's state (status, usage, model...), read-mostly."""
+        return self._run.states[self.step.id]
+
+    def render(self, value):
+        """A compiled field of the step, rendered in this attempt's scope."""
+        return render_field(value, self.scope)
+
+    # telling ---------------------------------------------------------------------------------
+    def log(self, message: str, level: str = "info") -> None:
+        self._run.log(str(message), level, self.step.id)
+
+    def emit(self, kind: str, **data) -> None:
+        self._run.emit(kind, self.step.id, self.item, self.attempt, **data)
+
+    # services --------------------------------------------------------------------------------
+    async def complete(self, messages: list[dict], *, system=None, output=None, model=None, task=None,
+                       purpose: str = "step", item: int | None = None, attempt: int | None = None):
+        """Ask a model (through the run's gateway: routing, fallbacks, cache, records, budget)."""
+        return await self._run.llm.complete(
+            step=self.step, item=self.item if item is None else item,
+            attempt=self.attempt if attempt is None else attempt, messages=messages, system=system,
+            output=output, model=model, task=task, purpose=purpose)
+
+    def sql(self):
+        """The run's DuckDB connection for `sql` steps (in memory)."""
+        return self._run.sql()
+
+    def write_file(self, rel: str, data: bytes) -> dict:
+        """Write an artifact under the output directory and record it: {path, sha256, bytes}."""
+        from .artifacts import write_artifact
+        return write_artifact(self._run, self.step.id, rel, data)
+
+    async def run_child(self, pipeline, inputs: dict):
+        """Run a sub-pipeline as a child run sharing this run's services; its RunResult."""
+        return await self._run.child_runner(self._run, pipeline, inputs, self.step.id)
+
+    # people ----------------------------------------------------------------------------------
+    async def ask(self, question: str, show: str, revise: str | None = None):
+        """The decision on this approval round (the attempt number), or raise ``Waiting``."""
+        run, sid, round_ = self._run, self.step.id, self.attempt
+        decision = None
+        if run.store is not None:  # decided already (`orc approve`, the sidebar) before a resume?
+            decision = await asyncio.to_thread(run.store.find_decision, run.run_id, sid, round_)
+        if decision is None:
+            req = ApprovalRequest(run_id=run.run_id, step_id=sid, round=round_, question=question, show=show,
+                                  revise=revise, policy=self.step.policy or run.approval_policy)
+            if getattr(run.approver, "waits", True):  # someone is asked: say so (and record it)
+                self.emit("step_waiting", question=question, show=show, round=round_, revise=revise)
+            decision = await run.approver.decide(req)
+            if decision is None:
+                raise Waiting({"question": question, "show": show, "round": round_, "revise": revise})
+            self.emit("approval", round=round_, **decision.as_dict())
+        self.state.rounds = round_
+        return decision
+
+    async def revise(self, target: str, comment: str) -> None:
+        """End this round as 'changes requested', regenerate ``target`` (and the steps between
+        it and this one) with the comment as feedback, then go on as the next attempt."""
+        self.attempt = await self._hooks.revise(self, target, comment)

@@ -1,0 +1,54 @@
+"""Credentials: environment lookups with `.env` support, and redaction of secrets from text.
+
+The process environment wins over the file. The file is read with python-dotenv (quotes,
+`export`, comments, escapes as everyone expects); ``ORC_DOTENV`` names another file. Values are
+never put into ``os.environ``. ``redact`` removes every credential-looking value from a message
+before it is shown, logged or stored."""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+
+def getenv(name: str) -> str | None:
+    value = os.environ.get(name)
+    if value:
+        return value
+    return dotenv_values().get(name) or None
+
+
+@lru_cache(maxsize=8)
+def _read(path: str, mtime: float) -> dict:
+    from dotenv import dotenv_values as parse
+    try:
+        return {k: v for k, v in parse(path, encoding="utf-8").items() if v is not None}
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
+
+
+def dotenv_values() -> dict:
+    """`.env` in the working directory (or the file named by ORC_DOTENV)."""
+    path = os.environ.get("ORC_DOTENV") or ".env"
+    try:
+        mtime = os.stat(path).st_mtime
+    except OSError:
+        return {}
+    return _read(os.path.abspath(path), mtime)
+
+
+_CREDENTIAL_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
+
+
+def known_secrets() -> list[str]:
+    """Values of every environment (and `.env`) variable that looks like a credential."""
+    pairs = list(os.environ.items()) + list(dotenv_values().items())
+    return [v for k, v in pairs if v and len(v) >= 8 and any(w in k.upper() for w in _CREDENTIAL_WORDS)]
+
+
+def redact(text: str, secrets=None) -> str:
+    """Remove API keys from a message before it is shown or stored."""
+    secrets = secrets if secrets is not None else known_secrets()
+    for s in secrets:
+        if s and len(s) >= 6 and s in text:
+            text = text.replace(s, "[redacted]")
+    return text

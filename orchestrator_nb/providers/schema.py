@@ -1,0 +1,35 @@
+"""Structured output checked against its JSON Schema (with the `jsonschema` library).
+
+``problem(value, schema)`` gives the first problem as one line (``$.path: message``), fed back
+to the model when it re-asks, or None. Validators are built once per schema."""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+
+@lru_cache(maxsize=256)
+def _validator(schema_text: str):
+    from jsonschema import validators  # imported on first use: it costs ~0.1 s
+    schema = json.loads(schema_text)
+    cls = validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def problem(value, schema: dict) -> str | None:
+    from jsonschema.exceptions import SchemaError, best_match
+    try:
+        validator = _validator(json.dumps(schema, sort_keys=True, default=str))
+    except SchemaError as e:
+        return f"the output schema itself is invalid: {_one_line(e.message)}"
+    error = best_match(validator.iter_errors(value))
+    if error is None:
+        return None
+    path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    return f"{path}: {_one_line(error.message)}"
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."

@@ -1,0 +1,493 @@
+"""The pipeline format, defined once.
+
+Every key a pipeline file (or the Python API) may hold is declared here with its type, default
+and description. From these declarations come:
+- the checks: ``PIPELINE.check(data)`` for a loaded file, ``STEP.check(fields)`` for
+  ``orc.step(...)``, ``RETRY``/``CHECK``/``DEFAULTS``/... for the runtime objects; each failure a
+  one-line ``SpecError`` located by ``loc`` (the loader adds file and line);
+- ``json_schema()``: the JSON Schema that `orc schema` prints for editors.
+So a key cannot be accepted in one place and refused in another. Values only the Python API can
+give (functions, classes, a Pipeline object) are accepted by ``check(..., python=True)`` and
+left out of the JSON Schema.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+from ..errors import SpecError, suggest
+from .plugins import plugin_kinds
+
+_ID = r"^[A-Za-z_][A-Za-z0-9_]*$"
+_NAME = r"^[A-Za-z][A-Za-z0-9_-]*$"
+_REF = r"^[\w.]+:[\w.]+$"
+MAX_INT_DIGITS = 18  # bigger numbers in a spec are mistakes (and slow to convert)
+
+
+def short(value) -> str:
+    """A value as an error message shows it: repr, one line, at most 40 characters."""
+    try:
+        text = repr(value)
+    except Exception:  # pragma: no cover - a broken __repr__
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+class Type:
+    """A kind of value. ``check`` returns the value (maybe normalised) or raises SpecError."""
+
+    doc = "a value"
+    python_only = False
+
+    def fits(self, value) -> bool:
+        """Whether the value has this type's shape (picks the branch that explains an error)."""
+        return True
+
+    def check(self, value, loc: tuple, python: bool):
+        return value
+
+    def schema(self) -> dict:
+        return {}
+
+    def fail(self, value, loc, what=None):
+        raise SpecError(f"expected {what or self.doc}, got {short(value)}", loc=loc)
+
+
+class Anything(Type):
+    pass
+
+
+class Bool(Type):
+    doc = "true or false"
+
+    def fits(self, value):
+        return isinstance(value, bool)
+
+    def check(self, value, loc, python):
+        if not isinstance(value, bool):
+            self.fail(value, loc)
+        return value
+
+    def schema(self):
+        return {"type": "boolean"}
+
+
+class Num(Type):
+    """A number (``integer=True``: whole numbers only), with optional bounds."""
+
+    def __init__(self, integer: bool = False, gt=None, ge=None, le=None):
+        self.integer, self.gt, self.ge, self.le = integer, gt, ge, le
+        self.doc = "an integer" if integer else "a number"
+
+    def fits(self, value):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    def check(self, value, loc, python):
+        ok = isinstance(value, int) if self.integer else isinstance(value, (int, float))
+        if not ok or isinstance(value, bool):
+            self.fail(value, loc)
+        if isinstance(value, int) and value.bit_length() > 60:
+            raise SpecError(f"number too large ({MAX_INT_DIGITS} digits at most)", loc=loc)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise SpecError(f"must be a finite number, not {short(value)}", loc=loc)
+        for bound, bad, word in ((self.gt, lambda b: value <= b, ">"), (self.ge, lambda b: value < b, ">="),
+                                 (self.le, lambda b: value > b, "<=")):
+            if bound is not None and bad(bound):
+                raise SpecError(f"must be {self.doc} {word} {bound}, not {short(value)}", loc=loc)
+        return value
+
+    def schema(self):
+        out = {"type": "integer" if self.integer else "number"}
+        for key, bound in (("exclusiveMinimum", self.gt), ("minimum", self.ge), ("maximum", self.le)):
+            if bound is not None:
+                out[key] = bound
+        return out
+
+
+def Int(**bounds) -> Num:
+    return Num(integer=True, **bounds)
+
+
+class Text(Type):
+    def __init__(self, pattern: str | None = None, doc: str = "text", hint: str | None = None):
+        self.pattern = re.compile(pattern) if pattern else None
+        self.doc, self.hint = doc, hint
+
+    def fits(self, value):
+        return isinstance(value, str)
+
+    def check(self, value, loc, python):
+        if not isinstance(value, str):
+            self.fail(value, loc)
+        if self.pattern is not None and not self.pattern.match(value):
+            raise SpecError(f"invalid {self.doc} {short(value)}", loc=loc, hint=self.hint)
+        return value
+
+    def schema(self):
+        out = {"type": "string"}
+        if self.pattern is not None:
+            out["pattern"] = self.pattern.pattern
+        return out
+
+
+class OneOf(Type):
+    """One of a fixed set of words (or values)."""
+
+    def __init__(self, *choices):
+        self.choices = choices
+        self.doc = "one of " + ", ".join(str(c) for c in choices)
+
+    def fits(self, value):
+        return isinstance(value, str) and all(isinstance(c, str) for c in self.choices)
+
+    def check(self, value, loc, python):
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool) and value in self.choices:
+            return value
+        if isinstance(value, str):
+            raise SpecError(f"{short(value)} is not {self.doc}", loc=loc, hint=suggest(value, self.choices))
+        self.fail(value, loc)
+
+    def schema(self):
+        return {"enum": list(self.choices)}
+
+
+class ListOf(Type):
+    def __init__(self, item: Type, min_items: int = 0, too_few: str | None = None):
+        self.item, self.min_items = item, min_items
+        self.too_few = too_few or f"needs at least {min_items} item(s)"
+        self.doc = "a list"
+
+    def fits(self, value):
+        return isinstance(value, (list, tuple))
+
+    def check(self, value, loc, python):
+        if not isinstance(value, list) and not (python and isinstance(value, tuple)):
+            self.fail(value, loc)
+        if len(value) < self.min_items:
+            raise SpecError(self.too_few, loc=loc)
+        return [self.item.check(v, loc + (i,), python) for i, v in enumerate(value)]
+
+    def schema(self):
+        out = {"type": "array", "items": self.item.schema()}
+        if self.min_items:
+            out["minItems"] = self.min_items
+        return out
+
+
+class MapOf(Type):
+    """A mapping of names to values of one type."""
+
+    def __init__(self, value: Type, doc: str = "a mapping"):
+        self.value, self.doc = value, doc
+
+    def fits(self, value):
+        return isinstance(value, dict)
+
+    def check(self, value, loc, python):
+        if not isinstance(value, dict):
+            self.fail(value, loc)
+        for k in value:
+            if not isinstance(k, str):
+                raise SpecError(f"keys must be text, not {short(k)}", loc=loc)
+        return {k: self.value.check(v, loc + (k,), python) for k, v in value.items()}
+
+    def schema(self):
+        return {"type": "object", "additionalProperties": self.value.schema()}
+
+
+class Either(Type):
+    """Any of several types. An error is explained by the one branch of the value's shape."""
+
+    def __init__(self, *types: Type):
+        self.types = types
+        self.doc = " or ".join(t.doc for t in types if not t.python_only)
+
+    def fits(self, value):
+        return any(t.fits(value) for t in self.types)
+
+    def check(self, value, loc, python):
+        shaped = [t for t in self.types if t.fits(value) and (python or not t.python_only)]
+        for t in shaped:
+            try:
+                return t.check(value, loc, python)
+            except SpecError:
+                if len(shaped) == 1:
+                    raise
+        self.fail(value, loc)
+
+    def schema(self):
+        return {"anyOf": [t.schema() for t in self.types if not t.python_only]}
+
+
+class Python(Type):
+    """A value only Python code can give (a function, a class, a Pipeline object)."""
+
+    python_only = True
+
+    def __init__(self, test, doc: str):
+        self.test, self.doc = test, doc
+
+    def fits(self, value):
+        return not isinstance(value, (str, int, float, bool, list, dict, tuple, type(None))) and self.test(value)
+
+    def check(self, value, loc, python):
+        if not python or not self.test(value):
+            self.fail(value, loc)
+        return value
+
+
+class Field:
+    __slots__ = ("type", "default", "description", "required")
+
+    def __init__(self, type: Type, description: str = "", default=None, required: bool = False):
+        self.type, self.description, self.default, self.required = type, description, default, required
+
+
+class Record(Type):
+    """A mapping with known keys (each a Field). Unknown keys are errors that suggest the closest."""
+
+    doc = "a mapping"
+
+    def __init__(self, name: str, description: str, fields: dict[str, Field], extra: bool = False):
+        self.name, self.description, self.fields, self.extra = name, description, fields, extra
+
+    def fits(self, value):
+        return isinstance(value, dict)
+
+    def check(self, value, loc=(), python=False):
+        if not isinstance(value, dict):
+            self.fail(value, loc)
+        out = {}
+        for key, v in value.items():
+            f = self.fields.get(key) if isinstance(key, str) else None
+            if f is None:
+                if self.extra and isinstance(key, str):
+                    out[key] = v
+                    continue
+                self.unknown(key, loc)
+            out[key] = None if v is None and not f.required else f.type.check(v, loc + (key,), python)
+        for key, f in self.fields.items():
+            if f.required and value.get(key) is None:
+                raise SpecError(f"missing required key '{key}'", loc=loc)
+        return out
+
+    def unknown(self, key, loc):
+        if not isinstance(key, str):
+            raise SpecError(f"keys must be text, not {short(key)}", loc=loc)
+        raise SpecError(f"unknown key {short(key)}", loc=loc + (key,),
+                        hint=suggest(key, self.fields) or f"{self.name} takes " + ", ".join(self.fields))
+
+    def schema(self):
+        return {"$ref": f"#/$defs/{self.name}"}
+
+    def definition(self) -> dict:
+        props = {}
+        for key, f in self.fields.items():
+            if f.type.python_only:
+                continue
+            p = dict(f.type.schema())
+            if f.description:
+                p["description"] = f.description
+            if f.default is not None:
+                p["default"] = f.default
+            props[key] = p
+        out = {"type": "object", "description": self.description, "properties": props,
+               "additionalProperties": self.extra}
+        required = [k for k, f in self.fields.items() if f.required]
+        if required:
+            out["required"] = required
+        return out
+
+
+# the sections ---------------------------------------------------------------------------------
+def _is_callable(v) -> bool:
+    return callable(v) and not isinstance(v, type)
+
+
+Ref = Text(_REF, doc="'module:function' reference", hint="e.g. mypkg.steps:save")
+ModelRef = Either(Text(doc="a model id or alias"), ListOf(Text(doc="a model id or alias"), min_items=1))
+Template = Text(doc="text (a template)")
+Condition = Either(Text(doc="an expression"), Bool())
+
+RETRY = Record("RetrySpec", "Retry policy: total attempts, delays and which failures to retry.", {
+    "attempts": Field(Int(ge=1), "total tries (1 = no retry)", 1),
+    "backoff": Field(Either(OneOf("none", "fixed", "linear", "exponential"), ListOf(Num(ge=0))),
+                     "none | fixed | linear | exponential, or a list of delays in seconds", "exponential"),
+    "delay": Field(Num(ge=0), "base delay in seconds", 1.0),
+    "max_delay": Field(Num(ge=0), "longest delay in seconds", 60.0),
+    "jitter": Field(Num(ge=0, le=1), "+- fraction of each delay", 0.0),
+    "retry_on": Field(Either(Text(), ListOf(Text())),
+                      "any | timeout | provider | rate_limit | server | connection | exception class names", "any"),
+})
+Retry = Either(Int(ge=1), RETRY, Python(lambda v: type(v).__name__ == "RetryPolicy", "a RetryPolicy"))
+
+CHECK = Record("CheckSpec", "Quality gate. A failed check re-runs the step with the failure fed back.", {
+    "expr": Field(Text(doc="an expression"), "expression over `output` that must be true"),
+    "python": Field(Either(Ref, Python(_is_callable, "a function")), "module:function(output) -> bool or failure text"),
+    "judge": Field(Template, "question to a model; it answers PASS or FAIL + reasons"),
+    "model": Field(ModelRef, "the judge's model"),
+    "task": Field(Text(), "the judge's task type (routing)"),
+    "max_attempts": Field(Int(ge=1), "total tries of the step", 3),
+    "message": Field(Text(), "what the failure says (fed back to the next try)"),
+})
+Check = Either(Text(doc="an expression"), CHECK, Python(_is_callable, "a function"),
+               Python(lambda v: type(v).__name__ == "Check", "a Check"))
+
+WRITE = Record("WriteSpec", "An artifact file under the run's output directory.", {
+    "path": Field(Template, "file path under the run's output directory", required=True),
+    "content": Field(Anything(), "text, or data written as JSON/YAML", ""),
+    "format": Field(OneOf("auto", "text", "json", "yaml"), "how content is written", "auto"),
+})
+
+OUTPUT = Either(OneOf("text", "json", "markdown"),
+                Record("SchemaOutput", "structured output", {
+                    "schema": Field(MapOf(Anything()), "JSON Schema the output must match", required=True)}),
+                Text(_REF, doc="'module:PydanticModel' reference", hint="e.g. mypkg.models:Plan"),
+                Python(lambda v: isinstance(v, type), "a pydantic model class"))
+
+ACTIONS = {
+    "prompt": Field(Template, "LLM prompt (template)"),
+    "python": Field(Either(Ref, Python(_is_callable, "a function")),
+                    "module:function called with `params` as keyword arguments"),
+    "code": Field(Text(doc="Python source text"), "inline Python; assign the result to `output`"),
+    "sql": Field(Template, "DuckDB SQL (template); bind values with params: $name"),
+    "approval": Field(Template, "question shown to the reviewer"),
+    "write": Field(WRITE, "write an artifact file"),
+    "pipeline": Field(Either(Text(doc="a path or built-in name"), MapOf(Anything(), doc="an inline pipeline"),
+                             Python(lambda v: type(v).__name__ == "Pipeline", "a Pipeline")),
+                      "sub-pipeline: a path, a built-in name, or an inline pipeline (a mapping with steps)"),
+}
+ACTION_KEYS = tuple(ACTIONS)
+
+COMMON = {
+    "id": Field(Text(_ID, doc="step id", hint="use letters, digits and '_', starting with a letter"),
+                "unique id; `steps.<id>` in templates", required=True),
+    "name": Field(Text(), "display name"),
+    "description": Field(Text()),
+    "needs": Field(Either(Text(), ListOf(Text())), "steps to run first (besides those its templates read)"),
+    "when": Field(Condition, "condition; the step is skipped when false"),
+    "for_each": Field(Either(Text(doc="text"), ListOf(Anything())), "fan out over a list; item/index in scope"),
+    "max_parallel": Field(Int(ge=1), "at most this many items at once"),
+    "while": Field(Condition, "repeat the step while this is true (checked before each iteration; "
+                              "iteration/previous in scope); output: the list of iterations"),
+    "max_iterations": Field(Either(Int(ge=1), Text(doc="a template")), "cap for `while` (default 10)"),
+    "retry": Field(Retry, "an attempt count or a retry policy"),
+    "timeout": Field(Num(gt=0), "seconds per attempt"),
+    "cache": Field(Bool(), "reuse a result for the same inputs (prompt steps: on by default)"),
+    "check": Field(Check, "quality gate: an expression or {expr|python|judge, max_attempts, message}"),
+    "model": Field(ModelRef, "provider:model, an alias, or a fallback list"),
+    "task": Field(Text(), "task type, routed through `routing`"),
+    "system": Field(Template, "system prompt (template)"),
+    "output": Field(OUTPUT, "text | json | markdown | {schema: JSON Schema} | module:PydanticModel"),
+    "params": Field(MapOf(Anything()), "values (templates) passed to the step"),
+    "temperature": Field(Num(), "sampling temperature"),
+    "max_tokens": Field(Int(ge=1), "longest answer, in tokens"),
+    "show": Field(Anything(), "approval: what the reviewer sees (template)"),
+    "revise": Field(Text(), "approval: the step regenerated on 'request changes'"),
+    "max_revisions": Field(Int(ge=1), "approval: rounds of changes before giving up (default 5)"),
+    "policy": Field(OneOf("ask", "auto", "reject", "defer", "fail"), "approval: this gate's policy"),
+    "on_error": Field(OneOf("fail", "continue"), "fail: a failure stops the run; continue: later steps go on", "fail"),
+    "thread": Field(Bool(), "run a blocking python step in a worker thread"),
+}
+
+
+class StepRecord(Record):
+    """A step: an `id`, exactly one action key (or a plugin kind's key), and common keys."""
+
+    def __init__(self):
+        super().__init__("StepSpec", "A step: an `id`, exactly one action key, and common keys.",
+                         {**COMMON, **ACTIONS})
+
+    def check(self, value, loc=(), python=False):
+        if not isinstance(value, dict):
+            self.fail(value, loc, "a step (a mapping with `id` and an action)")
+        actions = [k for k in value if k in ACTIONS and value[k] is not None]
+        plugins = ()
+        if not actions:  # a third-party kind's key? (looked up only then: it reads entry points)
+            plugins = plugin_kinds()
+            actions = [k for k in value if k in plugins]
+        if len(actions) > 1:
+            raise SpecError("has several actions: " + ", ".join(actions) + " (keep exactly one)", loc=loc)
+        known = {k: v for k, v in value.items() if k not in plugins or k in self.fields}
+        out = super().check(known, loc, python)
+        if not actions:
+            raise SpecError("has no action", loc=loc, hint="give exactly one of " + ", ".join(ACTION_KEYS))
+        for k in value:
+            if k not in out:
+                out[k] = value[k]  # the plugin's own action value
+        return out
+
+    def definition(self):
+        out = super().definition()
+        out["oneOf"] = [{"required": [k]} for k in ACTION_KEYS]
+        return out
+
+
+STEP = StepRecord()
+STEP_KEYS = tuple(COMMON)
+
+INPUT = Record("InputSpec", "A typed input; -p key=value, papermill and the magics override it.", {
+    "type": Field(OneOf("string", "integer", "number", "boolean", "array", "object", "any"), "", "any"),
+    "default": Field(Anything(), "value when none is given"),
+    "required": Field(Bool(), "must be given (default: when there is no default)"),
+    "description": Field(Text(), "shown in help and forms"),
+    "choices": Field(ListOf(Anything()), "the allowed values"),
+})
+
+
+class InputDecl(Type):
+    """`inputs: {n: {type: integer, default: 3}}`, or the short form `inputs: {n: 3}` (a default)."""
+
+    doc = "an input declaration"
+
+    def check(self, value, loc, python):
+        if isinstance(value, dict) and value and all(isinstance(k, str) and k in INPUT.fields for k in value):
+            return INPUT.check(value, loc, python)
+        return value
+
+    def schema(self):
+        return {"anyOf": [INPUT.schema(), {}]}
+
+
+DEFAULTS = Record("DefaultsSpec", "Defaults for every step.", {
+    "timeout": Field(Num(gt=0), "seconds per attempt"),
+    "retry": Field(Retry, "an attempt count or a retry policy"),
+    "temperature": Field(Num(), "sampling temperature"),
+    "max_tokens": Field(Int(ge=1), "longest answer, in tokens"),
+    "cache": Field(Bool(), "step cache for python/code/sql steps; model answers are cached unless false"),
+    "model": Field(ModelRef, "model for prompt steps that name none"),
+    "system": Field(Text(), "system prompt for prompt steps that give none"),
+})
+
+BUDGET = Record("BudgetSpec", "A run stops cleanly (status budget_exceeded) past it.", {
+    "max_cost_usd": Field(Num(gt=0), "dollars"),
+    "max_tokens": Field(Int(ge=1), "input + output tokens"),
+})
+
+PIPELINE = Record("PipelineSpec", "An orchestrator-nb pipeline.", {
+    "name": Field(Text(_NAME, doc="pipeline name", hint="start with a letter; letters, digits, '_' and '-'"),
+                  "[A-Za-z][A-Za-z0-9_-]*", required=True),
+    "description": Field(Text()),
+    "version": Field(Either(Text(), Num())),
+    "inputs": Field(MapOf(InputDecl()), "typed parameters"),
+    "models": Field(MapOf(ModelRef), "aliases; a list is a fallback chain, tried in order"),
+    "routing": Field(MapOf(Text()), "task type -> model or alias"),
+    "defaults": Field(DEFAULTS, "defaults for every step"),
+    "budget": Field(BUDGET, "spending limits of a run"),
+    "prices": Field(MapOf(MapOf(Num(ge=0))),
+                    "per-model prices in USD per million tokens: {model: {input: x, output: y}}"),
+    "steps": Field(ListOf(STEP, min_items=1, too_few="a pipeline needs at least one step"), "the steps",
+                   required=True),
+})
+
+SECTIONS = (PIPELINE, STEP, RETRY, CHECK, WRITE, DEFAULTS, BUDGET, INPUT)
+
+
+def json_schema() -> dict:
+    """The format as a JSON Schema (draft 2020-12), for `orc schema` and editors."""
+    defs = {r.name: r.definition() for r in SECTIONS[1:]}
+    defs["SchemaOutput"] = OUTPUT.types[1].definition()
+    out = PIPELINE.definition()
+    out.update({"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "orchestrator-nb pipeline",
+                "$defs": defs})
+    return out
