@@ -62,6 +62,8 @@ def load_yaml(text: str, file: str = "<string>") -> tuple[object, Lines]:
     if node is None:
         return None, lines
     lines[()] = node.start_mark.line + 1
+    if "*" in text:  # aliases: measure what they repeat before building any of it
+        _check_expansion(node, file)
     builder = _Builder(lines, file)
     try:
         return builder.build(node, (), 1), lines
@@ -78,6 +80,34 @@ def _line_at(text: str, position: int) -> int:
     if _Loader.__name__.startswith("C"):
         return text.encode("utf-8", "surrogatepass")[:position].count(b"\n") + 1
     return text.count("\n", 0, position) + 1
+
+
+def _children(node) -> list:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return node.value
+    return []
+
+
+def _check_expansion(root, file: str) -> None:
+    """Refuse a document whose aliases repeat too many values, counted on the composed node graph
+    (each shared node sized once), so a "billion laughs" file costs milliseconds, not gigabytes."""
+    limit = LIMITS["yaml_expansion"].value()
+    size: dict[int, int] = {}
+    stack = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            size[key] = 1 + sum(size[id(k)] for k in _children(node))
+            if size[key] - len(size) > limit:
+                raise SpecError(LIMITS["yaml_expansion"].message(size[key] - len(size)), file=file,
+                                line=node.start_mark.line + 1)
+        elif key not in size:
+            size[key] = 0  # in progress: an alias to it (a cycle) adds nothing; the builder refuses it
+            stack.append((node, True))
+            stack.extend((k, False) for k in reversed(_children(node)))
 
 
 _scalars = yaml.SafeLoader("")  # only its constructor is used, for scalar tags (int, bool, null...)

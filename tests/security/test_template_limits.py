@@ -62,16 +62,16 @@ def test_each_attack_fails_its_step_with_the_reason_in_time_and_memory(tmp_path)
     (tmp_path / "attacks.yaml").write_text("name: attacks\nsteps:\n" + steps)
     r = measure("""
         import asyncio
-        from orchestrator_nb.core.runner import run_pipeline
+        from orchestrator_nb.api.runner import run_pipeline
         res = asyncio.run(run_pipeline("attacks.yaml", db=False, outdir="out"))
-        result["steps"] = {s["id"]: [s["status"], s.get("error")] for s in res.steps}
+        result["steps"] = {s["id"]: [s["status"], s.get("error"), s["seconds"]] for s in res.steps}
         result["run"] = res.status
     """, cwd=tmp_path, env={"ORC_TEMPLATE_MAX_SECONDS": "0.5"})
     assert "error" not in r, r
     assert r["peak_mb"] < 200, r
-    assert r["seconds"] < 2 * 0.5 + 2, r     # the two clock-bound steps, plus everything else
     for name, (src, reason) in ATTACKS.items():
-        status, error = r["steps"][name]
+        status, error, seconds = r["steps"][name]
+        assert seconds < 2, (name, seconds)
         assert status == "failed", (name, status, error)
         assert reason in error and "\n" not in error, (name, error)
         assert error.startswith("template "), error
@@ -110,7 +110,7 @@ def test_ordinary_templates_still_render():
         "{{ 'x' | center(5) }}": "  x  ",
         "{{ steps.x.output | batch(1) | list }}": [["a"], ["b"]],
         "{{ round(2.567, 1) }}": 2.6,
-        "{{ lipsum(1, html=False, min=3, max=3).split() | length }}": 3,
+        "{{ lipsum(1, html=False, min=3, max=4).split() | length }}": 3,
     }
     for src, want in cases.items():
         assert Template(src).render(scope) == want, src
@@ -123,7 +123,7 @@ def test_strict_names_and_private_attributes_are_kept():
     with pytest.raises(SpecError, match="private attribute '__class__'"):
         Template("{{ ''.__class__ }}")
     with pytest.raises(SecurityError):
-        Template("{{ item | attr('__cla' ~ 'ss__') }}").render({"item": 1})
+        Template("{{ item | attr(name) }}").render({"item": 1, "name": "__class__"})
 
 
 def test_deeply_nested_templates_are_one_line_at_load():
@@ -134,4 +134,6 @@ def test_deeply_nested_templates_are_one_line_at_load():
     assert str(e.value) == ("<string>:6: steps[0].system: template nests too deeply "
                             "(fewer nested parentheses, brackets or blocks)")
     with pytest.raises(SpecError, match="template nests too deeply"):
-        Template("{% if 1 %}" * 30 + "x" + "{% endif %}" * 30)   # Python allows 20 nested blocks
+        Template("{% for i in [1] %}" * 30 + "x" + "{% endfor %}" * 30)   # Python allows 20 nested loops
+    with pytest.raises(SpecError, match="template nests too deeply"):
+        Template("{{ " + "x|" * 2000 + "e }}")

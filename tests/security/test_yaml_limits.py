@@ -37,9 +37,8 @@ def test_the_alias_bomb_message(tmp_path):
     with pytest.raises(SpecError) as e:
         load(str(tmp_path / "bomb.yaml"))
     text = one_line(e.value)
-    assert text.startswith(f"{tmp_path / 'bomb.yaml'}:")
-    assert "what YAML aliases repeat of 100,001 values is over the limit of 100,000 values" in text
-    assert "(set ORC_MAX_YAML_EXPANSION to raise it)" in text
+    assert text == (f"{tmp_path / 'bomb.yaml'}:6: what YAML aliases repeat of 597,849 values is over the limit "
+                    "of 100,000 values (set ORC_MAX_YAML_EXPANSION to raise it)")
 
 
 def test_aliases_within_the_limits_still_work(monkeypatch):
