@@ -12,7 +12,7 @@ import os
 import sys
 
 from ..api.params import parse_params
-from ..errors import EXIT_CODES as EXIT, OrcError, UsageError
+from ..errors import EXIT_CODES as EXIT, OrcError, UsageError, one_line
 
 
 
@@ -123,7 +123,7 @@ def main(argv=None) -> int:
     try:
         return COMMANDS[args.command](args) or 0
     except OrcError as e:
-        print(f"orc: error: {e}", file=sys.stderr)
+        print(f"orc: error: {one_line(str(e))}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("orc: interrupted", file=sys.stderr)
@@ -346,7 +346,15 @@ def cmd_approve(args) -> int:
 def cmd_sql(args) -> int:
     from ..store import Store
     from ..store.queries import sql
-    cols, rows = sql(Store(args.db), args.query)
+    try:
+        cols, rows = sql(Store(args.db), args.query)
+    except OrcError:
+        raise
+    except Exception as e:  # DuckDB's parser/binder errors are about the user's SQL: one line, exit 2
+        import duckdb
+        if isinstance(e, duckdb.Error):
+            raise UsageError(f"SQL: {str(e).splitlines()[0]}") from None
+        raise
     if args.json:
         from ..core.serialize import dumps
         print(dumps([dict(zip(cols, r)) for r in rows]))

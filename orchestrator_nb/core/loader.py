@@ -47,6 +47,8 @@ def load(source, *, names=(), _stack=()):
         return source
     if isinstance(source, dict):
         return from_data(source, Lines(), file="<dict>", names=names, _stack=_stack)
+    if not isinstance(source, (str, os.PathLike)):
+        raise SpecError(f"a pipeline is a file path, YAML text or a dict, not {type(source).__name__}")
     if isinstance(source, os.PathLike) or (isinstance(source, str) and "\n" not in source
                                            and not source.lstrip().startswith(("name:", "steps:", "{"))):
         path = resolve_path(str(source))

@@ -6,6 +6,8 @@
 """
 from __future__ import annotations
 
+import sys
+
 import yaml
 
 from ..errors import SpecError
@@ -161,8 +163,12 @@ class _Builder:
         except yaml.constructor.ConstructorError as e:
             raise SpecError(f"unsupported YAML value: {e.problem}", file=self.file,
                             line=node.start_mark.line + 1, loc=path) from None
-        except (ValueError, OverflowError) as e:  # e.g. a timestamp with a month 13
-            raise SpecError(f"invalid YAML value {node.value!r}: {e}", file=self.file,
+        except (ValueError, OverflowError) as e:  # a timestamp with a month 13, a 5,000-digit number
+            reason = str(e)
+            if "integer string conversion" in reason:
+                reason = f"a number of {len(node.value):,} digits is over Python's limit of {sys.get_int_max_str_digits():,}"
+            value = node.value if len(node.value) <= 40 else node.value[:37] + "..."
+            raise SpecError(f"invalid YAML value {value!r}: {reason}", file=self.file,
                             line=node.start_mark.line + 1, loc=path, hint="quote it to keep it as text") from None
 
     def _enter(self, node, path: Path, line: int) -> None:
