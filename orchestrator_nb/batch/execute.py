@@ -113,6 +113,18 @@ def kernel_manager_class(env: dict, log_path: str | None = None):
     return OrcKernelManager
 
 
+def notebook_language(path: str) -> str:
+    """The notebook's language (its kernelspec or language_info), else python."""
+    import json
+    try:
+        with open(path, encoding="utf-8") as f:
+            meta = json.load(f).get("metadata") or {}
+    except (OSError, ValueError, AttributeError):
+        return "python"
+    return ((meta.get("kernelspec") or {}).get("language") or (meta.get("language_info") or {}).get("name")
+            or "python")
+
+
 def notebook_kernel(nb: dict, kernel: str | None) -> str:
     """The kernel to use: --kernel, the notebook's kernelspec, else python3; checked to exist."""
     name = kernel or (nb.get("metadata", {}).get("kernelspec") or {}).get("name") or "python3"
@@ -157,7 +169,10 @@ def execute_papermill(job: NotebookJob, env: dict, log_output=None) -> CellError
     if log_output is not None:
         streams = {"stdout_file": _Prefixed(log_output), "stderr_file": _Prefixed(log_output, "  ! ")}
     try:
+        # a notebook saved without a kernelspec (made by a script, stripped by a tool) has no language
+        # for papermill to write parameters in: ours are Python (the magics need a Python kernel)
         pm.execute_notebook(job.input_path, job.output_path, parameters=job.parameters, kernel_name=job.kernel,
+                            language=notebook_language(job.input_path),
                             cwd=job.cwd, progress_bar=False, request_save_on_cell_execute=True,
                             start_timeout=job.start_timeout, execution_timeout=job.timeout,
                             kernel_manager_class=kernel_manager_class(env, job.kernel_log), **streams)

@@ -209,8 +209,8 @@ def cmd_run(args) -> int:
     from ..core.loader import load
     pipeline = load(args.file)
     if args.model:
-        from ..providers.routing import expand
-        expand(pipeline, args.model)
+        from ..providers.routing import check_override
+        check_override(pipeline, args.model)
         pipeline.model_override = args.model
     params = parse_params(args.param, args.params_file)
     if args.dry_run:

@@ -20,7 +20,7 @@ from .executor import Executor
 from .result import RunResult
 from .stepcache import cache_on
 
-RUN_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
+RUN_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
 
 def new_run_id() -> str:
@@ -28,10 +28,10 @@ def new_run_id() -> str:
 
 
 def check_run_id(run_id: str) -> str:
-    """A caller's own run id: letters, digits, '_', '-', '.' (it names files and store rows)."""
+    """A caller's own run id: letters, digits, '_' and '-' (it names journal files and store rows)."""
     if not isinstance(run_id, str) or not 1 <= len(run_id) <= 64 or not set(run_id) <= RUN_ID_CHARS \
-            or run_id.startswith("."):
-        raise UsageError(f"invalid run id {run_id!r} (use 1-64 letters, digits, '_', '-' or '.')")
+            or run_id.startswith("-"):
+        raise UsageError(f"invalid run id {run_id!r} (use 1-64 letters, digits, '_' and '-', not starting with '-')")
     return run_id
 
 

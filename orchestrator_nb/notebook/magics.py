@@ -277,8 +277,8 @@ class OrcMagics(Magics):
         if not var.isidentifier():
             raise UsageError(f"--out {var!r} is not a Python variable name")
         if args.model:
-            from ..providers.routing import expand
-            expand(pipeline, args.model)
+            from ..providers.routing import check_override
+            check_override(pipeline, args.model)
         pipeline.model_override = args.model or None  # this run's choice only
         inputs = coerce_inputs(pipeline, parse_params(args.param, ()))
         notes = []

@@ -73,3 +73,18 @@ def check_model(pipeline, step) -> None:
             fix = provider_class(provider).unknown_model(model)  # a provider with a fixed list of models
             if fix:
                 raise SpecError(f"{provider} has no model '{model}'", hint=fix)
+
+
+def check_override(pipeline, ref: str, option: str = "--model") -> tuple[str, ...]:
+    """A run's `--model` choice, checked before anything runs; its errors name the option."""
+    from ..errors import UsageError
+    try:
+        chain = expand(pipeline, ref)
+        for model_id in chain:
+            provider, model = split_model(model_id)
+            fix = provider_class(provider).unknown_model(model)
+            if fix:
+                raise SpecError(f"{provider} has no model '{model}'", hint=fix)
+    except SpecError as e:
+        raise UsageError(f"{option} {ref}: {e.message}" + (f" ({e.hint})" if e.hint else "")) from None
+    return chain

@@ -34,8 +34,8 @@ def resolve_run_id(con, ref: str) -> str:
     ref = (ref or "").strip()
     if not ref:
         raise UsageError("give a run id (see `orc runs`)")
-    rows = con.execute("SELECT run_id FROM runs WHERE run_id LIKE ? ORDER BY started_at DESC LIMIT 3",
-                       [ref.replace("%", "").replace("_", "\\_") + "%"]).fetchall()
+    rows = con.execute("SELECT run_id FROM runs WHERE starts_with(run_id, ?) ORDER BY started_at DESC LIMIT 3",
+                       [ref]).fetchall()
     exact = [r[0] for r in rows if r[0] == ref]
     if exact:
         return exact[0]

@@ -153,6 +153,19 @@ def test_failure_keeps_the_error_cell_and_budget_exits_4(headless_env, tmp_path)
     assert "budget_exceeded" in _outputs_text(tmp_path / "budget.ipynb")
 
 
+def test_a_notebook_without_a_kernelspec_runs_on_python(headless_env, tmp_path):
+    """papermill said "No language found in notebook"; our magics need a Python kernel anyway."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("topic = 'x'", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("print('topic is', topic)")]
+    nb.metadata = {}  # no kernelspec, no language_info
+    path = tmp_path / "bare.ipynb"
+    nbformat.write(nb, str(path))
+    done = run_orc("notebook", path, tmp_path / "bare-out.ipynb", "-p", "topic=tides")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "topic is tides" in _outputs_text(tmp_path / "bare-out.ipynb")
+
+
 def test_bad_input_is_one_line_before_any_kernel(headless_env, tmp_path):
     for args, message in [
         (["notebook", NOTEBOOK, "-p", "topik=x"], "-p topik: "),

@@ -22,9 +22,28 @@ def pipeline(**top):
     return load({"name": "r", **top, "steps": [{"id": "s", "prompt": "hi"}]})
 
 
-def test_no_key_at_all_routes_every_task_to_the_offline_model():
+@pytest.fixture
+def offline_model(monkeypatch):
+    """Whether the offline model is installed (the `[local]` extra) is this machine's business, not
+    the routing's: these tests say which case they are about."""
+    from orchestrator_nb.providers.local import LocalProvider
+
+    def installed(yes: bool):
+        monkeypatch.setattr(LocalProvider, "configured", classmethod(lambda cls: yes))
+    installed(True)
+    return installed
+
+
+def test_no_key_at_all_routes_every_task_to_the_offline_model(offline_model):
     for task in list(catalog.PREFERENCES) + ["something-else", None]:
         assert resolve_chain(pipeline(), None, task) == ("local:smollm2",)
+
+
+def test_without_the_offline_model_and_keys_no_model_is_configured(offline_model):
+    offline_model(False)
+    with pytest.raises(SpecError, match="no model configured for this step") as e:
+        resolve_chain(pipeline(), None, "analysis")
+    assert "pip install 'orchestrator-nb[local]'" in str(e.value)
 
 
 def test_no_model_anywhere_is_a_clear_load_time_error(tmp_path, monkeypatch, capsys):
@@ -37,7 +56,7 @@ def test_no_model_anywhere_is_a_clear_load_time_error(tmp_path, monkeypatch, cap
     assert "pip install 'orchestrator-nb[local]'" in err
 
 
-def test_automatic_choice_prefers_the_strongest_configured_model_by_task(monkeypatch):
+def test_automatic_choice_prefers_the_strongest_configured_model_by_task(monkeypatch, offline_model):
     monkeypatch.setenv("ANTHROPIC_API_KEY", "k-anthropic-000000")
     monkeypatch.setenv("OPENAI_API_KEY", "k-openai-0000000000")
     p = pipeline()
