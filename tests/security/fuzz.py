@@ -31,7 +31,9 @@ def main(argv=None) -> int:
     ap.add_argument("-n", type=int, default=10_000, help="how many specs (default 10,000)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--show", type=int, default=3, help="examples to print per problem kind")
+    ap.add_argument("--save", metavar="DIR", help="write every problem spec there (repr), to replay it")
     args = ap.parse_args(argv)
+    save = os.path.abspath(args.save) if args.save else None
 
     os.chdir(tempfile.mkdtemp(prefix="orc-fuzz-"))  # nothing a spec names is found by accident
     for key in [k for k in os.environ if k.startswith("ORC_") or k.endswith("_API_KEY")]:
@@ -54,6 +56,16 @@ def main(argv=None) -> int:
         counts["text" if isinstance(spec, str) else "dict"] += 1
         if outcome in PROBLEMS and len(examples[outcome]) < args.show:
             examples[outcome].append((detail, short(spec)))
+        if outcome in PROBLEMS and save:
+            os.makedirs(save, exist_ok=True)
+            digits = sys.get_int_max_str_digits()
+            sys.set_int_max_str_digits(0)  # the spec may hold a 5,000-digit number
+            try:
+                text = f"# {detail}\nimport sys\nsys.set_int_max_str_digits(0)\nSPEC = {spec!r}\n"
+            finally:
+                sys.set_int_max_str_digits(digits)
+            with open(os.path.join(save, f"{outcome}-{counts[outcome]}.py"), "w") as fh:
+                fh.write(text)
 
     t0 = time.monotonic()
     one()
