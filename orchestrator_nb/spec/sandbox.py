@@ -177,8 +177,10 @@ def _sized_call(obj, args: tuple, kwargs: dict) -> tuple:
         elif name == "translate" and args and hasattr(args[0], "values"):
             longest = max((_text_len(v) for v in args[0].values()), default=1)
             _chars(len(owner) * longest, "translate()")
-    elif obj is round and len(args) > 1 and _is_int(args[1]):
-        _digits(abs(args[1]), "round() digits")
+    elif obj is round:
+        digits = args[1] if len(args) > 1 else kwargs.get("ndigits")
+        if _is_int(digits):
+            _digits(abs(digits), "round() digits")
     elif obj is sum:
         start = args[1] if len(args) > 1 else kwargs.get("start", 0)
         if not isinstance(start, (int, float)):
