@@ -221,18 +221,18 @@ class _BoundedEscapeFormatter(_BoundedFormatter, SandboxedEscapeFormatter):
 
 # the environment ----------------------------------------------------------------------------
 class _Guards(NodeTransformer):
-    """Route every loop's iterable and every ``~`` join through the environment's guards."""
+    """Route every loop's iterable and every ``~`` join through a guard. The guards are applied
+    as filters: a filter is called directly, where a call would go through ``call`` (3x slower)."""
 
     def visit_For(self, node):
         node = self.generic_visit(node)
-        node.iter = nodes.Call(nodes.EnvironmentAttribute("orc_loop"), [node.iter], [], None, None,
-                               lineno=node.lineno)
+        node.iter = nodes.Filter(node.iter, GUARDS["loop"], [], [], None, None, lineno=node.lineno)
         return node
 
     def visit_Concat(self, node):
         node = self.generic_visit(node)
-        return nodes.Call(nodes.EnvironmentAttribute("orc_concat"), list(node.nodes), [], None, None,
-                          lineno=node.lineno)
+        return nodes.Filter(nodes.List(list(node.nodes), lineno=node.lineno), GUARDS["concat"], [], [], None,
+                            None, lineno=node.lineno)
 
 
 @pass_context
@@ -247,7 +247,7 @@ def _loop(context, iterable):
 
 
 @pass_context
-def _concat(context, *parts):
+def _concat(context, parts):
     if any(hasattr(p, "__html__") for p in parts):
         return markup_join(parts)
     texts = [p if isinstance(p, str) else str(p) for p in parts]
@@ -255,13 +255,19 @@ def _concat(context, *parts):
     return "".join(texts)
 
 
+# filter names no template can write (a template's filter names are identifiers)
+GUARDS = {"loop": "orc-loop", "concat": "orc-concat"}
+
+
 class LimitedEnvironment(ImmutableSandboxedEnvironment):
-    """Jinja's immutable sandbox with the limits above. Build it with ``bounded_filters``."""
+    """Jinja's immutable sandbox with the limits above."""
 
     intercepted_binops = frozenset({"*", "**", "%", "+"})
     context_class = GuardedContext
-    orc_loop = staticmethod(_loop)
-    orc_concat = staticmethod(_concat)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters.update({GUARDS["loop"]: _loop, GUARDS["concat"]: _concat})
 
     def _generate(self, source, name, filename, defer_init=False):
         if isinstance(source, nodes.Template):

@@ -62,7 +62,7 @@ FILTERS = {
 def env():
     from jinja2 import StrictUndefined
 
-    from .sandbox import LimitedEnvironment, bounded_lipsum, bounded_range, guard_filter, regex_replace
+    from .sandbox import GUARDS, LimitedEnvironment, bounded_lipsum, bounded_range, guard_filter, regex_replace
 
     e = LimitedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
     e.globals.update(SAFE_GLOBALS)
@@ -70,7 +70,8 @@ def env():
     e.filters.update(FILTERS)
     e.filters["regex_replace"] = regex_replace
     for name, fn in list(e.filters.items()):  # every filter: timed, sized, never folded at compile time
-        e.filters[name] = guard_filter(name, fn)
+        if name not in GUARDS.values():
+            e.filters[name] = guard_filter(name, fn)
     return e
 
 
