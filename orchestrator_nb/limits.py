@@ -69,7 +69,7 @@ LIMITS = {
     "template_range": Limit("ORC_TEMPLATE_MAX_RANGE", 100_000, 100, "a list", "items"),
     "template_digits": Limit("ORC_TEMPLATE_MAX_DIGITS", 4_300, 100, "a number", "digits"),
     # the REST API (server/body.py)
-    "api_body_bytes": Limit("ORC_API_MAX_BODY_BYTES", 1_000_000, 1_000, "a request body", "bytes"),
+    "api_body_bytes": Limit("ORC_API_MAX_BODY_BYTES", 5_000_000, 1_000, "a request body", "bytes"),
     "api_json_depth": Limit("ORC_API_MAX_JSON_DEPTH", 32, 4, "JSON nesting", "levels"),
     "api_comment_chars": Limit("ORC_API_MAX_COMMENT_CHARS", 10_000, 100, "a comment", "characters"),
 }

@@ -22,6 +22,7 @@ from ..providers.gateway import Gateway
 from ..providers.routing import check_model
 from ..store import Store
 from ..store.journal import HOST, pid_alive
+from .notify import webhooks_for
 
 __all__ = ["run_pipeline", "resume_run", "run_pipeline_sync", "new_run_id", "prepare_pipeline", "services_for"]
 
@@ -100,6 +101,7 @@ async def _recorded(run: RunContext, store, sync: str, record) -> RunResult:
     if store is not None:
         recorder = store.recorder(run.run_id)
         run.bus.subscribers.insert(0, recorder)
+    run.bus.subscribe(webhooks_for(run))  # notifications (api.notify); None when no webhook is set
     try:
         return await lifecycle(run, record)
     finally:

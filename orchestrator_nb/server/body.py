@@ -63,30 +63,39 @@ def json_depth(raw: bytes) -> int:
     return deepest
 
 
-def json_object(raw: bytes, fields: tuple[str, ...], example: str) -> dict:
-    """The body as a JSON object with only ``fields``; BadRequest naming what is wrong."""
-    depth = json_depth(raw or b"")
+def json_object(raw: bytes, fields: tuple[str, ...], empty_ok: bool = False) -> dict:
+    """The body as a JSON object with only ``fields`` (an empty body is {} when ``empty_ok``);
+    BadRequest naming what is wrong."""
+    raw = raw or b""
+    if empty_ok and not raw.strip():
+        return {}
+    depth = json_depth(raw)
     if LIMITS["api_json_depth"].exceeded_by(depth):
         raise BadRequest("body", LIMITS["api_json_depth"].message(depth))
     try:
-        data = json.loads(raw or b"")
+        data = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        raise BadRequest("body", f"the body must be JSON: {example}") from None
+        raise BadRequest("body", "the body must be a JSON object" + (" with the fields " + ", ".join(fields)
+                                                                    if fields else ": {} or nothing")) from None
     if not isinstance(data, dict):
         raise BadRequest("body", f"the body must be a JSON object, got {type(data).__name__}")
     unknown = sorted(set(data) - set(fields))
     if unknown:
-        raise BadRequest(unknown[0][:100], f"unknown field {unknown[0][:100]!r} (fields: {', '.join(fields)})")
+        raise BadRequest(unknown[0][:100], f"unknown field {unknown[0][:100]!r} (fields: {', '.join(fields) or 'none'})")
     return data
 
 
-def text_field(data: dict, name: str, *, required: bool = False, limit: str | None = None) -> str | None:
-    """A string field, stripped; None when absent or empty (unless ``required``)."""
+def text_field(data: dict, name: str, *, required: bool = False, limit: str | None = None,
+               max_chars: int | None = None) -> str | None:
+    """A string field, stripped; None when absent or empty (unless ``required``). ``limit`` names a
+    configurable limit (``api_comment_chars``); ``max_chars`` a fixed one (ids are short)."""
     value = data.get(name)
     if value is not None and not isinstance(value, str):
         raise BadRequest(name, f"{name} must be a string, got {type(value).__name__}")
     if limit is not None and value is not None and LIMITS[limit].exceeded_by(len(value)):
         raise BadRequest(name, LIMITS[limit].message(len(value)))
+    if max_chars is not None and value is not None and len(value) > max_chars:
+        raise BadRequest(name, f"{name} is {len(value):,} characters; at most {max_chars:,}")
     value = (value or "").strip() or None
     if required and value is None:
         raise BadRequest(name, f"{name} is required (a non-empty string)")

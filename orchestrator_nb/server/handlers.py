@@ -1,6 +1,7 @@
-"""REST handlers under ``/orc/api/``. Every method needs an authenticated, authorized user
-(403 otherwise); bad input gets a 4xx JSON body ``{"message", "field"}`` naming the field, and
-bodies are read within limits (``body``: size 413, JSON nesting and fields 400), never a 500.
+"""REST handlers under ``/orc/api/`` that read runs and decide approvals (run control is in
+``control``, the route table in ``routes``). Every method needs an authenticated, authorized user
+(403 otherwise); bad input gets a 4xx JSON body ``{"message", "field"}`` naming the field. Bodies
+are streamed in and read within limits (``body``: size 413, JSON nesting 400), never a 500.
 
 Store calls run on the extension's thread pool: they block for tens of milliseconds (a file
 lock, a journal merge) and must never stall the server's IO loop.
@@ -30,7 +31,8 @@ _DECISION_ALIASES = {"approve": "approve", "approved": "approve", "reject": "rej
 
 @web.stream_request_body
 class OrcHandler(APIHandler):
-    """Bodies are streamed in (``data_received``) so one past the size limit is never held."""
+    """Bodies are streamed in (``data_received``), so one past the size limit is never held;
+    handlers read it with ``body()``."""
 
     auth_resource = AUTH_RESOURCE
     _reader: BodyReader | None = None
@@ -166,7 +168,8 @@ class ApprovalsHandler(OrcHandler):
         user = self.current_user
         who = getattr(user, "display_name", None) or getattr(user, "username", None) or "jupyterlab"
         await self.answer(record_decision, self.store, body["run_id"], body["step_id"], body["decision"],
-                          body["comment"], f"ui:{who}", http_status=201)
+                          body["comment"], f"ui:{who}", http_status=201, edited=body.get("edited"),
+                          input=body.get("input"))
 
 
 class InfoHandler(OrcHandler):
@@ -178,15 +181,27 @@ class InfoHandler(OrcHandler):
                             "decisions": list(DECISIONS)}))
 
 
+DECISION_FIELDS = ("run_id", "step_id", "decision", "comment", "edited", "input")
+
+
+def decision_extras() -> bool:
+    """Whether the core's approval steps use an edited output and typed input (``edited``, ``input``)."""
+    from ..core.approvals import Decision
+    return "edited" in getattr(Decision, "__dataclass_fields__", {})
+
+
 def decision_body(raw: bytes) -> dict:
     """Validate a POST body: {"run_id": str, "step_id": str, "decision": approve|reject|request_changes,
-    "comment": str (required to request changes)}."""
-    data = json_object(raw, ("run_id", "step_id", "decision", "comment"),
-                       '{"run_id", "step_id", "decision", "comment"}')
-    out = {name: text_field(data, name, required=True) for name in ("run_id", "step_id")}
-    for name in ("run_id", "step_id"):
-        if len(out[name]) > 200:
-            raise BadRequest(name, f"{name} is {len(out[name]):,} characters; ids are short (at most 200)")
+    "comment": str (required to request changes), "edited": the reviewed output as the reviewer
+    changed it (any JSON), "input": the gate's form values (an object)}."""
+    data = json_object(raw, DECISION_FIELDS)
+    for name in ("edited", "input"):
+        if name in data and not decision_extras():
+            raise BadRequest(name, f"{name}: this version's approval steps take no edited output or typed "
+                                   "input yet; decide without it")
+    if data.get("input") is not None and not isinstance(data["input"], dict):
+        raise BadRequest("input", f"input must be a JSON object of form values, got {type(data['input']).__name__}")
+    out = {name: text_field(data, name, required=True, max_chars=200) for name in ("run_id", "step_id")}
     decision = data.get("decision")
     word = _DECISION_ALIASES.get(decision.strip().lower()) if isinstance(decision, str) else None
     if word is None:
@@ -196,6 +211,12 @@ def decision_body(raw: bytes) -> dict:
     if word == "request_changes" and comment is None:
         raise BadRequest("comment", "a comment is required to request changes (say what to change)")
     out.update(decision=word, comment=comment)
+    if data.get("edited") is not None:
+        if word != "approve":
+            raise BadRequest("edited", "an edited output goes with decision approve")
+        out["edited"] = data["edited"]
+    if data.get("input") is not None:
+        out["input"] = data["input"]
     return out
 
 
@@ -207,10 +228,3 @@ def _field_of(message: str) -> str | None:
             return field
     return None
 
-
-ROUTES = [
-    (r"runs", RunsHandler),
-    (r"runs/(?P<run_id>[A-Za-z0-9_.-]+)", RunHandler),
-    (r"approvals", ApprovalsHandler),
-    (r"info", InfoHandler),
-]
