@@ -45,12 +45,14 @@ def pipeline_view(pipeline, title: str, graph_only: bool = False) -> Sections:
     return Sections(parts, data=pipeline)
 
 
-def dry_run_view(pipeline, inputs: dict) -> Sections:
+def dry_run_view(pipeline, inputs: dict, notes=()) -> Sections:
     parts = [("h", f"dry run: {pipeline.name} — {len(pipeline.steps)} steps, checked; nothing ran")]
     if inputs:
         parts.append(("table", Table(("input", "value"), [(k, _short(v)) for k, v in inputs.items()])))
     parts.append(("html", (pipeline_svg(pipeline), text_graph(pipeline.graph, list(pipeline.steps)))))
     parts.append(("table", _steps_table(pipeline, chains=True)))
+    for note in notes:  # references that only running could check
+        parts.append(("p", f"note: {note}"))
     return Sections(parts, data={"pipeline": pipeline, "inputs": inputs})
 
 
