@@ -70,6 +70,8 @@ def scopes():
     ]
 
 
+SCOPES = scopes()  # the same objects for both compilations
+
 PATHS = [
     "steps.a.output", "steps.a", "steps.a.status", "steps.a.error", "steps.b.output", "steps.c.output",
     "steps.missing.output", "steps.a.nope", "steps['a'].output", 'steps["a"].output', "steps.items.output",
@@ -124,15 +126,16 @@ def outcomes(source, expression, jinja):
     except SpecError as e:
         return [("refused", str(e), e.hint)]
     out = [(t.kind, t.names, t.steps)]
-    for scope in scopes():
+    for scope in SCOPES:
         try:
             value = t.render(scope)
         except Exception as e:
             out.append(("error", type(e), str(e)))
             continue
+        kind = type(value)
         if callable(value) and not isinstance(value, type):  # Jinja wraps some methods anew each time
             value = getattr(value, "__qualname__", repr(value))
-        out.append(("value", type(value), value))
+        out.append(("value", kind, value))
     return out
 
 
