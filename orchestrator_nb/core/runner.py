@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-import uuid
 
 from ..errors import SpecError, UsageError
 from .callables import is_async, resolve_callable
@@ -24,7 +23,7 @@ RUN_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01
 
 
 def new_run_id() -> str:
-    return uuid.uuid4().hex[:12]
+    return os.urandom(6).hex()  # 12 random hex digits, as uuid4().hex[:12] gave (without importing uuid)
 
 
 def check_run_id(run_id: str) -> str:

@@ -174,7 +174,6 @@ class Store:
 
     def _merge(self, con) -> None:
         from .journal import read_new, writer_alive
-        from .merge import apply
         try:
             names = [n for n in os.listdir(self.journal_dir) if n.endswith(".jsonl")]
         except FileNotFoundError:
@@ -183,36 +182,63 @@ class Store:
             return
         offsets = dict(con.execute('SELECT file, "offset" FROM journal_offsets').fetchall())
         names.sort(key=lambda n: _mtime(self.journal_dir / n))
+        batch: list[tuple[str, list, int]] = []   # (file, new records, new offset)
+        ended: list[str] = []                      # files complete (eof) or whose writer died
+        dead: list[str] = []
         for name in names:
-            path = self.journal_dir / name
             offset = offsets.get(name, 0)
             try:
-                records, new_offset, eof = read_new(str(path), offset)
+                records, new_offset, eof = read_new(str(self.journal_dir / name), offset)
             except FileNotFoundError:
                 continue
             if records or new_offset != offset:
-                con.execute("BEGIN TRANSACTION")
-                try:
-                    apply(con, records)
-                    con.execute('INSERT INTO journal_offsets VALUES (?, ?, current_timestamp) ON CONFLICT (file) '
-                                'DO UPDATE SET "offset" = excluded."offset", updated_at = excluded.updated_at',
-                                [name, new_offset])
-                    con.execute("COMMIT")
-                except Exception as e:
-                    con.execute("ROLLBACK")
-                    raise StoreError(f"could not merge journal {name} into the store: {type(e).__name__}: {e}") from None
+                batch.append((name, records, new_offset))
             if eof:
-                self._retire(con, name, path)
+                ended.append(name)
             elif not writer_alive(name):
+                dead.append(name)
+                ended.append(name)
+        # many runs' journals (a burst of small runs) go in together: one transaction, not one each
+        if len(batch) > 1:
+            try:
+                self._apply(con, batch, dead)
+            except StoreError:
+                pass  # one by one below, so that the error names the journal that fails
+            else:
+                batch, dead = [], []
+        for one in batch:
+            self._apply(con, [one], [n for n in dead if n == one[0]])
+        for name in dead:  # a dead writer's journal with nothing new in it
+            if all(one[0] != name for one in batch):
                 self._mark_crashed(con, name)
-                self._retire(con, name, path)
+        for name in ended:
+            self._retire(con, name, self.journal_dir / name)
+
+    def _apply(self, con, batch, dead) -> None:
+        """Records and their files' new offsets in one transaction (each line lands exactly once)."""
+        from .merge import apply
+        con.execute("BEGIN TRANSACTION")
+        try:
+            apply(con, [r for _, records, _ in batch for r in records])
+            con.execute('INSERT INTO journal_offsets VALUES ' + ", ".join("(?, ?, current_timestamp)" for _ in batch)
+                        + ' ON CONFLICT (file) DO UPDATE SET "offset" = excluded."offset", '
+                          'updated_at = excluded.updated_at', [v for name, _, offset in batch for v in (name, offset)])
+            for name in dead:
+                self._mark_crashed(con, name)
+            con.execute("COMMIT")
+        except Exception as e:
+            con.execute("ROLLBACK")
+            names = ", ".join(name for name, _, _ in batch)
+            raise StoreError(f"could not merge journal {names} into the store: {type(e).__name__}: {e}") from None
 
     def _retire(self, con, name: str, path: Path) -> None:
-        con.execute("DELETE FROM journal_offsets WHERE file = ?", [name])
+        # the file goes first: a crash in between leaves a stale offset row (harmless), never a
+        # merged file without its offset (it would be merged again)
         try:
             path.unlink()
         except FileNotFoundError:
             pass
+        con.execute("DELETE FROM journal_offsets WHERE file = ?", [name])
 
     def _mark_crashed(self, con, name: str) -> None:
         run_id = name.split(".", 1)[0]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 
 from ..serialize import to_jsonable
 
@@ -40,6 +39,7 @@ def _expose(con, sid: str, rows) -> None:
     if not isinstance(rows, list):
         rows = [{"value": rows}]
     rows = [r if isinstance(r, dict) else {"value": r} for r in rows]
+    import tempfile
     fd, path = tempfile.mkstemp(suffix=".json", prefix="orc-sql-")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(to_jsonable(rows), f)
