@@ -7,8 +7,10 @@ answer (``providers``), who decides approvals, and when the journal is merged in
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import os
+import threading
 
 from ..core.approvals import PolicyApprover
 from ..core.context import RunContext
@@ -132,9 +134,40 @@ def run_pipeline_sync(pipeline, inputs=None, **options) -> RunResult:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(run_pipeline(pipeline, inputs, **options))
+        return run_blocking(run_pipeline(pipeline, inputs, **options))
     raise OrcError("an event loop is already running here (Jupyter?): use `await pipeline.arun(...)` "
                    "or the %%orc magic")
+
+
+_threads = threading.local()
+
+
+def run_blocking(coro):
+    """``asyncio.run(coro)`` on an event loop kept for this thread: a new loop per call costs more
+    than a small pipeline's whole run. Each call still gets a fresh context, Ctrl-C cancels the
+    run (it is recorded as cancelled), and tasks the run left behind are cancelled when it returns;
+    the loop closes at exit."""
+    runner = getattr(_threads, "runner", None)
+    if runner is None:
+        import atexit
+        runner = _threads.runner = asyncio.Runner(loop_factory=asyncio.new_event_loop)  # not set as current
+        atexit.register(_close, runner)
+    try:
+        return runner.run(coro, context=contextvars.copy_context())
+    finally:
+        loop = runner.get_loop()
+        left = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        if left:
+            for t in left:
+                t.cancel()
+            loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+
+
+def _close(runner) -> None:
+    try:
+        runner.close()
+    except RuntimeError:
+        pass  # its thread is still inside a run (a daemon thread at exit)
 
 
 async def resume_run(ref: str, *, db=None, approval: str | None = None, approver=None, subscribers=(),

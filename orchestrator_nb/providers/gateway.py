@@ -168,13 +168,6 @@ class Gateway:
                 model_id, replay_only = mname, True
                 pname, mname = split_model(model_id)
             provider = self.provider(pname)
-            if provider.sdk and provider.sdk not in sys.modules:
-                # importing an SDK takes ~1 s: do it in a thread (the loop keeps serving clicks and
-                # other steps) and outside the step's time budget
-                t0 = time.monotonic()
-                await asyncio.to_thread(importlib.import_module, provider.sdk)
-                if deadline is not None:
-                    deadline += time.monotonic() - t0
             req = LLMRequest(model=mname, messages=list(messages), system=system, temperature=temperature,
                              max_tokens=max_tokens, schema=fmt.schema, json_mode=fmt.kind == "json",
                              timeout=_share(deadline, len(chain) - n))
@@ -248,6 +241,8 @@ class Gateway:
             on_token = self._token_sink(step.id, item, attempt) if _wants_tokens(ctx.bus) else None
             t0 = time.perf_counter()
             try:
+                if provider.sdk and provider.sdk not in sys.modules:
+                    t0 = await _load_sdk(provider, req)
                 resp = await _bounded(provider.complete(req, on_token), req.timeout, model_id)
             except ProviderError as e:
                 latency = (time.perf_counter() - t0) * 1000
@@ -312,6 +307,20 @@ class Gateway:
                  cost_usd=resp.cost_usd if resp is not None and not cached else 0.0,
                  latency_ms=round(latency, 2), cached=cached, request_hash=key,
                  error=(f"{error.reason}: {error}" if error is not None else None), purpose=purpose)
+
+
+async def _load_sdk(provider, req: LLMRequest) -> float:
+    """Import a provider's SDK (~1 s) only when a call is really made: never for an answer from the
+    cache, nor for a provider without its key (it fails the same way, without the import). The
+    import runs in a thread (the loop keeps serving clicks and other steps) and outside the call's
+    time budget. Returns when the call itself starts (for its latency)."""
+    provider.require_key()
+    t0 = time.perf_counter()
+    await asyncio.to_thread(importlib.import_module, provider.sdk)
+    now = time.perf_counter()
+    if req.timeout:
+        req.timeout += now - t0
+    return now
 
 
 def _share(deadline: float | None, models_left: int) -> float | None:

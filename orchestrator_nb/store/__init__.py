@@ -211,8 +211,7 @@ class Store:
         for name in dead:  # a dead writer's journal with nothing new in it
             if all(one[0] != name for one in batch):
                 self._mark_crashed(con, name)
-        for name in ended:
-            self._retire(con, name, self.journal_dir / name)
+        self._retire(con, ended)
 
     def _apply(self, con, batch, dead) -> None:
         """Records and their files' new offsets in one transaction (each line lands exactly once)."""
@@ -231,14 +230,17 @@ class Store:
             names = ", ".join(name for name, _, _ in batch)
             raise StoreError(f"could not merge journal {names} into the store: {type(e).__name__}: {e}") from None
 
-    def _retire(self, con, name: str, path: Path) -> None:
-        # the file goes first: a crash in between leaves a stale offset row (harmless), never a
-        # merged file without its offset (it would be merged again)
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
-        con.execute("DELETE FROM journal_offsets WHERE file = ?", [name])
+    def _retire(self, con, names: list[str]) -> None:
+        """Remove merged journals. The files go first: a crash in between leaves stale offset rows
+        (harmless), never a merged file without its offset (it would be merged again)."""
+        if not names:
+            return
+        for name in names:
+            try:
+                (self.journal_dir / name).unlink()
+            except FileNotFoundError:
+                pass
+        con.execute(f"DELETE FROM journal_offsets WHERE file IN ({', '.join('?' for _ in names)})", names)
 
     def _mark_crashed(self, con, name: str) -> None:
         run_id = name.split(".", 1)[0]
