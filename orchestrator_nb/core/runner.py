@@ -16,6 +16,7 @@ from ..errors import SpecError, UsageError
 from .callables import is_async, resolve_callable
 from .context import RunContext
 from .executor import Executor
+from .kinds.code import awaits as code_awaits
 from .result import RunResult
 from .stepcache import cache_on
 
@@ -53,6 +54,9 @@ def prepare(pipeline, check_model=None) -> None:
                 s.direct = (is_async(fn) and s.check is None and s.timeout is None and s.for_each is None
                             and getattr(s, "while") is None and not cached
                             and not pipeline.defaults.get("timeout"))
+            elif s.kind == "code":  # code without `await` runs inline too, like a sync python step
+                s.inline = inlinable(s, None) and not code_awaits(s.action) and s.check is None \
+                    and not cache_on(pipeline, s)
             elif s.kind == "pipeline":
                 if isinstance(s.action, str):  # given by path in Python (YAML files load them already)
                     from .loader import load  # PyYAML only for this rare case
@@ -67,7 +71,7 @@ def prepare(pipeline, check_model=None) -> None:
 
 def inlinable(s, fn) -> bool:
     """Plain sync python steps run inline in the scheduler (no task): same blocking, less cost."""
-    return (not is_async(fn) and not s.thread and s.timeout is None and s.for_each is None
+    return ((fn is None or not is_async(fn)) and not s.thread and s.timeout is None and s.for_each is None
             and getattr(s, "while") is None)
 
 
