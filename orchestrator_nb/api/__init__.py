@@ -28,7 +28,8 @@ async def arun(pipeline, inputs: dict | None = None, **options) -> RunResult:
 
 
 def resume(run_id: str, **options) -> RunResult:
-    from .runner import resume_run, run_blocking
+    from .blocking import run_blocking
+    from .runner import resume_run
     return run_blocking(resume_run(run_id, **options))
 
 

@@ -7,10 +7,8 @@ answer (``providers``), who decides approvals, and when the journal is merged in
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import json
 import os
-import threading
 
 from ..core.approvals import PolicyApprover
 from ..core.context import RunContext
@@ -19,10 +17,11 @@ from ..core.result import RunResult
 from ..core.runner import check_run_id, coerce_inputs, lifecycle, new_run_id, prepare, restore, run_record
 from ..core.services import Services
 from ..errors import OrcError, UsageError
-from ..store import Store
+from ..store import Store, default_db_path
 from ..store.merger import merge_later
+from .blocking import run_blocking
 
-__all__ = ["run_pipeline", "resume_run", "run_pipeline_sync", "new_run_id", "prepare_pipeline", "services_for"]
+__all__ = ["run_pipeline", "resume_run", "run_pipeline_sync", "run_blocking", "new_run_id", "prepare_pipeline", "services_for"]
 
 
 def services_for(store, approver) -> Services:
@@ -47,10 +46,20 @@ def prepare_pipeline(pipeline) -> None:
     prepare(pipeline, check_model)
 
 
+_stores: dict[str, Store] = {}
+
+
 def _store_for(db):
+    """The Store for ``db`` (one per path in this process: runs in a loop share it)."""
     if db is False:
         return None
-    return db if isinstance(db, Store) else Store(db)
+    if isinstance(db, Store):
+        return db
+    key = os.path.abspath(os.fspath(db) if db is not None else default_db_path())
+    store = _stores.get(key)
+    if store is None:
+        store = _stores[key] = Store(key)
+    return store
 
 
 async def run_pipeline(pipeline, inputs: dict | None = None, *, db=None, outdir=".", approval: str | None = None,
@@ -137,37 +146,6 @@ def run_pipeline_sync(pipeline, inputs=None, **options) -> RunResult:
         return run_blocking(run_pipeline(pipeline, inputs, **options))
     raise OrcError("an event loop is already running here (Jupyter?): use `await pipeline.arun(...)` "
                    "or the %%orc magic")
-
-
-_threads = threading.local()
-
-
-def run_blocking(coro):
-    """``asyncio.run(coro)`` on an event loop kept for this thread: a new loop per call costs more
-    than a small pipeline's whole run. Each call still gets a fresh context, Ctrl-C cancels the
-    run (it is recorded as cancelled), and tasks the run left behind are cancelled when it returns;
-    the loop closes at exit."""
-    runner = getattr(_threads, "runner", None)
-    if runner is None:
-        import atexit
-        runner = _threads.runner = asyncio.Runner(loop_factory=asyncio.new_event_loop)  # not set as current
-        atexit.register(_close, runner)
-    try:
-        return runner.run(coro, context=contextvars.copy_context())
-    finally:
-        loop = runner.get_loop()
-        left = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        if left:
-            for t in left:
-                t.cancel()
-            loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
-
-
-def _close(runner) -> None:
-    try:
-        runner.close()
-    except RuntimeError:
-        pass  # its thread is still inside a run (a daemon thread at exit)
 
 
 async def resume_run(ref: str, *, db=None, approval: str | None = None, approver=None, subscribers=(),

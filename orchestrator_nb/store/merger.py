@@ -36,8 +36,10 @@ class Merger:
 
     def later(self, delay: float) -> None:
         with self.cond:
+            idle = self.due is None
             self.due = time.monotonic() + delay
-            self.cond.notify()
+            if idle or delay <= 0:  # else it is already waiting for a moment, and will see this one
+                self.cond.notify()
 
     def _loop(self) -> None:
         while True:

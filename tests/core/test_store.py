@@ -274,3 +274,40 @@ def test_a_burst_of_journals_is_merged_in_one_transaction_and_a_bad_one_is_named
         store.sync()
     bad.unlink()
     assert counts(store)["runs"] == 3  # the good ones were merged one by one
+
+
+
+CTRL_C = r'''
+import asyncio
+import orchestrator_nb as orc
+async def wait(seconds):
+    print("started", seconds, flush=True)
+    await asyncio.sleep(seconds)
+p = orc.Pipeline("interrupted", [orc.step("a", python=lambda: 1),
+                                 orc.step("w", python=wait, params={"seconds": "{{ inputs.seconds }}"}, needs=["a"])],
+                 inputs={"seconds": {"type": "number"}})
+for _ in range(2):
+    p.run({"seconds": 0}, db=False)   # the thread's loop is kept between runs
+try:
+    p.run({"seconds": 30})
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+print(p.run({"seconds": 0}, db=False).status)   # and still works after an interrupted run
+'''
+
+
+def test_ctrl_c_in_the_blocking_api_cancels_the_run_and_records_it(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    script = tmp_path / "ctrlc.py"
+    script.write_text(CTRL_C)
+    env = {**os.environ, "PYTHONPATH": str(__import__("pathlib").Path(orc.__file__).parents[1])}
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, stdout=subprocess.PIPE, text=True, env=env)
+    lines = [proc.stdout.readline().split() for _ in range(3)]
+    assert lines == [["started", "0"], ["started", "0"], ["started", "30"]], lines
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert out.split() == ["interrupted", "started", "0", "succeeded"], out
+    runs = orc.runs(db=str(tmp_path / ".orc" / "orc.duckdb"))
+    assert [r["status"] for r in runs] == ["cancelled"]
