@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--model", help="model for every step that names none, over `routing:` and defaults "
                                     "(provider:model or an alias)")
     sp.add_argument("--no-cache", action="store_true", help="recompute everything (results are still cached)")
+    sp.add_argument("--isolate", action="store_true",
+                    help="run every code/python step in a confined child process (for pipelines you do not trust)")
     sp.add_argument("--quiet", "-q", action="store_true", help="no progress, only the summary")
     sp.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     db(sp)
@@ -51,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("resume", help="continue a failed, waiting or crashed run")
     sp.add_argument("run_id")
     sp.add_argument("--approval", choices=["auto", "reject", "defer", "fail"])
+    sp.add_argument("--isolate", action="store_true", default=None,
+                    help="isolate code/python steps (a run started with --isolate always is)")
     sp.add_argument("--quiet", "-q", action="store_true")
     sp.add_argument("--json", action="store_true")
     db(sp)
@@ -211,14 +215,15 @@ def cmd_run(args) -> int:
         pipeline.model_override = args.model
     params = parse_params(args.param, args.params_file)
     result = asyncio.run(run_pipeline(pipeline, params, db=args.db, outdir=args.outdir, approval=args.approval,
-                                      subscribers=_subscribers(args), source="cli", use_cache=not args.no_cache))
+                                      subscribers=_subscribers(args), source="cli", use_cache=not args.no_cache,
+                                      isolate=args.isolate))
     return _finish(result, args)
 
 
 def cmd_resume(args) -> int:
     from ..api.runner import resume_run
     result = asyncio.run(resume_run(args.run_id, db=args.db, approval=args.approval,
-                                    subscribers=_subscribers(args)))
+                                    subscribers=_subscribers(args), isolate=args.isolate))
     return _finish(result, args)
 
 

@@ -3,9 +3,14 @@ from __future__ import annotations
 
 import inspect
 
+from ..isolation import run_isolated
+
 
 def run_code(compiled, params, ctx):
-    """The code's `output`; for code with top-level `await`, an awaitable of it."""
+    """The code's `output`; an awaitable of it for code with top-level `await`, or isolated."""
+    limits = ctx.isolation
+    if limits is not None:  # a child process with JSON values only (no notebook variables)
+        return run_isolated("code", compiled, params, ctx, limits, ctx.timeout)
     code, _source = compiled
     scope = ctx.scope
     ns = {
