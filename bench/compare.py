@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
+import resource
 import statistics
 import subprocess
 import sys
@@ -73,21 +73,25 @@ def _chain_yaml(n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def orc_run_per_step(tries: int = 5) -> list[float]:
-    """µs per extra step between `orc run` of a 1,000-step and a 10-step chain, per try."""
-    out = []
+def orc_run_per_step(tries: int = 5) -> tuple[list[float], list[float]]:
+    """µs per extra step between `orc run` of a 1,000-step and a 10-step chain, per try: wall
+    time, and CPU time (user + system of the process, which a busy machine inflates less)."""
+    out, cpu_out = [], []
     with tempfile.TemporaryDirectory() as d:
         for n in (10, 1000):
             Path(d, f"chain{n}.yaml").write_text(_chain_yaml(n))
         subprocess.run(ORC + ["run", "chain10.yaml"], cwd=d, env=env(), capture_output=True, check=True)  # warm-up
         for _ in range(tries):
-            took = {}
+            took, cpu = {}, {}
             for n in (10, 1000):
-                t = time.perf_counter()
+                t, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
                 subprocess.run(ORC + ["run", f"chain{n}.yaml"], cwd=d, env=env(), capture_output=True, check=True)
                 took[n] = time.perf_counter() - t
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu[n] = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
             out.append((took[1000] - took[10]) / 990 * 1e6)
-    return out
+            cpu_out.append((cpu[1000] - cpu[10]) / 990 * 1e6)
+    return out, cpu_out
 
 
 CACHED = r'''
@@ -139,7 +143,7 @@ def fmt(v, digits):
     return f"{v:,.{digits}f}"
 
 
-def table(results: dict, frameworks: list[str], cli: list[float], cached: list[dict]) -> str:
+def table(results: dict, frameworks: list[str], cli: tuple[list[float], list[float]], cached: list[dict]) -> str:
     names = {"plain": "plain asyncio", "hamilton": "Hamilton", "burr": "Burr", "orc-off": "orc store off",
              "orc-on": "orc store on"}
     head = "| workload | " + " | ".join(names[f] for f in frameworks) + " |"
@@ -148,14 +152,19 @@ def table(results: dict, frameworks: list[str], cli: list[float], cached: list[d
     def row(label, w, key, digits):
         rows.append(f"| {label} | " + " | ".join(fmt(med(results[(w, f)], key), digits) for f in frameworks) + " |")
     row("W1: 1,000-step chain, x+1, µs/step cold (build + run)", "W1", "cold", 1)
+    row("W1 cold, CPU µs/step", "W1", "cold_cpu", 1)
     row("W1 warm (same process, again), µs/step", "W1", "warm", 1)
     row("W2: 200 × sleep 50 ms + a join reading all 200, efficiency cold", "W2", "cold", 2)
+    row("W2 cold, CPU ms (build + run)", "W2", "cold_cpu", 1)
     row("W2 warm, efficiency", "W2", "warm", 2)
     row("W3: 10-step chain, median ms per run (100 runs)", "W3", "ms", 3)
+    row("W3 CPU, median ms per run", "W3", "cpu_ms", 3)
     row("W3 first run after the build, ms", "W3", "first_ms", 2)
     last = [""] * (len(frameworks) - 1)
     rows.append("| `orc run` 1,000-step vs 10-step chain of code steps, µs per extra step (5 tries) | "
-                + " | ".join(last) + " | " + ", ".join(f"{v:.0f}" for v in cli) + " |")
+                + " | ".join(last) + " | " + ", ".join(f"{v:.0f}" for v in cli[0]) + " |")
+    rows.append("| the same, CPU µs per extra step | " + " | ".join(last) + " | "
+                + ", ".join(f"{v:.0f}" for v in cli[1]) + " |")
     rows.append("| cached re-run of 100 scripted prompt steps, ms (provider calls) | " + " | ".join(last)
                 + f" | {med(cached, 'rerun_ms'):.1f} ({max(c['calls'] for c in cached)}) |")
     rows.append("| the same in a fresh process (load + run, all cached), ms (provider calls) | " + " | ".join(last)
@@ -189,7 +198,8 @@ def main(argv=None) -> int:
     print(table(results, frameworks, cli, cached))
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": before, "cells": {f"{w} {f}": v for (w, f), v in results.items()},
-                                               "orc_run_us_per_step": cli, "cached_rerun": cached}, indent=1))
+                                               "orc_run_us_per_step": cli[0], "orc_run_cpu_us_per_step": cli[1],
+                                               "cached_rerun": cached}, indent=1))
     return 0
 
 

@@ -227,26 +227,31 @@ def cell(workload: str, framework: str) -> dict:
         work = {"plain": plain, "hamilton": hamilton, "burr": burr}[framework](workload)
     out: dict = {"workload": workload, "framework": framework}
     if workload in ("W1", "W2"):
-        times = []
+        times, cpu = [], []
         for _ in range(1 + WARM):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             work()
             times.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
         if workload == "W1":
             out["cold"], out["warm"] = times[0] / N1 * 1e6, statistics.median(times[1:]) / N1 * 1e6  # µs/step
+            out["cold_cpu"] = cpu[0] / N1 * 1e6
         else:
             out["cold"], out["warm"] = NAP / times[0], NAP / statistics.median(times[1:])  # efficiency
+            out["cold_cpu"] = cpu[0] * 1e3  # ms of CPU for build + run (the sleeps take none)
     else:
         build, run = work
         t = time.perf_counter()
         build()
         out["build_ms"] = (time.perf_counter() - t) * 1e3
-        times = []
+        times, cpu = [], []
         for _ in range(RUNS3):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             run()
             times.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
         out["first_ms"], out["ms"] = times[0] * 1e3, statistics.median(times) * 1e3
+        out["cpu_ms"] = statistics.median(cpu) * 1e3
     if framework == "orc-on":  # the rows are there for the next reader (who merges what is pending)
         import orchestrator_nb as orc
         t = time.perf_counter()
