@@ -20,6 +20,7 @@ from ..errors import OrcError, UsageError
 from ..store import Store, default_db_path
 from ..store.merger import merge_later
 from .blocking import run_blocking
+from .notify import webhooks_for
 
 __all__ = ["run_pipeline", "resume_run", "run_pipeline_sync", "run_blocking", "new_run_id", "prepare_pipeline", "services_for"]
 
@@ -69,16 +70,11 @@ async def run_pipeline(pipeline, inputs: dict | None = None, *, db=None, outdir=
                        sync: str = "now", nb_run_id: str | None = None, isolate: bool = False) -> RunResult:
     """Run ``pipeline`` to the end (succeeded, failed, waiting, budget_exceeded or cancelled).
 
-<<<<<<< HEAD
     db: store path, a Store, or False for no store (and no cache). The run's records are in its
     journal when this returns, visible to every reader (they merge pending journals first). sync:
     when this process merges the journal into the DuckDB file itself: "now" (once the process
     has been idle for a second), "background" (at once, in a thread) or "none" (the next reader).
-=======
-    db: store path, a Store, or False for no store (and no cache). sync: when the journal is
-    merged into DuckDB: "now", "background" (a thread) or "none" (the next reader does it).
     isolate: every code/python step in a confined child process (for pipelines you do not trust).
->>>>>>> main
     """
     if isinstance(pipeline, (str, os.PathLike, dict)):
         from ..core.loader import load
@@ -128,6 +124,7 @@ async def _recorded(run: RunContext, store, sync: str, record) -> RunResult:
     if store is not None:
         recorder = store.recorder(run.run_id)
         run.bus.subscribers.insert(0, recorder)
+    run.bus.subscribe(webhooks_for(run))  # notifications (api.notify); None when no webhook is set
     try:
         return await lifecycle(run, record)
     finally:

@@ -61,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("runs", help="list runs")
     sp.add_argument("--limit", "-n", type=int, default=20)
-    sp.add_argument("--status", choices=["running", "succeeded", "failed", "waiting", "cancelled", "budget_exceeded"])
+    sp.add_argument("--status", choices=["pending", "running", "succeeded", "failed", "waiting", "cancelled",
+                                         "budget_exceeded"])
     sp.add_argument("--pipeline")
     sp.add_argument("--all", action="store_true", help="include sub-pipeline runs")
     sp.add_argument("--json", action="store_true")
@@ -80,7 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--reject", action="store_true", help="reject (the run fails at this step)")
     g.add_argument("--changes", action="store_true", help="request changes (needs --comment)")
     sp.add_argument("--comment", "-m", help="a note for the record; for --changes, what to change")
+    sp.add_argument("--edit", metavar="FILE", help="approve with edits: your version of the output under review "
+                                                   "(JSON if it parses, else text; - reads stdin)")
+    sp.add_argument("--input", metavar="JSON", help="the gate's form values as a JSON object (@FILE reads a file)")
     sp.add_argument("--by", help="who decides (default: $USER)")
+    db(sp)
+
+    sp = sub.add_parser("cancel", help="stop a running run, or cancel a waiting one (it ends `cancelled`)")
+    sp.add_argument("run_id")
+    sp.add_argument("--by", help="who cancels, for the record (default: $USER)")
+    sp.add_argument("--json", action="store_true")
     db(sp)
 
     sp = sub.add_parser("sql", help="query the store with DuckDB SQL")
@@ -291,6 +301,7 @@ def cmd_show(args) -> int:
                      [(c["step_id"], f"{c['provider']}:{c['model']}", f"{c['tokens_in']}/{c['tokens_out']}",
                        f"${c['cost_usd'] or 0:.5f}", f"{c['latency_ms'] or 0:.0f}ms", "yes" if c["cached"] else "",
                        (c["error"] or "")[:60]) for c in d["llm_calls"]]))
+    _print_pending(d.get("pending") or [])
     if d["approvals"]:
         print("\ndecisions:")
         print(_table(("step", "round", "decision", "by", "mode", "comment"),
@@ -310,15 +321,74 @@ def cmd_show(args) -> int:
     return 0
 
 
+def _print_pending(pending: list[dict], limit: int = 4000) -> None:
+    """Each approval waiting for a decision: the question, the content to review, the commands."""
+    for a in pending:
+        where = f"run {a['run_id']} " if a.get("parent_run_id") else ""
+        print(f"\nwaiting for approval: {where}step {a['step_id']} (round {a['round']})")
+        print(f"  {a['question']}")
+        show = (a.get("show") or "").rstrip()
+        if show:
+            if len(show) > limit:
+                show = show[:limit] + f"\n… ({len(show) - limit} more characters: orc show {a['run_id']} --json)"
+            print("  ── to review ──")
+            print("\n".join("  │ " + line for line in show.splitlines()))
+        print(f"  approve:  {a['approve']}\n  changes:  {a['request_changes']}\n  reject:   {a['reject']}")
+        print(f"  then:     {a['resume']}")
+
+
+def cmd_cancel(args) -> int:
+    from ..api.cancel import cancel_run
+    from ..store import Store
+    by = args.by or os.environ.get("USER") or os.environ.get("USERNAME") or "cli"
+    out = cancel_run(Store(args.db), args.run_id, f"cli:{by}")
+    if args.json:
+        from ..core.serialize import dumps
+        print(dumps(out))
+    elif out["status"] == "cancelled":
+        how = f" ({', '.join(out['signals'])} to its process)" if out["signals"] else ""
+        print(f"cancelled: run {out['run_id']} (was {out['previous']}){how} in {out['seconds']:.1f} s")
+    else:
+        print(f"run {out['run_id']} ended {out['status']} before the cancel took effect")
+    return 0 if out["status"] == "cancelled" else 1
+
+
 def cmd_approve(args) -> int:
     from ..store import Store
     from ..store.queries import decide
     decision = "reject" if args.reject else "changes" if args.changes else "approve"
     by = args.by or os.environ.get("USER") or os.environ.get("USERNAME") or "cli"
-    out = decide(Store(args.db), args.run_id, args.step_id, decision, args.comment, by, "cli")
+    edited = _read_value("--edit", args.edit, parse_json=True) if args.edit else None
+    form = None
+    if args.input:
+        form = _read_value("--input", args.input[1:] if args.input.startswith("@") else None, parse_json=True,
+                           text=None if args.input.startswith("@") else args.input)
+        if not isinstance(form, dict):
+            raise UsageError("--input: give the form's values as a JSON object, e.g. --input '{\"budget\": 5}'")
+    if (edited is not None or form is not None) and decision != "approve":
+        raise UsageError("--edit and --input go with approving (leave out --reject/--changes)")
+    out = decide(Store(args.db), args.run_id, args.step_id, decision, args.comment, by, "cli",
+                 edited=edited, input=form)
     print(f"{out['decision']}: run {out['run_id']} step {out['step_id']} (round {out['round']}); "
           f"`orc resume {out['resume']}` continues a stored run (a live one continues by itself)")
     return 0
+
+
+def _read_value(option: str, path: str | None, parse_json: bool, text: str | None = None):
+    """A value given on the command line: a file's (or stdin's, for -) text, or ``text``; JSON
+    when it parses as JSON."""
+    if text is None:
+        try:
+            text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+        except OSError as e:
+            raise UsageError(f"{option} {path}: cannot read it ({e.strerror})") from None
+    if parse_json:
+        try:
+            return json.loads(text)
+        except ValueError:
+            if option == "--input":
+                raise UsageError(f"{option}: not valid JSON") from None
+    return text
 
 
 def cmd_sql(args) -> int:
@@ -374,7 +444,8 @@ def cmd_cache(args) -> int:
 
 
 COMMANDS = {"validate": cmd_validate, "run": cmd_run, "resume": cmd_resume, "runs": cmd_runs, "show": cmd_show,
-            "approve": cmd_approve, "sql": cmd_sql, "schema": cmd_schema, "models": cmd_models, "cache": cmd_cache}
+            "approve": cmd_approve, "cancel": cmd_cancel, "sql": cmd_sql, "schema": cmd_schema, "models": cmd_models,
+            "cache": cmd_cache}
 
 
 if __name__ == "__main__":  # pragma: no cover

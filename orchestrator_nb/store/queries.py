@@ -99,16 +99,32 @@ def run_detail(store, ref: str, calls: bool = True) -> dict:
                "events": _rows(con, "SELECT * FROM events WHERE run_id = ? ORDER BY ts", [run_id]),
                "children": _rows(con, f"SELECT {', '.join(RUN_COLUMNS)} FROM runs WHERE parent_run_id = ? "
                                       "ORDER BY started_at", [run_id])}
+        for a in out["approvals"]:
+            a["edited"], a["input"] = _json(a.get("edited")), _json(a.get("input"))
         if calls:
             rows = _rows(con, "SELECT * FROM llm_calls WHERE run_id = ? ORDER BY created_at", [run_id])
             for c in rows:
                 c["request"] = _json(c["request"])
             out["llm_calls"] = rows
+        # what a reviewer must decide now: this run's approvals and its sub-pipelines'
+        out["pending"] = with_commands(pending_approvals(store, run_id, tree=True), _outermost(con, run_id))
         return out
 
 
-def pending_approvals(store, run_id: str | None = None) -> list[dict]:
-    """Approval steps whose latest attempt is `waiting`, with the question and what to show."""
+def _outermost(con, run_id: str) -> str:
+    """The run `orc resume` continues: the outermost one (a sub-pipeline resumes with it)."""
+    top = run_id
+    for _ in range(20):
+        parent = con.execute("SELECT parent_run_id FROM runs WHERE run_id = ?", [top]).fetchall()
+        if not parent or not parent[0][0]:
+            break
+        top = parent[0][0]
+    return top
+
+
+def pending_approvals(store, run_id: str | None = None, tree: bool = False) -> list[dict]:
+    """Approval steps whose latest attempt is `waiting`, with the question and what to show.
+    ``tree``: with ``run_id``, also those of its sub-pipeline runs (at any depth)."""
     sql = """
         SELECT s.run_id, s.step_id, s.attempt AS round, s.output, s.started_at, r.pipeline, r.status AS run_status,
                r.source, r.parent_run_id
@@ -119,7 +135,13 @@ def pending_approvals(store, run_id: str | None = None) -> list[dict]:
           AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.run_id = s.run_id AND a.step_id = s.step_id
                           AND a.round = s.attempt)
           AND r.status IN ('running', 'waiting')
-    """ + (" AND s.run_id = ?" if run_id else "") + " ORDER BY s.started_at"
+    """
+    if run_id and tree:
+        sql += " AND s.run_id IN (SELECT run_id FROM tree)"
+        sql = _TREE.format(root="?") + sql
+    elif run_id:
+        sql += " AND s.run_id = ?"
+    sql += " ORDER BY s.started_at"
     with store.connect() as con:
         rows = _rows(con, sql, [run_id] if run_id else [])
     for r in rows:
@@ -130,17 +152,34 @@ def pending_approvals(store, run_id: str | None = None) -> list[dict]:
     return rows
 
 
+# a run and its sub-pipeline runs, at any depth
+_TREE = """WITH RECURSIVE tree(run_id) AS (
+    SELECT {root} UNION SELECT r.run_id FROM runs r JOIN tree t ON r.parent_run_id = t.run_id)
+"""
+
+
+def with_commands(pending: list[dict], top: str) -> list[dict]:
+    """Each pending approval with the commands that decide it and continue the run ``top``."""
+    for a in pending:
+        a["approve"] = f"orc approve {a['run_id']} {a['step_id']}"
+        a["request_changes"] = f'orc approve {a["run_id"]} {a["step_id"]} --changes --comment "..."'
+        a["reject"] = f"orc approve {a['run_id']} {a['step_id']} --reject"
+        a["resume"] = f"orc resume {top}"
+    return pending
+
+
 def find_decision(store, run_id: str, step_id: str, round_: int):
     from ..core.approvals import Decision
     if not store.exists():
         return None
     with store.connect() as con:
-        rows = _rows(con, "SELECT decision, comment, decided_by, mode, epoch(decided_at) AS at FROM approvals "
-                          "WHERE run_id = ? AND step_id = ? AND round = ?", [run_id, step_id, round_])
+        rows = _rows(con, "SELECT decision, comment, decided_by, mode, epoch(decided_at) AS at, edited, input "
+                          "FROM approvals WHERE run_id = ? AND step_id = ? AND round = ?", [run_id, step_id, round_])
     if not rows:
         return None
     r = rows[0]
-    return Decision(r["decision"], r["comment"], r["decided_by"], r["mode"], r["at"])
+    return Decision(r["decision"], r["comment"], r["decided_by"], r["mode"], r["at"],
+                    edited=_json(r["edited"]), input=_json(r["input"]))
 
 
 DECISION_WORDS = {"approve": "approved", "approved": "approved", "reject": "rejected", "rejected": "rejected",
@@ -149,9 +188,12 @@ DECISION_WORDS = {"approve": "approved", "approved": "approved", "reject": "reje
 
 
 def decide(store, ref: str, step_id: str, decision: str, comment: str | None = None,
-           decided_by: str | None = None, mode: str = "cli") -> dict:
+           decided_by: str | None = None, mode: str = "cli", *, edited=None, input=None) -> dict:
     """Record a decision for a pending approval. The waiting run picks it up (live runs at once,
-    stored runs on `orc resume`). Returns {run_id, step_id, round, decision}."""
+    stored runs on `orc resume`). Returns {run_id, step_id, round, decision}.
+
+    ``edited``: the reviewer's version of the output under review; ``input``: what they typed into
+    the gate's form. Both are stored as JSON beside the decision (None: not given)."""
     word = DECISION_WORDS.get(str(decision).lower())
     if word is None:
         raise UsageError(f"unknown decision '{decision}' (use approve, reject or changes)")
@@ -159,8 +201,9 @@ def decide(store, ref: str, step_id: str, decision: str, comment: str | None = N
         raise UsageError("requesting changes needs a comment saying what to change (--comment TEXT)")
     with store.connect() as con:
         run_id = resolve_run_id(con, ref)
-        rows = _rows(con, "SELECT attempt, status, output->>'question' AS question FROM steps WHERE run_id = ? "
-                          "AND step_id = ? AND item_index = -1 ORDER BY attempt DESC LIMIT 1", [run_id, step_id])
+        rows = _rows(con, "SELECT attempt, status, output->>'question' AS question, output->'input_schema' AS form, "
+                          "output->>'editable' AS editable FROM steps WHERE run_id = ? AND step_id = ? "
+                          "AND item_index = -1 ORDER BY attempt DESC LIMIT 1", [run_id, step_id])
         if not rows:
             known = [r[0] for r in con.execute("SELECT DISTINCT step_id FROM steps WHERE run_id = ? AND status = "
                                                "'waiting'", [run_id]).fetchall()]
@@ -175,25 +218,41 @@ def decide(store, ref: str, step_id: str, decision: str, comment: str | None = N
             raise OrcError(f"step '{step_id}' of run {run_id} is a sub-pipeline, not an approval{where}")
         if status != "waiting":
             raise OrcError(f"step '{step_id}' of run {run_id} is not waiting for approval (it is {status})")
+        _check_extras(rows[0], word, edited, input)
         taken = con.execute("SELECT decision FROM approvals WHERE run_id = ? AND step_id = ? AND round = ?",
                             [run_id, step_id, round_]).fetchall()
         if taken:
             raise OrcError(f"step '{step_id}' of run {run_id} was already decided: {taken[0][0]}")
         from .merge import ts
         now = time.time()
-        top = run_id  # `orc resume` continues the outermost run (a sub-pipeline resumes with it)
-        for _ in range(20):
-            parent = con.execute("SELECT parent_run_id FROM runs WHERE run_id = ?", [top]).fetchall()
-            if not parent or not parent[0][0]:
-                break
-            top = parent[0][0]
-        con.execute("INSERT INTO approvals VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [run_id, step_id, round_, word, comment, decided_by, mode, ts(now)])
+        top = _outermost(con, run_id)  # `orc resume` continues the outermost run
+        con.execute("INSERT INTO approvals (run_id, step_id, round, decision, comment, decided_by, mode, "
+                    "decided_at, edited, input) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [run_id, step_id, round_, word, comment, decided_by, mode, ts(now),
+                     None if edited is None else json.dumps(edited, ensure_ascii=False),
+                     None if input is None else json.dumps(input, ensure_ascii=False)])
         con.execute("INSERT INTO events VALUES (?, ?, 'info', ?, ?, 'approval', -1, ?)",
                     [run_id, ts(now), step_id, f"{word} by {decided_by or mode}" + (f": {comment}" if comment else ""),
                      round_])
     store.touch_inbox(run_id)
     return {"run_id": run_id, "step_id": step_id, "round": round_, "decision": word, "resume": top}
+
+
+def _check_extras(row: dict, word: str, edited, form) -> None:
+    """An approval's form values must fit its schema; edits need an output under review."""
+    schema = _json(row.get("form"))
+    if edited is not None and str(row.get("editable")).lower() != "true":
+        raise UsageError("this gate reviews no step's output, so there is nothing to edit (leave out the edit)")
+    if word != "approved":
+        return
+    if schema:
+        from ..core.schemas import problem
+        wrong = problem(form if form is not None else {}, schema)
+        if wrong:
+            fields = ", ".join((schema.get("properties") or {}).keys())
+            raise UsageError(f"input: {wrong} (this gate's form has: {fields})")
+    elif form is not None:
+        raise UsageError("input: this gate has no form (leave out the input)")
 
 
 def resume_state(store, ref: str) -> tuple[dict, list[dict]]:
