@@ -146,8 +146,11 @@ async def lifecycle(run: RunContext, record) -> RunResult:
     except asyncio.CancelledError as e:
         status, raised = "cancelled", e
         run.error = run.error or "cancelled (interrupted)"
-    except BaseException as e:  # a bug or KeyboardInterrupt: record it, then let it propagate
-        status, raised = ("cancelled" if isinstance(e, KeyboardInterrupt) else "failed"), e
+    except KeyboardInterrupt as e:  # Ctrl-C in a step that holds the loop (an inline one included)
+        status, raised = "cancelled", e
+        run.error = run.error or "cancelled (interrupted)"
+    except BaseException as e:  # a bug: record it, then let it propagate
+        status, raised = "failed", e
         run.error = run.error or f"{type(e).__name__}: {e}"
     try:
         await run.aclose()

@@ -4,8 +4,9 @@ DuckDB lets one process hold a database file at a time (no other process can eve
 meanwhile). So nobody holds it for long: every access is ``with store.connect() as con:``, which
 takes an OS file lock (``<db>.lock``, so our processes queue instead of failing), opens the file,
 migrates it once per process, merges pending journals (see ``journal``), runs the caller's
-statements, and closes. Runs write to journals, never directly, so a run is never slowed or
-failed by someone reading. If another program holds the file (a `duckdb` shell), we retry with
+statements, and closes. Runs write to journals and never open DuckDB, so a run is never slowed
+or failed by someone reading, and does not pay for opening the file: the next reader merges its
+journal (or ``store.merger``, once the process is idle). If another program holds the file (a `duckdb` shell), we retry with
 backoff and finally say which process holds it.
 
 Paths: ``--db`` > ``ORC_DB`` > ``./.orc/orc.duckdb``; next to it ``orc.lock``, ``orc.journal/``
@@ -167,7 +168,7 @@ class Store:
 
     # journals -> tables ----------------------------------------------------------------------
     def sync(self) -> None:
-        """Merge pending journals now (runs call this when they end)."""
+        """Merge pending journals now (the idle merger of ``store.merger`` calls this; so can anyone)."""
         if self.journal_dir.is_dir() and any(self.journal_dir.iterdir()):
             with self.connect():
                 pass
