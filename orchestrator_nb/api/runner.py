@@ -27,7 +27,7 @@ __all__ = ["run_pipeline", "resume_run", "run_pipeline_sync", "run_blocking", "n
 
 def services_for(store, approver) -> Services:
     return Services(store=store, cache=store.cache if store is not None else None, approver=approver,
-                    gateway=_gateway, check_model=check_model)
+                    gateway=_gateway, check_model=check_model, tools=_toolbox)
 
 
 # The providers layer (and YAML, for pipelines given as text) is imported when a run first needs
@@ -37,6 +37,11 @@ def _gateway(ctx):
     return Gateway(ctx)
 
 
+def _toolbox(ctx):
+    from ..tools import Toolbox
+    return Toolbox(ctx)
+
+
 def check_model(pipeline, step) -> None:
     from ..providers.routing import check_model as check
     check(pipeline, step)
@@ -44,8 +49,12 @@ def check_model(pipeline, step) -> None:
 
 def prepare_pipeline(pipeline, isolate: bool = False) -> None:
     """Ready a pipeline to run: python steps imported (not under ``isolate``: their confined child
-    processes import them), sub-pipelines loaded, models checked."""
+    processes import them), sub-pipelines loaded, models and tools checked."""
+    first = not pipeline.prepared
     prepare(pipeline, check_model, isolate)
+    if first and any(s.tools or s.kind == "call" for s in pipeline.steps.values()):
+        from ..tools import check_pipeline
+        check_pipeline(pipeline)
 
 
 _stores: dict[str, Store] = {}

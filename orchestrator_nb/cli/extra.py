@@ -9,6 +9,7 @@ MODULES: list[str] = [
     "orchestrator_nb.cli.notebook",   # orc notebook (papermill)
     "orchestrator_nb.cli.batch",      # orc batch (parameter sweeps)
     "orchestrator_nb.cli.convert",    # orc convert (py-orc dialect -> native YAML)
+    "orchestrator_nb.cli.tools",      # orc tools (built-in and MCP tools)
 ]
 
 

@@ -12,7 +12,7 @@ import os
 import sys
 
 from ..api.params import parse_params
-from ..errors import EXIT_CODES as EXIT, OrcError, UsageError
+from ..errors import EXIT_CODES as EXIT, OrcError, UsageError, one_line
 
 
 
@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--model", help="model for every step that names none, over `routing:` and defaults "
                                     "(provider:model or an alias)")
     sp.add_argument("--no-cache", action="store_true", help="recompute everything (results are still cached)")
+    sp.add_argument("--dry-run", action="store_true",
+                    help="check inputs, references and model choices, show the plan; run (and import) nothing")
     sp.add_argument("--isolate", action="store_true",
                     help="run every code/python step in a confined child process (for pipelines you do not trust)")
     sp.add_argument("--quiet", "-q", action="store_true", help="no progress, only the summary")
@@ -84,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--edit", metavar="FILE", help="approve with edits: your version of the output under review "
                                                    "(JSON if it parses, else text; - reads stdin)")
     sp.add_argument("--input", metavar="JSON", help="the gate's form values as a JSON object (@FILE reads a file)")
+    sp.add_argument("--args", metavar="JSON", help="a tool call's edited arguments, as a JSON object (like --edit, "
+                                                  "inline)")
     sp.add_argument("--by", help="who decides (default: $USER)")
     db(sp)
 
@@ -103,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("models", help="list providers, whether a key is set, base URLs and models")
     sp.add_argument("--json", action="store_true")
 
-    sp = sub.add_parser("cache", help="export, import or clear recorded model calls (JSONL cassettes)")
+    sp = sub.add_parser("cache", help="export, import or clear recorded model calls and tool results (JSONL cassettes)")
     csub = sp.add_subparsers(dest="cache_command", metavar="ACTION", parser_class=_Parser)
     cp = csub.add_parser("export", help="write recordings as JSONL")
     cp.add_argument("file", help="output path, or - for stdout")
@@ -113,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("file")
     db(cp)
     cp = csub.add_parser("clear", help="delete cached results")
-    cp.add_argument("--what", choices=["llm", "step", "all"], default="all")
+    cp.add_argument("--what", choices=["llm", "tool", "step", "all"], default="all")
     db(cp)
 
     from . import extra
@@ -135,7 +139,7 @@ def main(argv=None) -> int:
     try:
         return COMMANDS[args.command](args) or 0
     except OrcError as e:
-        print(f"orc: error: {e}", file=sys.stderr)
+        print(f"orc: error: {one_line(str(e))}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("orc: interrupted", file=sys.stderr)
@@ -153,10 +157,11 @@ def main(argv=None) -> int:
 
 # commands ---------------------------------------------------------------------------------------
 def cmd_validate(args) -> int:
-    from ..api.runner import prepare_pipeline as prepare
+    from ..api.validate import validate_pipeline
     from ..core.loader import load
     p = load(args.file)
-    prepare(p)
+    for note in validate_pipeline(p):  # finds python: modules without importing them
+        print(f"note: {note}", file=sys.stderr)
     kinds = {}
     for s in p.steps.values():
         kinds[s.kind] = kinds.get(s.kind, 0) + 1
@@ -224,10 +229,34 @@ def cmd_run(args) -> int:
         check_override(pipeline, args.model)
         pipeline.model_override = args.model
     params = parse_params(args.param, args.params_file)
+    if args.dry_run:
+        return _dry_run(pipeline, params)
     result = asyncio.run(run_pipeline(pipeline, params, db=args.db, outdir=args.outdir, approval=args.approval,
                                       subscribers=_subscribers(args), source="cli", use_cache=not args.no_cache,
                                       isolate=args.isolate))
     return _finish(result, args)
+
+
+def _dry_run(pipeline, params) -> int:
+    """The plan, checked without running or importing any of the pipeline's code."""
+    from ..api.runner import coerce_inputs
+    from ..api.validate import validate_pipeline
+    from ..providers.routing import resolve_chain
+    inputs = coerce_inputs(pipeline, params)
+    notes = validate_pipeline(pipeline)
+    print(f"dry run: {pipeline.name} — {len(pipeline.steps)} steps, checked; nothing ran")
+    if inputs:
+        shown = json.dumps(inputs, ensure_ascii=False, default=str)
+        print("inputs: " + (shown if len(shown) < 300 else shown[:297] + "..."))
+    rows = []
+    for sid, s in pipeline.steps.items():
+        chain = " → ".join(resolve_chain(pipeline, s.model, s.task)) if s.kind == "prompt" else ""
+        target = s.action if s.kind == "python" and isinstance(s.action, str) else ""
+        rows.append((sid, s.kind, ", ".join(sorted(s.deps)), chain or target))
+    print(_table(("step", "kind", "needs", "model chain / target"), rows))
+    for note in notes:
+        print(f"note: {note}")
+    return 0
 
 
 def cmd_resume(args) -> int:
@@ -301,6 +330,13 @@ def cmd_show(args) -> int:
                      [(c["step_id"], f"{c['provider']}:{c['model']}", f"{c['tokens_in']}/{c['tokens_out']}",
                        f"${c['cost_usd'] or 0:.5f}", f"{c['latency_ms'] or 0:.0f}ms", "yes" if c["cached"] else "",
                        (c["error"] or "")[:60]) for c in d["llm_calls"]]))
+    if d.get("tool_calls"):
+        print("\ntool calls:")
+        print(_table(("step", "item", "try", "turn", "tool", "arguments", "result", "took", "decision"),
+                     [(c["step_id"], "" if c["item_index"] < 0 else c["item_index"], c["attempt"], c["turn"], c["tool"],
+                       _brief(c["arguments"], 40), "error: " + _brief(c["error"], 36) if c["error"] else
+                       _brief(c["result"], 40), "cached" if c["cached"] else f"{c['duration_ms'] or 0:.0f}ms",
+                       c["decision"] or "") for c in d["tool_calls"]]))
     _print_pending(d.get("pending") or [])
     if d["approvals"]:
         print("\ndecisions:")
@@ -319,6 +355,12 @@ def cmd_show(args) -> int:
         for e in events:
             print(f"  {_when(e['ts'])} {e['level']:<7} {e['step_id'] or '-':<18} {e['message']}")
     return 0
+
+
+def _brief(value, width: int) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def _print_pending(pending: list[dict], limit: int = 4000) -> None:
@@ -359,6 +401,11 @@ def cmd_approve(args) -> int:
     decision = "reject" if args.reject else "changes" if args.changes else "approve"
     by = args.by or os.environ.get("USER") or os.environ.get("USERNAME") or "cli"
     edited = _read_value("--edit", args.edit, parse_json=True) if args.edit else None
+    if args.args is not None:  # a tool call's arguments, inline
+        try:
+            edited = json.loads(args.args)
+        except ValueError as e:
+            raise UsageError(f"--args is not valid JSON: {e}") from None
     form = None
     if args.input:
         form = _read_value("--input", args.input[1:] if args.input.startswith("@") else None, parse_json=True,
@@ -394,7 +441,15 @@ def _read_value(option: str, path: str | None, parse_json: bool, text: str | Non
 def cmd_sql(args) -> int:
     from ..store import Store
     from ..store.queries import sql
-    cols, rows = sql(Store(args.db), args.query)
+    try:
+        cols, rows = sql(Store(args.db), args.query)
+    except OrcError:
+        raise
+    except Exception as e:  # DuckDB's parser/binder errors are about the user's SQL: one line, exit 2
+        import duckdb
+        if isinstance(e, duckdb.Error):
+            raise UsageError(f"SQL: {str(e).splitlines()[0]}") from None
+        raise
     if args.json:
         from ..core.serialize import dumps
         print(dumps([dict(zip(cols, r)) for r in rows]))

@@ -67,9 +67,10 @@ def run_options(fn):
 class RunPlan:
     """What to run, decided from the magic's arguments (before anything starts)."""
 
-    def __init__(self, pipeline, inputs, var, args, *, scope=None, shape="pipeline", resume_ref=None):
+    def __init__(self, pipeline, inputs, var, args, *, scope=None, shape="pipeline", resume_ref=None, notes=()):
         self.pipeline, self.inputs, self.var, self.args = pipeline, inputs, var, args
         self.scope, self.shape, self.resume_ref = scope or {}, shape, resume_ref
+        self.notes = list(notes)  # a dry run's "not checked without running" references
 
 
 @magics_class
@@ -153,10 +154,11 @@ class OrcMagics(Magics):
         %orc show RUN                       one run: steps, attempts, model calls, decisions
         %orc resume RUN [--approval P] [--out VAR] [--background]
                                             continue a failed, waiting or interrupted run
-        %orc approve RUN STEP [--reject|--changes] [--comment TEXT]
+        %orc approve RUN STEP [--reject|--changes] [--comment TEXT] [--args JSON]
                                             decide a pending approval (a live run continues)
         %orc sql QUERY                      query the store (DuckDB SQL) as a table
         %orc models                         providers, whether a key is set, models
+        %orc tools [NAME|PATH] [--no-mcp]   built-in tools and MCP servers' tools (with the pipeline's)
         %orc graph NAME|PATH                the pipeline's DAG
 
         RUN is a run id or a unique prefix of one. Settings: %config OrcMagics.db = "path".
@@ -217,7 +219,16 @@ class OrcMagics(Magics):
         from ..store.queries import decide
         from .approval import who
         decision = "reject" if args.reject else "changes" if args.changes else "approve"
-        out = decide(self.store(), args.run, args.step, decision, args.comment, who(), "interactive")
+        edited = None
+        if args.args is not None:  # a tool call's edited arguments
+            import json
+            try:
+                edited = json.loads(args.args)
+            except ValueError as e:
+                raise UsageError(f"--args is not valid JSON: {e}") from None
+            if not isinstance(edited, dict) or decision != "approve":
+                raise UsageError("--args takes a JSON object, and only with an approval (not --reject/--changes)")
+        out = decide(self.store(), args.run, args.step, decision, args.comment, who(), "interactive", edited=edited)
         print(f"{out['decision']}: run {out['run_id']} step {out['step_id']} (round {out['round']}). "
               f"A live run continues by itself; a stored one with %orc resume {out['run_id']}")
 
@@ -241,6 +252,27 @@ class OrcMagics(Magics):
     def _cmd_models(self, args):
         from .views import models_table
         return models_table()
+
+    def _cmd_tools(self, args):
+        """Lists in a thread of its own (MCP servers start and stop there): the kernel's loop stays free."""
+        import threading
+
+        from ..tools.listing import list_tools
+        from .views import tools_view
+        pipeline = self._pipeline(args.target) if args.target else None
+        out: dict = {}
+
+        def work():
+            try:
+                out["listing"] = asyncio.run(list_tools(pipeline, servers=not args.no_mcp))
+            except BaseException as e:  # shown in the cell, as one line
+                out["error"] = e
+        t = threading.Thread(target=work, name="orc-tools")
+        t.start()
+        t.join()
+        if "error" in out:
+            raise out["error"]
+        return tools_view(out["listing"])
 
     def _cmd_graph(self, args):
         from .views import pipeline_view
@@ -281,14 +313,20 @@ class OrcMagics(Magics):
             check_override(pipeline, args.model)
         pipeline.model_override = args.model or None  # this run's choice only
         inputs = coerce_inputs(pipeline, parse_params(args.param, ()))
-        prepare(pipeline, bool(getattr(args, "isolate", False)))
-        return RunPlan(pipeline, inputs, var, args, scope=kernel_scope(pipeline, self.user_ns), shape=shape)
+        notes = []
+        if args.dry_run:  # check python: references without importing them; nothing runs
+            from ..api.validate import validate_pipeline
+            notes = validate_pipeline(pipeline)
+        else:
+            prepare(pipeline, bool(getattr(args, "isolate", False)))
+        return RunPlan(pipeline, inputs, var, args, scope=kernel_scope(pipeline, self.user_ns), shape=shape,
+                       notes=notes)
 
     async def _execute(self, plan: RunPlan):
         args = plan.args
         if args.dry_run:
             from .views import dry_run_view
-            return dry_run_view(plan.pipeline, plan.inputs)
+            return dry_run_view(plan.pipeline, plan.inputs, plan.notes)
         from .launch import NotebookRun, RunHandle
         approval = args.approval or os.environ.get("ORC_APPROVAL") or "ask"
         run = NotebookRun(self.shell, store=self.store(), pipeline=plan.pipeline, inputs=plan.inputs,
@@ -307,7 +345,7 @@ class OrcMagics(Magics):
         return result
 
 
-SUBCOMMANDS = ("load", "run", "runs", "show", "resume", "approve", "sql", "models", "graph", "help")
+SUBCOMMANDS = ("load", "run", "runs", "show", "resume", "approve", "sql", "models", "tools", "graph", "help")
 
 
 def parser(cmd: str):
@@ -347,8 +385,12 @@ def parser(cmd: str):
         g.add_argument("--reject", action="store_true")
         g.add_argument("--changes", action="store_true")
         p.add_argument("--comment", "-m")
+        p.add_argument("--args", metavar="JSON", help="a tool call's edited arguments")
     elif cmd == "graph":
         p.add_argument("target", metavar="NAME|PATH")
+    elif cmd == "tools":
+        p.add_argument("target", nargs="?", metavar="NAME|PATH")
+        p.add_argument("--no-mcp", action="store_true")
     return p
 
 
