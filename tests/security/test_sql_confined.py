@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 
-import duckdb
 import pytest
 
 import orchestrator_nb as orc
@@ -114,7 +113,5 @@ def test_the_store_file_is_never_attached_even_when_it_sits_in_the_output_direct
         {"id": "q", "sql": f"ATTACH '{db}' AS s; INSERT INTO s.runs (run_id, pipeline, status) VALUES ('x', 'y', 'succeeded')"}]})
     r = p.run(db=str(tmp_path / "other.duckdb"), outdir=str(tmp_path))
     assert r.status == "failed" and "ATTACH is not allowed" in r.error
-    con = duckdb.connect(str(db), read_only=True)
-    assert con.execute("SELECT count(*) FROM runs WHERE run_id = 'x'").fetchall() == [(0,)]
-    con.close()
+    assert orc.sql("SELECT count(*) FROM runs WHERE run_id = 'x'", db=str(db))[1] == [(0,)]
     assert os.path.exists(db)
