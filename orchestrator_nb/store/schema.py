@@ -61,6 +61,13 @@ CREATE TABLE batch_attempts (
     ("the model a run was told to use (--model)", """
 ALTER TABLE runs ADD COLUMN model_override VARCHAR;
 """),
+    ("model calls: finish reason, answering model, retries, fallbacks, estimated worst case", """
+ALTER TABLE llm_calls ADD COLUMN finish_reason VARCHAR;
+ALTER TABLE llm_calls ADD COLUMN response_model VARCHAR;
+ALTER TABLE llm_calls ADD COLUMN retry INTEGER DEFAULT 0;
+ALTER TABLE llm_calls ADD COLUMN fallback_from VARCHAR;
+ALTER TABLE llm_calls ADD COLUMN estimate_usd DOUBLE;
+"""),
 ]
 
 
