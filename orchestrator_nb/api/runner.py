@@ -7,6 +7,7 @@ answer (``providers``), who decides approvals, and when the journal is merged in
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 
@@ -22,13 +23,16 @@ from ..providers.gateway import Gateway
 from ..providers.routing import check_model
 from ..store import Store
 from ..store.journal import HOST, pid_alive
+from .budgets import ledger_for
 
 __all__ = ["run_pipeline", "resume_run", "run_pipeline_sync", "new_run_id", "prepare_pipeline", "services_for"]
 
 
-def services_for(store, approver) -> Services:
+def services_for(store, approver, ledger=None) -> Services:
+    """``ledger``: the cross-run budgets (api.budgets), shared by the run's gateway and its sub-runs'."""
+    gateway = Gateway if ledger is None else functools.partial(Gateway, ledger=ledger)
     return Services(store=store, cache=store.cache if store is not None else None, approver=approver,
-                    gateway=Gateway, check_model=check_model)
+                    gateway=gateway, check_model=check_model)
 
 
 def prepare_pipeline(pipeline) -> None:
@@ -66,8 +70,9 @@ async def run_pipeline(pipeline, inputs: dict | None = None, *, db=None, outdir=
                                 scope=scope, sync=sync, use_cache=use_cache, pipeline=pipeline, finished_ok=True)
     store = _store_for(db)
     policy = approval or os.environ.get("ORC_APPROVAL") or "defer"
+    ledger = ledger_for(store, pipeline.name, notebook_path)
     run = RunContext(pipeline, run_id or new_run_id(), inputs,
-                     services=services_for(store, approver or PolicyApprover(policy)), bus=Bus(subscribers),
+                     services=services_for(store, approver or PolicyApprover(policy), ledger), bus=Bus(subscribers),
                      outdir=outdir, scope=scope, source=source, notebook_path=notebook_path, use_cache=use_cache,
                      approval_policy=approval)
     return await _recorded(run, store, sync, lambda: run_record(run, policy, nb_run_id=nb_run_id))
@@ -157,8 +162,9 @@ async def resume_run(ref: str, *, db=None, approval: str | None = None, approver
         pipeline.model_override = stored["model_override"]
     prepare_pipeline(pipeline)
     policy = approval or stored.get("approval_policy") or os.environ.get("ORC_APPROVAL") or "defer"
+    ledger = ledger_for(store, pipeline.name, stored.get("notebook_path"))
     run = RunContext(pipeline, run_id, stored.get("inputs") or {},
-                     services=services_for(store, approver or PolicyApprover(policy)), bus=Bus(subscribers),
+                     services=services_for(store, approver or PolicyApprover(policy), ledger), bus=Bus(subscribers),
                      outdir=stored.get("outdir") or ".", scope=scope, source=stored.get("source") or "api",
                      notebook_path=stored.get("notebook_path"), use_cache=use_cache,
                      approval_policy=approval or stored.get("approval_policy"))
