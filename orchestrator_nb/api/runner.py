@@ -23,6 +23,7 @@ from ..providers.gateway import Gateway
 from ..providers.routing import check_model
 from ..store import Store
 from ..store.journal import HOST, pid_alive
+from ..telemetry import subscriber_for
 from .budgets import ledger_for
 
 __all__ = ["run_pipeline", "resume_run", "run_pipeline_sync", "new_run_id", "prepare_pipeline", "services_for"]
@@ -102,6 +103,7 @@ async def _recorded(run: RunContext, store, sync: str, record) -> RunResult:
     if store is not None:
         recorder = store.recorder(run.run_id)
         run.bus.subscribers.insert(0, recorder)
+    run.bus.subscribe(subscriber_for(store.path if store is not None else None))  # OpenTelemetry, when on
     try:
         return await lifecycle(run, record)
     finally:
