@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--model", help="model for every step that names none, over `routing:` and defaults "
                                     "(provider:model or an alias)")
     sp.add_argument("--no-cache", action="store_true", help="recompute everything (results are still cached)")
+    sp.add_argument("--dry-run", action="store_true",
+                    help="check, show the plan and the estimated cost range; run nothing")
     sp.add_argument("--quiet", "-q", action="store_true", help="no progress, only the summary")
     sp.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     db(sp)
@@ -210,9 +212,30 @@ def cmd_run(args) -> int:
         check_override(pipeline, args.model)
         pipeline.model_override = args.model
     params = parse_params(args.param, args.params_file)
+    if args.dry_run:
+        return _dry_run(pipeline, params)
     result = asyncio.run(run_pipeline(pipeline, params, db=args.db, outdir=args.outdir, approval=args.approval,
                                       subscribers=_subscribers(args), source="cli", use_cache=not args.no_cache))
     return _finish(result, args)
+
+
+def _dry_run(pipeline, params) -> int:
+    """The plan and what it may cost; nothing runs."""
+    from ..api.estimate import estimate_lines, estimate_pipeline
+    from ..core.runner import coerce_inputs
+    from ..providers.routing import resolve_chain
+    inputs = coerce_inputs(pipeline, params)
+    print(f"dry run: {pipeline.name} — {len(pipeline.steps)} steps, checked; nothing ran")
+    rows = []
+    for sid, s in pipeline.steps.items():
+        try:
+            chain = " → ".join(resolve_chain(pipeline, s.model, s.task)) if s.kind == "prompt" else ""
+        except OrcError as e:
+            chain = str(e)
+        rows.append((sid, s.kind, ", ".join(sorted(s.deps)), chain))
+    print(_table(("step", "kind", "needs", "model chain"), rows))
+    print("\n".join(estimate_lines(estimate_pipeline(pipeline, inputs))))
+    return 0
 
 
 def cmd_resume(args) -> int:

@@ -68,7 +68,9 @@ def cost_usd(model_id: str, tokens_in: int, tokens_out: int, overrides: dict | N
 
 
 def known(model_id: str, overrides: dict | None = None) -> bool:
-    """Whether any source has a price for this model (unknown models cost 0)."""
+    """Whether any source has a price for this model (self-hosted ones are free; unknown ones cost 0)."""
+    if model_id.partition(":")[0] in FREE:
+        return True
     if overrides and (model_id in overrides or _override_base(model_id, overrides)):
         return True
     return _maintained_cost(model_id, 1, 1) is not None or table_price(model_id) is not None

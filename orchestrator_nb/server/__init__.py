@@ -8,6 +8,7 @@ all under ``<base_url>orc/api/`` and all requiring an authenticated user:
     GET  approvals            approvals waiting for a decision (?run_id=)
     POST approvals            decide one: {"run_id", "step_id", "decision", "comment"}
     GET  info                 version and the store path this server reads
+    GET  stats                cost and latency per model/pipeline/day (?by= &since= &until= &pipeline= &model=)
 
 The store is ``OrcServer.db`` (config), else ``ORC_DB``, else ``.orc/orc.duckdb`` under the
 server's root directory; see ``settings``. Store calls block for tens of milliseconds, so the
