@@ -1,12 +1,16 @@
 /**
  * The REST client for /orc/api/ (the server extension in orchestrator_nb/server/).
+ *
+ * It talks through an `OrcFetch`: in Jupyter that is the server connection (base URL, cookies,
+ * XSRF; see connection.ts), in the unit tests a scripted fake. Every failure comes out as one
+ * `OrcApiError` whose message a person can act on.
  */
-import { URLExt } from '@jupyterlab/coreutils';
-import { ServerConnection } from '@jupyterlab/services';
-
 import { Decision, IApproval, IDecisionResult, IRunDetail, IRunsPage } from './types';
 
-/** An error the API answered with: its message names the bad field when there is one. */
+/** Sends a request to `/orc/api/<path>` (path may carry a query string). */
+export type OrcFetch = (path: string, init: RequestInit) => Promise<Response>;
+
+/** An error the API answered with (or 0: the server could not be reached). */
 export class OrcApiError extends Error {
   constructor(
     message: string,
@@ -14,42 +18,8 @@ export class OrcApiError extends Error {
     readonly field: string | null = null
   ) {
     super(message);
+    this.name = 'OrcApiError';
   }
-}
-
-async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
-  const settings = ServerConnection.makeSettings();
-  const url = URLExt.join(settings.baseUrl, 'orc', 'api', path);
-  let response: Response;
-  try {
-    response = await ServerConnection.makeRequest(url, init, settings);
-  } catch (error) {
-    throw new OrcApiError(`cannot reach the Jupyter server: ${error}`, 0);
-  }
-  const text = await response.text();
-  let data: any = null;
-  if (text) {
-    try {
-      data = JSON.parse(text);
-    } catch {
-      data = { message: text };
-    }
-  }
-  if (!response.ok) {
-    throw new OrcApiError(
-      (data && data.message) || response.statusText,
-      response.status,
-      (data && data.field) || null
-    );
-  }
-  return data as T;
-}
-
-function query(params: Record<string, string | number | boolean | undefined>): string {
-  const parts = Object.entries(params)
-    .filter(([, v]) => v !== undefined && v !== '')
-    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
-  return parts.length ? `?${parts.join('&')}` : '';
 }
 
 export interface IRunsQuery {
@@ -60,41 +30,107 @@ export interface IRunsQuery {
   topLevel?: boolean;
 }
 
-export function listRuns(q: IRunsQuery = {}): Promise<IRunsPage> {
-  return request<IRunsPage>(
-    'runs' +
-      query({
-        status: q.status,
-        pipeline: q.pipeline,
-        limit: q.limit,
-        offset: q.offset,
-        top_level: q.topLevel ? 1 : undefined
+/** `?a=1&b=x%20y` from the defined, non-empty values ('' when none). */
+export function query(params: Record<string, string | number | boolean | undefined>): string {
+  const parts = Object.entries(params)
+    .filter(([, v]) => v !== undefined && v !== '')
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
+  return parts.length ? `?${parts.join('&')}` : '';
+}
+
+export class OrcClient {
+  constructor(private readonly fetch: OrcFetch) {}
+
+  listRuns(q: IRunsQuery = {}): Promise<IRunsPage> {
+    return this.request<IRunsPage>(
+      'runs' +
+        query({
+          status: q.status,
+          pipeline: q.pipeline,
+          limit: q.limit,
+          offset: q.offset,
+          top_level: q.topLevel ? 1 : undefined
+        })
+    );
+  }
+
+  getRun(runId: string): Promise<IRunDetail> {
+    return this.request<IRunDetail>(`runs/${encodeURIComponent(runId)}`);
+  }
+
+  async listApprovals(runId?: string): Promise<IApproval[]> {
+    const data = await this.request<{ approvals: IApproval[] }>(
+      'approvals' + query({ run_id: runId })
+    );
+    return data.approvals;
+  }
+
+  decide(
+    runId: string,
+    stepId: string,
+    decision: Decision,
+    comment?: string
+  ): Promise<IDecisionResult> {
+    return this.request<IDecisionResult>('approvals', {
+      method: 'POST',
+      body: JSON.stringify({
+        run_id: runId,
+        step_id: stepId,
+        decision,
+        comment: comment || null
       })
-  );
+    });
+  }
+
+  private async request<T>(path: string, init: RequestInit = {}): Promise<T> {
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.fetch(path, init);
+      text = await response.text();
+    } catch (error) {
+      throw new OrcApiError(`cannot reach the Jupyter server: ${reason(error)}`, 0);
+    }
+    const data = parseObject(text);
+    if (!response.ok) {
+      // our handlers answer {"message", "field"}; anything else (a proxy's page) is shown clipped
+      const message =
+        stringOrNull(data?.message) ??
+        `${response.status} ${response.statusText || 'error'} from /orc/api/${path}` +
+          (text && !data ? `: ${clip(text)}` : '');
+      throw new OrcApiError(message, response.status, stringOrNull(data?.field));
+    }
+    if (!data) {
+      throw new OrcApiError(
+        `/orc/api/${path} did not answer with a JSON object: ${clip(text) || '(empty)'}`,
+        response.status
+      );
+    }
+    return data as T;
+  }
 }
 
-export function getRun(runId: string): Promise<IRunDetail> {
-  return request<IRunDetail>(`runs/${encodeURIComponent(runId)}`);
+/** The body as a JSON object, or null (empty, not JSON, or JSON that is not an object). */
+function parseObject(text: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
+  } catch {
+    return null;
+  }
 }
 
-export async function listApprovals(runId?: string): Promise<IApproval[]> {
-  const data = await request<{ approvals: IApproval[] }>('approvals' + query({ run_id: runId }));
-  return data.approvals;
+function stringOrNull(value: unknown): string | null {
+  return typeof value === 'string' && value ? value : null;
 }
 
-export function decide(
-  runId: string,
-  stepId: string,
-  decision: Decision,
-  comment?: string
-): Promise<IDecisionResult> {
-  return request<IDecisionResult>('approvals', {
-    method: 'POST',
-    body: JSON.stringify({
-      run_id: runId,
-      step_id: stepId,
-      decision,
-      comment: comment || null
-    })
-  });
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function clip(text: string, max = 200): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }

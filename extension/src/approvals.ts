@@ -6,12 +6,15 @@
 import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
-import { decide, OrcApiError } from './api';
-import { h, when } from './dom';
+import { OrcApiError, OrcClient } from './api';
+import { h, setText } from './dom';
+import { when } from './format';
+import { IRow } from './keyed';
 import { markdown } from './outputs';
 import { Decision, IApproval, IDecisionResult } from './types';
 
 export interface IApprovalCardOptions {
+  client: OrcClient;
   rendermime: IRenderMimeRegistry | null;
   /** Called after the store recorded a decision. */
   onDecided: (result: IDecisionResult) => void;
@@ -19,7 +22,35 @@ export interface IApprovalCardOptions {
   onOpenRun?: (runId: string) => void;
 }
 
+/** A card as a keyed row: the same approval (run, step, round) keeps its card and comment. */
+export class ApprovalCard implements IRow<IApproval> {
+  readonly node: HTMLElement;
+
+  constructor(approval: IApproval, options: IApprovalCardOptions) {
+    const { card, meta } = build(approval, options);
+    this.node = card;
+    this._meta = meta;
+  }
+
+  update(approval: IApproval): void {
+    setText(this._meta, metaLine(approval));
+  }
+
+  private _meta: HTMLElement;
+}
+
+function metaLine(approval: IApproval): string {
+  return `${approval.live ? 'live' : 'stored'} · round ${approval.round} · ${when(approval.started_at)}`;
+}
+
 export function approvalCard(approval: IApproval, options: IApprovalCardOptions): HTMLElement {
+  return build(approval, options).card;
+}
+
+function build(
+  approval: IApproval,
+  options: IApprovalCardOptions
+): { card: HTMLElement; meta: HTMLElement } {
   const comment = h('textarea', {
     className: 'jp-orc-comment',
     rows: 3,
@@ -34,7 +65,7 @@ export function approvalCard(approval: IApproval, options: IApprovalCardOptions)
       'button',
       {
         className: 'jp-Button jp-mod-styled jp-mod-accept jp-orc-send-changes',
-        onclick: () => send('request_changes', comment.value)
+        onclick: () => void send('request_changes', comment.value)
       },
       'Send request'
     )
@@ -47,7 +78,7 @@ export function approvalCard(approval: IApproval, options: IApprovalCardOptions)
       {
         className: 'jp-Button jp-mod-styled jp-mod-accept jp-orc-approve',
         title: 'Approve: the run continues',
-        onclick: () => send('approve')
+        onclick: () => void send('approve')
       },
       'Approve'
     ),
@@ -75,6 +106,7 @@ export function approvalCard(approval: IApproval, options: IApprovalCardOptions)
       'Reject'
     )
   );
+  const meta = h('span', { className: 'jp-orc-muted' }, metaLine(approval));
   const card = h(
     'div',
     {
@@ -99,11 +131,7 @@ export function approvalCard(approval: IApproval, options: IApprovalCardOptions)
         },
         `${approval.pipeline} · ${approval.run_id}`
       ),
-      h(
-        'span',
-        { className: 'jp-orc-muted' },
-        `${approval.live ? 'live' : 'stored'} · round ${approval.round} · ${when(approval.started_at)}`
-      )
+      meta
     ),
     h('div', { className: 'jp-orc-question' }, approval.question || 'Approve this step?'),
     approval.show
@@ -135,7 +163,7 @@ export function approvalCard(approval: IApproval, options: IApprovalCardOptions)
     card.classList.add('jp-orc-busy');
     card.querySelectorAll('button').forEach(b => (b.disabled = true));
     try {
-      const result = await decide(approval.run_id, approval.step_id, decision, text);
+      const result = await options.client.decide(approval.run_id, approval.step_id, decision, text);
       card.classList.add('jp-orc-decided');
       card.dataset.decision = result.decision;
       Notification.success(
@@ -153,5 +181,5 @@ export function approvalCard(approval: IApproval, options: IApprovalCardOptions)
     }
   }
 
-  return card;
+  return { card, meta };
 }

@@ -2,7 +2,8 @@
  * Cost per step as a horizontal bar chart in plain SVG. When no call had a price (local or
  * scripted models), the same chart shows tokens instead, and says so.
  */
-import { h, money, svg, tokens } from './dom';
+import { h, svg } from './dom';
+import { money, tokens } from './format';
 import { ITimelineStep } from './types';
 
 const ROW = 22;

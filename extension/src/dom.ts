@@ -1,7 +1,9 @@
 /**
- * A tiny DOM builder and the formatting every view shares. All text goes in as text nodes:
- * nothing from the store is ever parsed as HTML here.
+ * A tiny DOM builder, and setters that touch the DOM only when a value really changed (so a
+ * refresh keeps focus, selection and scroll). All text goes in as text nodes: nothing from the
+ * store is ever parsed as HTML here.
  */
+import { statusLabel } from './format';
 
 type Child = Node | string | number | null | undefined | false;
 type Attrs = Record<string, string | number | boolean | null | undefined | EventListener>;
@@ -17,7 +19,7 @@ export function h<K extends keyof HTMLElementTagNameMap>(
       continue;
     }
     if (key.startsWith('on') && typeof value === 'function') {
-      el.addEventListener(key.slice(2).toLowerCase(), value as EventListener);
+      el.addEventListener(key.slice(2).toLowerCase(), value);
     } else if (key === 'className') {
       el.className = String(value);
     } else {
@@ -54,65 +56,37 @@ export function svg(
   return el;
 }
 
-export function money(usd: number | null | undefined): string {
-  const v = usd || 0;
-  if (v === 0) {
-    return '$0';
-  }
-  if (v < 0.01) {
-    return `$${v.toFixed(4)}`;
-  }
-  return `$${v.toFixed(v < 10 ? 3 : 2)}`;
-}
-
-export function seconds(s: number | null | undefined): string {
-  if (s === null || s === undefined) {
-    return '–';
-  }
-  if (s < 1) {
-    return `${Math.round(s * 1000)} ms`;
-  }
-  if (s < 60) {
-    return `${s.toFixed(s < 10 ? 1 : 0)} s`;
-  }
-  const m = Math.floor(s / 60);
-  if (m < 60) {
-    return `${m} min ${Math.round(s % 60)} s`;
-  }
-  return `${Math.floor(m / 60)} h ${m % 60} min`;
-}
-
-export function when(iso: string | null | undefined): string {
-  if (!iso) {
-    return '–';
-  }
-  const t = new Date(iso);
-  const ago = (Date.now() - t.getTime()) / 1000;
-  if (ago < 45) {
-    return 'just now';
-  }
-  if (ago < 3600) {
-    return `${Math.round(ago / 60)} min ago`;
-  }
-  if (ago < 86400) {
-    return t.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-  }
-  return t.toLocaleDateString([], { month: 'short', day: 'numeric' });
-}
-
-export function fullTime(iso: string | null | undefined): string {
-  return iso ? new Date(iso).toLocaleString() : '';
-}
-
-export function tokens(n: number | null | undefined): string {
-  const v = n || 0;
-  return v >= 10000 ? `${(v / 1000).toFixed(1)}k` : String(v);
-}
-
 export function statusBadge(status: string): HTMLElement {
   return h(
     'span',
     { className: `jp-orc-status jp-orc-status-${status}`, 'data-status': status },
-    status.replace('_', ' ')
+    statusLabel(status)
   );
+}
+
+/** Set an element's text, leaving it (and any selection in it) alone when it is the same. */
+export function setText(el: Element, text: string): void {
+  if (el.textContent !== text) {
+    el.textContent = text;
+  }
+}
+
+/** Set or (with null) remove an attribute, only when it changes. */
+export function setAttr(el: Element, name: string, value: string | null): void {
+  if (value === null) {
+    if (el.hasAttribute(name)) {
+      el.removeAttribute(name);
+    }
+  } else if (el.getAttribute(name) !== value) {
+    el.setAttribute(name, value);
+  }
+}
+
+/** Point a status badge (from `statusBadge`) at another status. */
+export function setStatus(badge: HTMLElement, status: string): void {
+  if (badge.dataset.status !== status) {
+    badge.dataset.status = status;
+    badge.className = `jp-orc-status jp-orc-status-${status}`;
+    badge.textContent = statusLabel(status);
+  }
 }

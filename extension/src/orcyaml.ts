@@ -27,7 +27,7 @@ export function isOrcLine(firstLine: string): boolean {
 
 interface IOrcState {
   line: number; // 1 on the magic line
-  yaml: any;
+  yaml: unknown; // the YAML mode's own state (a plain object)
 }
 
 const parser: StreamParser<IOrcState> = {
@@ -36,7 +36,7 @@ const parser: StreamParser<IOrcState> = {
     line: 0,
     yaml: yaml.startState!(indentUnit)
   }),
-  copyState: (state: IOrcState) => ({ line: state.line, yaml: { ...state.yaml } }),
+  copyState: (state: IOrcState) => ({ line: state.line, yaml: { ...(state.yaml as object) } }),
   token: (stream: StringStream, state: IOrcState) => {
     if (stream.sol()) {
       state.line++;

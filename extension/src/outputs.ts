@@ -23,7 +23,7 @@ export function renderOutput(value: unknown, rendermime: IRenderMimeRegistry | n
     return h(
       'ol',
       { className: 'jp-orc-output jp-orc-output-list', start: 0 },
-      value.slice(0, MAX_ROWS).map(v => h('li', {}, markdown(v as string, rendermime)))
+      value.slice(0, MAX_ROWS).map(v => h('li', {}, markdown(String(v), rendermime)))
     );
   }
   return h(

@@ -7,16 +7,18 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Poll } from '@lumino/polling';
 import { Widget } from '@lumino/widgets';
 
-import { getRun, OrcApiError } from './api';
+import { OrcApiError, OrcClient } from './api';
 import { approvalCard } from './approvals';
 import { costChart } from './chart';
-import { fullTime, h, money, seconds, statusBadge, tokens } from './dom';
+import { h, statusBadge } from './dom';
+import { fullTime, money, seconds, tokens } from './format';
 import { renderOutput } from './outputs';
 import { timelineChart } from './timeline';
 import { ACTIVE, ILLMCall, IRunDetail, ITimelineStep } from './types';
 
 export interface IRunViewOptions {
   runId: string;
+  client: OrcClient;
   rendermime: IRenderMimeRegistry | null;
   openRun: (runId: string) => void;
   openFile: (path: string) => void;
@@ -56,7 +58,7 @@ export class RunView extends Widget {
   async refresh(): Promise<void> {
     let detail: IRunDetail;
     try {
-      detail = await getRun(this.options.runId);
+      detail = await this.options.client.getRun(this.options.runId);
     } catch (e) {
       this.node.replaceChildren(
         h('div', { className: 'jp-orc-error' }, e instanceof OrcApiError ? e.message : String(e))
@@ -118,6 +120,7 @@ export class RunView extends Widget {
             'Waiting for you',
             ...d.pending.map(a =>
               approvalCard(a, {
+                client: this.options.client,
                 rendermime: this.options.rendermime,
                 onDecided: () => void this._poll.refresh(),
                 onOpenRun: this.options.openRun
@@ -232,10 +235,10 @@ export class RunView extends Widget {
         ? details('spec', 'Pipeline YAML', h('pre', { className: 'jp-orc-spec' }, run.spec_yaml))
         : null
     ];
-    this.node.replaceChildren(...(parts.filter(p => p !== null) as HTMLElement[]));
+    this.node.replaceChildren(...parts.filter((p): p is HTMLElement => p !== null));
     this.node.querySelectorAll('details').forEach(e => {
-      if (open.has((e as HTMLElement).dataset.key)) {
-        (e as HTMLDetailsElement).open = true;
+      if (open.has(e.dataset.key)) {
+        e.open = true;
       }
     });
   }

@@ -1,72 +1,69 @@
 /**
- * The "Orchestrator" sidebar: approvals waiting for a decision (with buttons), then the runs,
- * newest first, each with status, pipeline, start, duration, cost and a strip of its steps.
- * It polls the server every 2 s while visible; a click on a run opens the run view.
+ * The "Orchestrator" sidebar: filters, approvals waiting for a decision, then the runs, newest
+ * first. It polls the server every 2 s while visible and updates what it shows in place (see
+ * keyed.ts), so focus, selection and scroll survive each refresh. A click on a run opens it.
+ *
+ * The parts (filters, approvals, runs) are separate modules; a new part is one more field here
+ * that `refresh` feeds.
  */
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Poll } from '@lumino/polling';
 import { Widget } from '@lumino/widgets';
 
-import { listApprovals, listRuns, OrcApiError } from './api';
-import { approvalCard } from './approvals';
-import { fullTime, h, money, seconds, statusBadge, when } from './dom';
-import { IApproval, IRun, IRunsPage, STATUSES } from './types';
+import { OrcApiError, OrcClient } from './api';
+import { ApprovalList } from './approvallist';
+import { h, setText } from './dom';
+import { RunFilters } from './filters';
+import { IRunAction } from './runrow';
+import { RunList } from './runlist';
 
+export const SIDEBAR_ID = 'orchestrator-nb-sidebar';
 const PAGE = 25;
+const POLL_MS = 2000;
 
 export interface ISidebarOptions {
+  client: OrcClient;
   rendermime: IRenderMimeRegistry | null;
   openRun: (runId: string) => void;
+  /** Buttons on run rows (none yet: Resume and Cancel will go here). */
+  actions?: readonly IRunAction[];
 }
 
 export class OrcSidebar extends Widget {
   constructor(private options: ISidebarOptions) {
     super();
-    this.id = 'orchestrator-nb-sidebar';
+    this.id = SIDEBAR_ID;
     this.addClass('jp-orc-sidebar');
     this.title.caption = 'Orchestrator: runs and approvals';
 
-    this._status = h(
-      'select',
-      {
-        className: 'jp-orc-filter-status',
-        title: 'Filter by status',
-        onchange: () => this.restart()
-      },
-      h('option', { value: '' }, 'all statuses'),
-      STATUSES.map(s => h('option', { value: s }, s.replace('_', ' ')))
-    );
-    this._pipeline = h('input', {
-      className: 'jp-orc-filter-pipeline',
-      type: 'search',
-      placeholder: 'pipeline',
-      title: 'Filter by pipeline name (exact)',
-      oninput: () => {
-        window.clearTimeout(this._typing);
-        this._typing = window.setTimeout(() => this.restart(), 400);
-      }
+    this._filters = new RunFilters(() => this.restart());
+    this._message = h('div', { className: 'jp-orc-message', role: 'status' });
+    this._approvals = new ApprovalList({
+      client: options.client,
+      rendermime: options.rendermime,
+      onDecided: () => void this._poll.refresh(),
+      onOpenRun: options.openRun
     });
-    this._approvals = h('div', { className: 'jp-orc-approvals' });
-    this._runs = h('ul', { className: 'jp-orc-runs' });
-    this._pager = h('div', { className: 'jp-orc-pager' });
-    this._message = h('div', { className: 'jp-orc-message' });
+    this._runs = new RunList({
+      open: options.openRun,
+      move: direction => this.page(direction),
+      actions: options.actions
+    });
     this.node.append(
       h(
         'div',
         { className: 'jp-orc-sidebar-head' },
         h('h2', {}, 'Orchestrator'),
-        h('div', { className: 'jp-orc-filters' }, this._status, this._pipeline)
+        this._filters.node
       ),
       this._message,
-      this._approvals,
-      h('h3', { className: 'jp-orc-runs-title' }, 'Runs'),
-      this._runs,
-      this._pager
+      this._approvals.node,
+      this._runs.node
     );
     this._poll = new Poll({
       auto: false,
       factory: () => this.refresh(),
-      frequency: { interval: 2000, backoff: true, max: 30000 },
+      frequency: { interval: POLL_MS, backoff: true, max: 30000 },
       name: 'orchestrator-nb:sidebar',
       standby: () => !this.isVisible || 'when-hidden'
     });
@@ -74,32 +71,39 @@ export class OrcSidebar extends Widget {
 
   dispose(): void {
     this._poll.dispose();
+    this._filters.dispose();
     super.dispose();
   }
 
   /** Fetch now (also what the poll calls). */
   async refresh(): Promise<void> {
-    let page: IRunsPage;
-    let approvals: IApproval[];
+    const ticket = ++this._ticket;
+    const filter = this._filters.value;
     try {
-      [page, approvals] = await Promise.all([
-        listRuns({
-          status: this._status.value || undefined,
-          pipeline: this._pipeline.value.trim() || undefined,
+      const [page, approvals] = await Promise.all([
+        this.options.client.listRuns({
+          ...filter,
           limit: PAGE,
           offset: this._offset,
           topLevel: true
         }),
-        listApprovals()
+        this.options.client.listApprovals()
       ]);
+      if (ticket !== this._ticket) {
+        return; // the filters or the page changed while this was on its way
+      }
+      setText(this._message, '');
+      this._approvals.update(approvals);
+      this._runs.update(page);
     } catch (e) {
-      this._message.textContent =
-        e instanceof OrcApiError ? `Cannot load runs: ${e.message}` : String(e);
+      if (ticket === this._ticket) {
+        setText(
+          this._message,
+          `Cannot load runs: ${e instanceof OrcApiError ? e.message : String(e)}`
+        );
+      }
       throw e; // the poll backs off
     }
-    this._message.textContent = '';
-    this.renderApprovals(approvals);
-    this.renderRuns(page);
   }
 
   protected onAfterShow(): void {
@@ -111,134 +115,16 @@ export class OrcSidebar extends Widget {
     void this._poll.refresh();
   }
 
-  private renderApprovals(approvals: IApproval[]): void {
-    const key = JSON.stringify(approvals.map(a => [a.run_id, a.step_id, a.round]));
-    if (key === this._approvalsKey) {
-      return; // keep half-typed comments and open cards as they are
-    }
-    this._approvalsKey = key;
-    this._approvals.replaceChildren(
-      ...(approvals.length
-        ? [
-            h('h3', {}, `Waiting for approval (${approvals.length})`),
-            ...approvals.map(a =>
-              approvalCard(a, {
-                rendermime: this.options.rendermime,
-                onDecided: () => void this._poll.refresh(),
-                onOpenRun: this.options.openRun
-              })
-            )
-          ]
-        : [])
-    );
-  }
-
-  private renderRuns(page: IRunsPage): void {
-    if (!page.runs.length) {
-      this._runs.replaceChildren(
-        h(
-          'li',
-          { className: 'jp-orc-empty' },
-          page.total || this._offset
-            ? 'No runs on this page.'
-            : 'No runs yet. Run a pipeline with %%orc in a notebook or `orc run` in a terminal.'
-        )
-      );
-    } else {
-      this._runs.replaceChildren(...page.runs.map(r => this.runRow(r)));
-    }
-    const last = Math.min(page.offset + page.runs.length, page.total);
-    this._pager.replaceChildren(
-      h(
-        'button',
-        {
-          className: 'jp-Button jp-mod-minimal jp-orc-newer',
-          disabled: page.offset === 0,
-          onclick: () => this.page(-PAGE)
-        },
-        '‹ newer'
-      ),
-      h(
-        'span',
-        { className: 'jp-orc-muted' },
-        page.total ? `${page.offset + 1}–${last} of ${page.total}` : ''
-      ),
-      h(
-        'button',
-        {
-          className: 'jp-Button jp-mod-minimal jp-orc-older',
-          disabled: last >= page.total,
-          onclick: () => this.page(PAGE)
-        },
-        'older ›'
-      )
-    );
-  }
-
-  private page(delta: number): void {
-    this._offset = Math.max(0, this._offset + delta);
+  private page(direction: -1 | 1): void {
+    this._offset = Math.max(0, this._offset + direction * PAGE);
     void this._poll.refresh();
   }
 
-  private runRow(r: IRun): HTMLElement {
-    return h(
-      'li',
-      {
-        className: 'jp-orc-run',
-        'data-run-id': r.run_id,
-        'data-status': r.status,
-        tabindex: 0,
-        title: `${r.run_id} · started ${fullTime(r.started_at)}${r.error ? '\n' + r.error : ''}`,
-        onclick: () => this.options.openRun(r.run_id),
-        onkeydown: (e: Event) => {
-          if ((e as KeyboardEvent).key === 'Enter') {
-            this.options.openRun(r.run_id);
-          }
-        }
-      },
-      h(
-        'div',
-        { className: 'jp-orc-run-line' },
-        statusBadge(r.status),
-        h('span', { className: 'jp-orc-run-pipeline' }, r.pipeline || '(unnamed)'),
-        h('span', { className: 'jp-orc-run-cost' }, money(r.cost_usd))
-      ),
-      h(
-        'div',
-        { className: 'jp-orc-run-line jp-orc-muted' },
-        h('span', { className: 'jp-orc-run-started' }, when(r.started_at)),
-        h('span', { className: 'jp-orc-run-duration' }, seconds(r.duration_s)),
-        h('span', { className: 'jp-orc-run-id' }, r.run_id.slice(0, 8))
-      ),
-      h(
-        'div',
-        { className: 'jp-orc-steps' },
-        (r.steps || []).map(s =>
-          h(
-            'span',
-            {
-              className: `jp-orc-step-chip jp-orc-status-${s.status}`,
-              'data-step': s.id,
-              'data-status': s.status,
-              title:
-                `${s.id}: ${s.status}${s.attempt > 1 ? ` (attempt ${s.attempt})` : ''}` +
-                (s.items_total ? ` · ${s.items_done}/${s.items_total} items` : '')
-            },
-            s.id
-          )
-        )
-      )
-    );
-  }
-
   private _poll: Poll;
-  private _status: HTMLSelectElement;
-  private _pipeline: HTMLInputElement;
-  private _approvals: HTMLElement;
-  private _runs: HTMLElement;
-  private _pager: HTMLElement;
+  private _filters: RunFilters;
   private _message: HTMLElement;
+  private _approvals: ApprovalList;
+  private _runs: RunList;
   private _offset = 0;
-  private _typing = 0;
-  private _approvalsKey = '';
+  private _ticket = 0;
 }

@@ -2,7 +2,8 @@
  * The step timeline: one row per step, one bar per attempt (and per for_each item), placed by
  * start and end time on the run's clock, coloured by status. Plain SVG.
  */
-import { h, seconds, svg } from './dom';
+import { h, svg } from './dom';
+import { seconds } from './format';
 import { ACTIVE, ITimelineStep } from './types';
 
 const ROW = 22;
@@ -67,7 +68,7 @@ export function timelineChart(
         y2: y + ROW - 1,
         class: 'jp-orc-grid'
       }),
-      ...(bars.filter(b => b !== null) as SVGElement[])
+      ...bars.filter((b): b is SVGElement => b !== null)
     );
   });
   const axis = svg(

@@ -36,9 +36,10 @@ def services_for(store, approver, ledger=None) -> Services:
                     gateway=gateway, check_model=check_model)
 
 
-def prepare_pipeline(pipeline) -> None:
-    """Ready a pipeline to run: python steps imported, sub-pipelines loaded, models checked."""
-    prepare(pipeline, check_model)
+def prepare_pipeline(pipeline, isolate: bool = False) -> None:
+    """Ready a pipeline to run: python steps imported (not under ``isolate``: their confined child
+    processes import them), sub-pipelines loaded, models checked."""
+    prepare(pipeline, check_model, isolate)
 
 
 def _store_for(db):
@@ -50,33 +51,35 @@ def _store_for(db):
 async def run_pipeline(pipeline, inputs: dict | None = None, *, db=None, outdir=".", approval: str | None = None,
                        approver=None, subscribers=(), scope: dict | None = None, source: str = "api",
                        notebook_path: str | None = None, use_cache: bool = True, run_id: str | None = None,
-                       sync: str = "now", nb_run_id: str | None = None) -> RunResult:
+                       sync: str = "now", nb_run_id: str | None = None, isolate: bool = False) -> RunResult:
     """Run ``pipeline`` to the end (succeeded, failed, waiting, budget_exceeded or cancelled).
 
     db: store path, a Store, or False for no store (and no cache). sync: when the journal is
     merged into DuckDB: "now", "background" (a thread) or "none" (the next reader does it).
+    isolate: every code/python step in a confined child process (for pipelines you do not trust).
     """
     if isinstance(pipeline, (str, os.PathLike, dict)):
         pipeline = load(pipeline, names=list(scope or ()))
     inputs = coerce_inputs(pipeline, inputs)
     if run_id is not None:
         check_run_id(run_id)
-    prepare_pipeline(pipeline)
+    prepare_pipeline(pipeline, isolate)
     # `orc notebook` / `orc batch` tell the runs made inside a notebook which notebook run they belong to
     nb_run_id = nb_run_id or os.environ.get("ORC_NB_RUN_ID") or None
     notebook_path = notebook_path or os.environ.get("ORC_NOTEBOOK_PATH") or None
     earlier = _continued_run(pipeline, nb_run_id)
     if earlier is not None:  # `orc notebook --resume`: continue the run the notebook made last time
         return await resume_run(earlier, db=db, approval=approval, approver=approver, subscribers=subscribers,
-                                scope=scope, sync=sync, use_cache=use_cache, pipeline=pipeline, finished_ok=True)
+                                scope=scope, sync=sync, use_cache=use_cache, pipeline=pipeline, finished_ok=True,
+                                isolate=isolate)
     store = _store_for(db)
     policy = approval or os.environ.get("ORC_APPROVAL") or "defer"
     ledger = ledger_for(store, pipeline.name, notebook_path)
     run = RunContext(pipeline, run_id or new_run_id(), inputs,
                      services=services_for(store, approver or PolicyApprover(policy), ledger), bus=Bus(subscribers),
                      outdir=outdir, scope=scope, source=source, notebook_path=notebook_path, use_cache=use_cache,
-                     approval_policy=approval)
-    return await _recorded(run, store, sync, lambda: run_record(run, policy, nb_run_id=nb_run_id))
+                     approval_policy=approval, isolate=isolate)
+    return await _recorded(run, store, sync, lambda: run_record(run, policy, nb_run_id=nb_run_id, isolate=isolate))
 
 
 _claimed: set[str] = set()
@@ -142,7 +145,7 @@ def run_pipeline_sync(pipeline, inputs=None, **options) -> RunResult:
 
 async def resume_run(ref: str, *, db=None, approval: str | None = None, approver=None, subscribers=(),
                      scope: dict | None = None, sync: str = "now", use_cache: bool = True, pipeline=None,
-                     finished_ok: bool = False) -> RunResult:
+                     finished_ok: bool = False, isolate: bool | None = None) -> RunResult:
     """Continue a failed, waiting or crashed run; finished steps are not run again.
     ``pipeline``: the same pipeline, loaded by the caller (else it is rebuilt from the stored spec);
     ``finished_ok``: a succeeded run gives back its stored result instead of an error."""
@@ -162,13 +165,16 @@ async def resume_run(ref: str, *, db=None, approval: str | None = None, approver
         pipeline = load_text(stored["spec_yaml"], file=file, names=None)
     if stored.get("model_override"):  # the run was started with --model: keep using it
         pipeline.model_override = stored["model_override"]
-    prepare_pipeline(pipeline)
+    if isolate is None:  # a run started with --isolate stays isolated
+        isolate = bool(stored.get("isolate"))
+    prepare_pipeline(pipeline, isolate)
     policy = approval or stored.get("approval_policy") or os.environ.get("ORC_APPROVAL") or "defer"
     ledger = ledger_for(store, pipeline.name, stored.get("notebook_path"))
     run = RunContext(pipeline, run_id, stored.get("inputs") or {},
                      services=services_for(store, approver or PolicyApprover(policy), ledger), bus=Bus(subscribers),
                      outdir=stored.get("outdir") or ".", scope=scope, source=stored.get("source") or "api",
                      notebook_path=stored.get("notebook_path"), use_cache=use_cache,
-                     approval_policy=approval or stored.get("approval_policy"))
+                     approval_policy=approval or stored.get("approval_policy"), isolate=isolate)
     restore(run, rows, stored.get("usage"))
-    return await _recorded(run, store, sync, {"pipeline": pipeline.name, "resumed": True, "approval_policy": policy})
+    return await _recorded(run, store, sync, {"pipeline": pipeline.name, "resumed": True, "approval_policy": policy,
+                                              "isolate": isolate})

@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--no-cache", action="store_true", help="recompute everything (results are still cached)")
     sp.add_argument("--dry-run", action="store_true",
                     help="check, show the plan and the estimated cost range; run nothing")
+    sp.add_argument("--isolate", action="store_true",
+                    help="run every code/python step in a confined child process (for pipelines you do not trust)")
     sp.add_argument("--quiet", "-q", action="store_true", help="no progress, only the summary")
     sp.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     db(sp)
@@ -53,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("resume", help="continue a failed, waiting or crashed run")
     sp.add_argument("run_id")
     sp.add_argument("--approval", choices=["auto", "reject", "defer", "fail"])
+    sp.add_argument("--isolate", action="store_true", default=None,
+                    help="isolate code/python steps (a run started with --isolate always is)")
     sp.add_argument("--quiet", "-q", action="store_true")
     sp.add_argument("--json", action="store_true")
     db(sp)
@@ -215,7 +219,8 @@ def cmd_run(args) -> int:
     if args.dry_run:
         return _dry_run(pipeline, params)
     result = asyncio.run(run_pipeline(pipeline, params, db=args.db, outdir=args.outdir, approval=args.approval,
-                                      subscribers=_subscribers(args), source="cli", use_cache=not args.no_cache))
+                                      subscribers=_subscribers(args), source="cli", use_cache=not args.no_cache,
+                                      isolate=args.isolate))
     return _finish(result, args)
 
 
@@ -241,7 +246,7 @@ def _dry_run(pipeline, params) -> int:
 def cmd_resume(args) -> int:
     from ..api.runner import resume_run
     result = asyncio.run(resume_run(args.run_id, db=args.db, approval=args.approval,
-                                    subscribers=_subscribers(args)))
+                                    subscribers=_subscribers(args), isolate=args.isolate))
     return _finish(result, args)
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..errors import BudgetExceeded, OrcError
 from .events import Bus, Event
+from .isolation import limits_of
 from .services import Services
 
 FINAL = frozenset({"succeeded", "skipped", "failed", "cancelled"})
@@ -75,7 +76,7 @@ class RunContext:
     def __init__(self, pipeline, run_id: str, inputs: dict, *, services: Services | None = None,
                  bus: Bus | None = None, outdir: str | Path = ".", scope=None, source: str = "api",
                  notebook_path: str | None = None, parent=None, use_cache: bool = True,
-                 approval_policy: str | None = None):
+                 approval_policy: str | None = None, isolate: bool = False):
         self.pipeline, self.run_id, self.inputs = pipeline, run_id, inputs
         self.services = services = services or Services()
         self.store, self.cache, self.approver = services.store, services.cache, services.approver
@@ -84,6 +85,7 @@ class RunContext:
         self.source, self.notebook_path, self.parent = source, notebook_path, parent
         self.use_cache = use_cache
         self.approval_policy = approval_policy
+        self.isolate = isolate  # `--isolate`: every code/python step in a confined child process
         self.states: dict[str, StepState] = {sid: StepState() for sid in pipeline.steps}
         self.cost_usd = 0.0
         self.tokens_in = self.tokens_out = 0
@@ -93,7 +95,6 @@ class RunContext:
         self.ended: float | None = None
         self.child_runner = None  # set by core.runner: starts `pipeline:` steps' child runs
         self._llm = None
-        self._sql = None
         self.scope_extra = dict(scope or {})
         self.scope = {**self.scope_extra, "inputs": inputs, "steps": StepsScope(self.states),
                       "run": RunInfo(run_id, pipeline.name, str(self.outdir))}
@@ -116,6 +117,15 @@ class RunContext:
         """Outputs of the steps that have finished (None for skipped ones), by id."""
         return {sid: st.output for sid, st in self.states.items() if st.status in ("succeeded", "skipped")}
 
+    def isolation(self, step) -> dict | None:
+        """The limits of a step's child process, or None when it runs in-process."""
+        if step.kind not in ("code", "python"):
+            return None
+        if self.isolate:  # the person running the pipeline decides, whatever the pipeline says
+            return limits_of("process")
+        setting = step.isolation if step.isolation is not None else self.pipeline.defaults.get("isolation")
+        return limits_of(setting)
+
     # services --------------------------------------------------------------------------------
     @property
     def llm(self):
@@ -127,18 +137,9 @@ class RunContext:
             self._llm = self.services.gateway(self)
         return self._llm
 
-    def sql(self):
-        if self._sql is None:
-            import duckdb
-            self._sql = duckdb.connect(":memory:")
-        return self._sql
-
     async def aclose(self) -> None:
         if self._llm is not None:
             await self._llm.aclose()
-        if self._sql is not None:
-            self._sql.close()
-            self._sql = None
 
     # accounting ------------------------------------------------------------------------------
     def add_usage(self, cost_usd: float, tokens_in: int, tokens_out: int) -> None:

@@ -35,19 +35,26 @@ def check_run_id(run_id: str) -> str:
     return run_id
 
 
-def prepare(pipeline, check_model=None) -> None:
+def prepare(pipeline, check_model=None, isolate: bool = False) -> None:
     """Import python steps, load sub-pipelines given by path, check models; once per pipeline.
 
     ``check_model(pipeline, step)`` comes from the caller's services (providers live above the
-    core); without it models are checked when first called."""
-    if pipeline.prepared:
+    core); without it models are checked when first called. Steps that run isolated (``isolate``:
+    all of them) are not imported here: their child process imports them, confined."""
+    if pipeline.prepared == ("isolated" if isolate else True):
         return
     if any(s.kind == "python" and sid not in pipeline.callables for sid, s in pipeline.steps.items()):
         _importable_from(pipeline)
     for i, (sid, s) in enumerate(pipeline.steps.items()):
         try:
-            if s.kind == "python":
-                fn = pipeline.callables.get(sid) or resolve_callable(s.action)
+            if s.kind == "python" and (isolate or _isolated_setting(pipeline, s)):
+                if not callable(s.action):
+                    pipeline.callables[sid] = s.action  # the child imports it
+                s.inline = s.direct = False
+            elif s.kind == "python":
+                fn = pipeline.callables.get(sid)
+                if not callable(fn):
+                    fn = resolve_callable(s.action)
                 pipeline.callables[sid] = fn
                 cached = cache_on(pipeline, s)  # cached steps take the task path, where the cache lives
                 s.inline = inlinable(s, fn) and s.check is None and not cached
@@ -58,12 +65,29 @@ def prepare(pipeline, check_model=None) -> None:
                 if isinstance(s.action, str):  # given by path in Python (YAML files load them already)
                     from .loader import load  # PyYAML only for this rare case
                     s.action = load(s.action)
-                prepare(s.action, check_model)
+                prepare(s.action, check_model, isolate)
             if check_model is not None and (s.kind == "prompt" or (s.check is not None and s.check.judge is not None)):
                 check_model(pipeline, s)
+            if isolate:
+                _no_code_in_parent(s, i, pipeline)
         except SpecError as e:
             raise _located(pipeline, e, i, "python" if s.kind == "python" else "model" if s.model else s.kind) from None
-    pipeline.prepared = True
+    pipeline.prepared = "isolated" if isolate else True
+
+
+def _isolated_setting(pipeline, s) -> bool:
+    setting = s.isolation if s.isolation is not None else pipeline.defaults.get("isolation")
+    return setting not in (None, "none")
+
+
+def _no_code_in_parent(s, i, pipeline) -> None:
+    """Under isolation nothing of the pipeline's own code may run in this process."""
+    if s.check is not None and isinstance(s.check.python, str):
+        raise SpecError("a `check: {python: ...}` would run the pipeline's code outside isolation",
+                        loc=("check", "python"), hint="use `expr:` or `judge:`, or run without --isolate")
+    if isinstance(s.output, str) and ":" in s.output:
+        raise SpecError("`output: module:Model` would import the pipeline's code outside isolation",
+                        loc=("output",), hint="give the JSON Schema as {schema: ...}, or run without --isolate")
 
 
 def inlinable(s, fn) -> bool:
@@ -139,11 +163,11 @@ async def run_child(parent: RunContext, pipeline, inputs: dict, step_id: str) ->
     """A `pipeline:` step: a child run sharing the parent's services and events (continued, not
     started again, when the parent is a resumed run whose child was waiting)."""
     inputs = coerce_inputs(pipeline, inputs)
-    prepare(pipeline, parent.services.check_model)
+    prepare(pipeline, parent.services.check_model, parent.isolate)
     st = parent.states[step_id]
     common = dict(services=parent.services, bus=parent.bus, outdir=parent.outdir, scope=parent.scope_extra,
                   source=parent.source, notebook_path=parent.notebook_path, parent=parent,
-                  use_cache=parent.use_cache, approval_policy=parent.approval_policy)
+                  use_cache=parent.use_cache, approval_policy=parent.approval_policy, isolate=parent.isolate)
     if isinstance(st.reason, tuple) and st.reason[0] == "child" and parent.store is not None:
         stored, rows = parent.store.load_run(st.reason[1])
         run = RunContext(pipeline, stored["run_id"], stored.get("inputs") or {}, **common)

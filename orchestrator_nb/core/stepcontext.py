@@ -83,6 +83,15 @@ class StepContext:
         """This step's state (status, usage, model...), read-mostly."""
         return self._run.states[self.step.id]
 
+    @property
+    def isolation(self) -> dict | None:
+        """The limits of this step's child process (`isolation: process`), or None: in-process."""
+        return self._run.isolation(self.step)
+
+    @property
+    def timeout(self) -> float | None:
+        return self.step.timeout or self._run.pipeline.defaults.get("timeout")
+
     def render(self, value):
         """A compiled field of the step, rendered in this attempt's scope."""
         return render_field(value, self.scope)
@@ -102,10 +111,6 @@ class StepContext:
             step=self.step, item=self.item if item is None else item,
             attempt=self.attempt if attempt is None else attempt, messages=messages, system=system,
             output=output, model=model, task=task, purpose=purpose)
-
-    def sql(self):
-        """The run's DuckDB connection for `sql` steps (in memory)."""
-        return self._run.sql()
 
     def write_file(self, rel: str, data: bytes) -> dict:
         """Write an artifact under the output directory and record it: {path, sha256, bytes}."""

@@ -14,10 +14,13 @@ from ..spec.format import ACTION_KEYS as ACTIONS, STEP, STEP_KEYS
 from ..spec.templates import Template, compile_field, field_templates
 from .callables import callable_ref
 from .policy import Check, RetryPolicy
+from .sqlquery import SqlQuery, compile_sql
 
 OUTPUT_FORMATS = ("text", "json", "markdown")
 MAX_ITERATIONS = 10              # a `while` step's cap when it gives no max_iterations
 APPROVAL_ONLY = ("show", "revise", "max_revisions", "policy")
+SQL_ONLY = ("files", "sql_access")
+CODE_KINDS = ("code", "python")
 # fields holding templates (besides the action): compiled here, rendered by the executor
 _TEMPLATE_FIELDS = ("when", "for_each", "system", "params", "show", "while", "max_iterations")
 
@@ -28,7 +31,7 @@ class StepDef:
 
     name = description = when = for_each = max_parallel = retry = timeout = cache = check = None
     model = task = system = output = temperature = max_tokens = show = revise = max_revisions = None
-    policy = max_iterations = None
+    policy = max_iterations = files = sql_access = isolation = None
     needs: tuple = ()
     params: dict = {}
     on_error = "fail"
@@ -57,6 +60,16 @@ class StepDef:
             for key in APPROVAL_ONLY:
                 if getattr(self, key) is not None:
                     raise SpecError(f"'{key}' only applies to approval steps", loc=(key,))
+        if kind != "sql":
+            for key in SQL_ONLY:
+                if getattr(self, key) is not None:
+                    raise SpecError(f"'{key}' only applies to sql steps", loc=(key,))
+        if self.isolation is not None and kind not in CODE_KINDS:
+            raise SpecError("'isolation' only applies to code and python steps", loc=("isolation",))
+        for i, name in enumerate(self.files or ()):
+            if "{{" in name or "{%" in name:
+                raise SpecError("files are named in the pipeline, not by templates", loc=("files", i),
+                                hint="a value from a step or a model must not choose what a query can read")
         if getattr(self, "while") is not None and self.for_each is not None:
             raise SpecError("a step takes `for_each` or `while`, not both", loc=("while",))
         if self.max_iterations is not None and getattr(self, "while") is None:
@@ -127,6 +140,7 @@ _COMPILE = {
     "check": Check.coerce,
     "model": lambda v: v if isinstance(v, str) else tuple(v),
     "timeout": float,
+    "files": tuple,
 }
 
 
@@ -137,8 +151,10 @@ def _holds_template(value) -> bool:
 
 
 def _compile_action(kind: str, value):
-    if kind in ("prompt", "approval", "sql"):
+    if kind in ("prompt", "approval"):
         return compile_field(value)
+    if kind == "sql":
+        return compile_sql(value)
     if kind == "python":
         return value  # 'module:function' (imported when the run starts) or the function
     if kind == "code":
@@ -188,6 +204,8 @@ def _template_braces(source: str) -> int | None:
 
 def plain(value):
     """Compiled field -> what YAML would hold."""
+    if isinstance(value, SqlQuery):
+        return value.source
     if isinstance(value, Template):
         return value.source
     if isinstance(value, dict):

@@ -100,10 +100,11 @@ class NotebookRun:
 
     def __init__(self, shell, *, store, pipeline=None, inputs=None, resume_ref: str | None = None,
                  approval: str | None = None, use_cache: bool = True, outdir: str = ".", scope=None,
-                 view_timeout: float = 3.0, run_id: str | None = None):
+                 view_timeout: float = 3.0, run_id: str | None = None, isolate: bool = False):
         self.shell, self.store, self.pipeline, self.inputs = shell, store, pipeline, inputs
         self.resume_ref, self.approval, self.use_cache = resume_ref, approval, use_cache
         self.outdir, self.scope, self.view_timeout = outdir, scope or {}, view_timeout
+        self.isolate = isolate
         if run_id is None:
             from ..core.runner import new_run_id
             run_id = new_run_id()
@@ -150,7 +151,7 @@ class NotebookRun:
         from ..api.runner import run_pipeline
         return run_pipeline(self.pipeline, self.inputs, outdir=self.outdir, source="notebook", run_id=self.run_id,
                             notebook_path=os.environ.get("ORC_NOTEBOOK_PATH") or os.environ.get("JPY_SESSION_NAME"),
-                            **common)
+                            isolate=self.isolate, **common)
 
     def _show(self, widget) -> None:
         from IPython.display import display

@@ -55,6 +55,7 @@ def run_options(fn):
         argument("--approval", choices=POLICIES, help="approval steps: ask (buttons; headless: defer), auto, "
                                                       "reject or defer (default: $ORC_APPROVAL, else ask)"),
         argument("--no-cache", action="store_true", help="recompute every step and model call"),
+        argument("--isolate", action="store_true", help="run code/python steps in a confined child process"),
         argument("--dry-run", action="store_true", help="check and show the plan (graph, models); run nothing"),
         argument("--background", action="store_true",
                  help="return at once; VAR holds a handle: `await VAR` gives the RunResult"),
@@ -145,7 +146,7 @@ class OrcMagics(Magics):
 
         %orc load PATH [--as NAME]          load a pipeline file (or a built-in name) as NAME
         %orc run NAME|PATH [-p KEY=VALUE]... [--out VAR] [--model M] [--approval P]
-                 [--no-cache] [--dry-run] [--background]
+                 [--no-cache] [--isolate] [--dry-run] [--background]
                                             run a loaded pipeline, a %%orc NAME cell's, or a file
         %orc runs [--limit N] [--status S] [--pipeline P]
                                             recent runs (a table; keep it: `t = %orc runs`)
@@ -297,7 +298,7 @@ class OrcMagics(Magics):
             check_override(pipeline, args.model)
         pipeline.model_override = args.model or None  # this run's choice only
         inputs = coerce_inputs(pipeline, parse_params(args.param, ()))
-        prepare(pipeline)
+        prepare(pipeline, bool(getattr(args, "isolate", False)))
         return RunPlan(pipeline, inputs, var, args, scope=kernel_scope(pipeline, self.user_ns), shape=shape)
 
     async def _execute(self, plan: RunPlan):
@@ -310,7 +311,7 @@ class OrcMagics(Magics):
         run = NotebookRun(self.shell, store=self.store(), pipeline=plan.pipeline, inputs=plan.inputs,
                           resume_ref=plan.resume_ref, approval=approval, use_cache=not args.no_cache,
                           outdir=self.outdir, scope=plan.scope, view_timeout=self.view_timeout,
-                          run_id=plan.resume_ref)
+                          run_id=plan.resume_ref, isolate=bool(getattr(args, "isolate", False)))
         run.background = bool(args.background)
         run.start()
         if args.background:
@@ -341,6 +342,7 @@ def parser(cmd: str):
         p.add_argument("--model", metavar="M")
         p.add_argument("--approval", choices=POLICIES)
         p.add_argument("--no-cache", action="store_true")
+        p.add_argument("--isolate", action="store_true")
         p.add_argument("--dry-run", action="store_true")
         p.add_argument("--background", action="store_true")
     elif cmd == "runs":

@@ -345,6 +345,13 @@ OUTPUT = Either(OneOf("text", "json", "markdown"),
                 Text(_REF, doc="'module:PydanticModel' reference", hint="e.g. mypkg.models:Plan"),
                 Python(lambda v: isinstance(v, type), "a pydantic model class"))
 
+ISOLATION = Record("IsolationSpec", "A child process for `code`/`python` steps, with these limits.", {
+    "memory_mb": Field(Int(ge=32), "address-space limit", 1024),
+    "output_mb": Field(Num(gt=0), "largest result and largest file written", 16),
+    "network": Field(Bool(), "allow network access", False),
+})
+Isolation = Either(OneOf("none", "process"), ISOLATION)
+
 ACTIONS = {
     "prompt": Field(Template, "LLM prompt (template)"),
     "python": Field(Either(Ref, Python(_is_callable, "a function")),
@@ -388,6 +395,12 @@ COMMON = {
     "policy": Field(OneOf("ask", "auto", "reject", "defer", "fail"), "approval: this gate's policy"),
     "on_error": Field(OneOf("fail", "continue"), "fail: a failure stops the run; continue: later steps go on", "fail"),
     "thread": Field(Bool(), "run a blocking python step in a worker thread"),
+    "files": Field(ListOf(Text(doc="a file path")), "sql: files the step may read or write besides the output "
+                                                    "directory's (plain paths, relative to the output directory)"),
+    "isolation": Field(Isolation, "code/python: none (in-process, the default) or process (a confined child "
+                                  "process; a mapping sets its limits)"),
+    "sql_access": Field(OneOf("confined", "full"), "sql: confined (the default: output directory and `files:` "
+                                                   "only, no ATTACH or extensions) or full (all of DuckDB)"),
 }
 
 
@@ -457,6 +470,7 @@ DEFAULTS = Record("DefaultsSpec", "Defaults for every step.", {
     "cache": Field(Bool(), "step cache for python/code/sql steps; model answers are cached unless false"),
     "model": Field(ModelRef, "model for prompt steps that name none"),
     "system": Field(Text(), "system prompt for prompt steps that give none"),
+    "isolation": Field(Isolation, "isolation of code/python steps that set none"),
 })
 
 BUDGET = Record("BudgetSpec", "A run stops cleanly (status budget_exceeded) past it.", {
@@ -480,7 +494,7 @@ PIPELINE = Record("PipelineSpec", "An orchestrator-nb pipeline.", {
                    required=True),
 })
 
-SECTIONS = (PIPELINE, STEP, RETRY, CHECK, WRITE, DEFAULTS, BUDGET, INPUT)
+SECTIONS = (PIPELINE, STEP, RETRY, CHECK, WRITE, DEFAULTS, BUDGET, INPUT, ISOLATION)
 
 # settings: not part of a pipeline; ``.orc/settings.yaml`` next to the store (or ``ORC_SETTINGS``),
 # read by ``spec.settings``. Environment variables (named in the descriptions) win over the file.

@@ -24,7 +24,7 @@ _ARTIFACT_COLS = {"run_id": "VARCHAR", "step_id": "VARCHAR", "path": "VARCHAR", 
 _RUN_TIME_COLS = ("started_at", "ended_at")
 _RUN_COLS = ("run_id", "pipeline", "status", "inputs", "spec_yaml", "spec_hash", "source", "notebook_path",
              "started_at", "ended_at", "cost_usd", "tokens_in", "tokens_out", "error", "parent_run_id",
-             "spec_path", "outdir", "pid", "host", "approval_policy", "nb_run_id", "model_override")
+             "spec_path", "outdir", "pid", "host", "approval_policy", "nb_run_id", "model_override", "isolate")
 
 
 def ts(value):

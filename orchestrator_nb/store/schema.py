@@ -61,6 +61,9 @@ CREATE TABLE batch_attempts (
     ("the model a run was told to use (--model)", """
 ALTER TABLE runs ADD COLUMN model_override VARCHAR;
 """),
+    ("runs started with --isolate (their resumes stay isolated)", """
+ALTER TABLE runs ADD COLUMN isolate BOOLEAN;
+"""),
     ("model calls: finish reason, answering model, retries, fallbacks, estimated worst case", """
 ALTER TABLE llm_calls ADD COLUMN finish_reason VARCHAR;
 ALTER TABLE llm_calls ADD COLUMN response_model VARCHAR;

@@ -1,5 +1,6 @@
-"""Browser tests against a real JupyterLab: a server in a temp root dir, Debian ``chromium``
-driven by Python Playwright (no browser download), and a few notebook helpers.
+"""Browser tests against a real JupyterLab (or Jupyter Notebook 7: ``Notebook7``, same interface):
+a server in a temp root dir, Debian ``chromium`` driven by Python Playwright (no browser
+download), and a few notebook helpers.
 
     with Lab(root, env={"ORC_DB": ...}) as lab, Browser(profile_dir) as browser:
         nb = lab.open(browser, "demo.ipynb")
@@ -89,6 +90,10 @@ def notebook_text(path) -> str:
 class Lab:
     """A JupyterLab server for one test (or one module)."""
 
+    module = "jupyterlab"       # python -m <module>
+    app_class = "LabApp"        # whose traits set the settings dir and expose window.jupyterapp
+    home_page = "lab"
+
     def __init__(self, root, env: dict | None = None, port: int | None = None, settings: dict | None = None,
                  log=None):
         self.root = Path(root)
@@ -104,8 +109,12 @@ class Lab:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def url(self, path: str = "lab") -> str:
-        return f"{self.base_url}/{path.lstrip('/')}"
+    def url(self, path: str | None = None) -> str:
+        return f"{self.base_url}/{(path or self.home_page).lstrip('/')}"
+
+    def document_url(self, path: str) -> str:
+        """The page that opens the notebook or file at ``path`` (relative to the root)."""
+        return self.url(f"{self.home_page}/tree/{path}")
 
     def start(self, timeout: float = 90) -> "Lab":
         settings_dir = self._home / "settings"
@@ -113,10 +122,11 @@ class Lab:
             target = settings_dir / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(json.dumps(value))
-        cmd = [sys.executable, "-m", "jupyterlab", "--allow-root", "--no-browser", "--ServerApp.ip=127.0.0.1",
+        app = self.app_class
+        cmd = [sys.executable, "-m", self.module, "--allow-root", "--no-browser", "--ServerApp.ip=127.0.0.1",
                f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
-               "--ServerApp.password=", f"--ServerApp.root_dir={self.root}", "--LabApp.expose_app_in_browser=True",
-               f"--LabApp.user_settings_dir={settings_dir}", f"--LabApp.workspaces_dir={self._home / 'ws'}",
+               "--ServerApp.password=", f"--ServerApp.root_dir={self.root}", f"--{app}.expose_app_in_browser=True",
+               f"--{app}.user_settings_dir={settings_dir}", f"--{app}.workspaces_dir={self._home / 'ws'}",
                "--ServerApp.disable_check_xsrf=True"]
         env = dict(self.env, JUPYTERLAB_SETTINGS_DIR=str(settings_dir),
                    JUPYTERLAB_WORKSPACES_DIR=str(self._home / "ws"))
@@ -125,7 +135,7 @@ class Lab:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"jupyter lab exited ({self.proc.returncode}):\n{self.log()[-3000:]}")
+                raise RuntimeError(f"{self.module} exited ({self.proc.returncode}):\n{self.log()[-3000:]}")
             try:
                 with urllib.request.urlopen(self.url("api/status"), timeout=2) as r:
                     if r.status == 200:
@@ -134,7 +144,7 @@ class Lab:
                 pass
             time.sleep(0.2)
         self.stop()
-        raise TimeoutError(f"jupyter lab did not answer in {timeout:.0f} s:\n{self.log()[-3000:]}")
+        raise TimeoutError(f"{self.module} did not answer in {timeout:.0f} s:\n{self.log()[-3000:]}")
 
     def log(self) -> str:
         try:
@@ -170,6 +180,18 @@ class Lab:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class Notebook7(Lab):
+    """A Jupyter Notebook 7 server (`jupyter notebook`): one document per page, under /tree,
+    /notebooks/<path>, /edit/<path>; the same plugins and ``window.jupyterapp`` as JupyterLab."""
+
+    module = "notebook"
+    app_class = "JupyterNotebookApp"
+    home_page = "tree"
+
+    def document_url(self, path: str) -> str:
+        return self.url(f"{'notebooks' if path.endswith('.ipynb') else 'edit'}/{path}")
 
 
 class Browser:
@@ -214,13 +236,13 @@ class Browser:
 
 
 class NotebookPage:
-    """One notebook open in JupyterLab."""
+    """One notebook open in JupyterLab (or on its own page in Notebook 7)."""
 
     def __init__(self, page, lab: Lab, path: str):
         self.page, self.lab, self.path = page, lab, path
 
     def open(self, timeout: float = 60) -> None:
-        self.page.goto(self.lab.url(f"lab/tree/{self.path}"), timeout=timeout * 1000)
+        self.page.goto(self.lab.document_url(self.path), timeout=timeout * 1000)
         self.page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
                                     " && window.jupyterapp.shell.currentWidget.sessionContext", timeout=timeout * 1000)
         self.wait_kernel(timeout)

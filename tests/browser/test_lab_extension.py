@@ -313,3 +313,50 @@ def test_orc_cells_are_highlighted_as_yaml(lab, browser, screenshots):
     page.keyboard.press("Shift+End")
     page.keyboard.press("Backspace")
     expect(python.locator(".cm-content [class*='tok-']")).to_have_count(0)
+
+
+def test_the_sidebar_keeps_focus_selection_and_place_across_refreshes(lab, browser, make_runs):
+    make_runs(lab, "tick", 12)
+    page = open_lab(lab, browser)
+    page.set_viewport_size({"width": 1280, "height": 520})  # shorter than the list: it scrolls
+    rows = page.locator(f"{SIDEBAR} .jp-orc-run")
+    expect(rows).to_have_count(12)
+    run_id = rows.nth(5).get_attribute("data-run-id")
+    target = run_row(page, run_id)
+    target.locator(".jp-orc-run-open").focus()  # the row's button, as Tab would reach it
+    page.evaluate("""() => {
+        const sidebar = document.querySelector('#orchestrator-nb-sidebar');
+        window.orcFocused = document.activeElement;
+        const cell = sidebar.querySelectorAll('.jp-orc-run')[7].querySelector('.jp-orc-run-id');
+        const range = document.createRange();
+        range.selectNodeContents(cell);
+        getSelection().removeAllRanges();
+        getSelection().addRange(range);
+        window.orcSelected = cell;
+        sidebar.scrollTop = 120;
+    }""")
+    assert page.evaluate("() => window.orcFocused.classList.contains('jp-orc-run-open')")
+    selected = page.evaluate("() => getSelection().toString()")
+    top = target.bounding_box()["y"]
+    polls: list[str] = []
+    page.on("request", lambda r: polls.append(r.url) if "/orc/api/runs?" in r.url else None)
+
+    make_runs(lab, "tock", 1)  # a new run: the next refresh puts a row above the others
+    expect(rows).to_have_count(13)
+    expect(rows.first).to_contain_text("tock")
+    deadline = time.monotonic() + 60
+    while len(polls) < 4 and time.monotonic() < deadline:  # and a few refreshes more
+        page.wait_for_timeout(250)
+    assert len(polls) >= 4, polls
+
+    state = page.evaluate("""() => ({
+        same: document.activeElement === window.orcFocused && window.orcFocused.isConnected,
+        row: document.activeElement.closest('.jp-orc-run')?.dataset.runId,
+        selection: getSelection().toString(),
+        selectedCell: getSelection().rangeCount > 0 && getSelection().getRangeAt(0).startContainer === window.orcSelected,
+    })""")
+    assert state == {"same": True, "row": run_id, "selection": selected, "selectedCell": True}, state
+    assert abs(target.bounding_box()["y"] - top) <= 1  # the row did not jump (the browser kept the scroll anchored)
+
+    page.keyboard.press("Enter")  # the focused button opens its run
+    expect(page.locator(f".jp-orc-runview .jp-orc-facts", has_text=run_id)).to_be_visible()

@@ -3,8 +3,13 @@ from __future__ import annotations
 
 import inspect
 
+from ..isolation import run_isolated
+
 
 async def run_code(compiled, params, ctx):
+    limits = ctx.isolation
+    if limits is not None:  # a child process with JSON values only (no notebook variables)
+        return await run_isolated("code", compiled, params, ctx, limits, ctx.timeout)
     code, _source = compiled
     scope = ctx.scope
     ns = {

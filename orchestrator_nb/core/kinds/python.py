@@ -5,6 +5,7 @@ import asyncio
 import inspect
 
 from ..callables import is_async
+from ..isolation import run_isolated
 
 
 def accepts(fn, name: str) -> bool:
@@ -16,7 +17,11 @@ def accepts(fn, name: str) -> bool:
 
 
 def run_python(fn, params, ctx):
-    """The function's result, or an awaitable of it (async functions, worker threads)."""
+    """The function's result, or an awaitable of it (async functions, worker threads, or a child
+    process under `isolation: process`, where ``fn`` is still its 'module:function' name)."""
+    limits = ctx.isolation
+    if limits is not None:
+        return run_isolated("python", fn, dict(params or {}), ctx, limits, ctx.timeout)
     kwargs = dict(params) if params else {}
     if ctx.feedback is not None and accepts(fn, "feedback"):
         kwargs["feedback"] = str(ctx.feedback)
