@@ -19,6 +19,7 @@ from ..core.result import RunResult
 from ..core.runner import check_run_id, coerce_inputs, lifecycle, new_run_id, prepare, restore, run_record
 from ..core.services import Services
 from ..errors import OrcError, UsageError
+from ..providers import prices
 from ..providers.gateway import Gateway
 from ..providers.routing import check_model
 from ..store import Store
@@ -107,12 +108,23 @@ async def _recorded(run: RunContext, store, sync: str, record) -> RunResult:
         recorder = store.recorder(run.run_id)
         run.bus.subscribers.insert(0, recorder)
     run.bus.subscribe(subscriber_for(store.path if store is not None else None))  # OpenTelemetry, when on
+    if _calls_models(run.pipeline):
+        await prices.ready()  # the price data loads once per process: before any step's timeout starts
     try:
         return await lifecycle(run, record)
     finally:
         if recorder is not None:
             recorder.w.close()
             _sync(store, sync)
+
+
+def _calls_models(pipeline) -> bool:
+    for s in pipeline.steps.values():
+        if s.kind == "prompt" or getattr(s.check, "judge", None) is not None:
+            return True
+        if s.kind == "pipeline" and hasattr(s.action, "steps") and _calls_models(s.action):
+            return True
+    return False
 
 
 def _sync(store, how: str) -> None:
