@@ -26,6 +26,7 @@ from ..store import Store
 from ..store.journal import HOST, pid_alive
 from ..telemetry import subscriber_for
 from .budgets import ledger_for
+from .notify import webhooks_for
 
 __all__ = ["run_pipeline", "resume_run", "run_pipeline_sync", "new_run_id", "prepare_pipeline", "services_for"]
 
@@ -107,6 +108,7 @@ async def _recorded(run: RunContext, store, sync: str, record) -> RunResult:
     if store is not None:
         recorder = store.recorder(run.run_id)
         run.bus.subscribers.insert(0, recorder)
+    run.bus.subscribe(webhooks_for(run))  # notifications (api.notify); None when no webhook is set
     run.bus.subscribe(subscriber_for(store.path if store is not None else None))  # OpenTelemetry, when on
     if _calls_models(run.pipeline):
         await prices.ready()  # the price data loads once per process: before any step's timeout starts

@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("runs", help="list runs")
     sp.add_argument("--limit", "-n", type=int, default=20)
-    sp.add_argument("--status", choices=["running", "succeeded", "failed", "waiting", "cancelled", "budget_exceeded"])
+    sp.add_argument("--status", choices=["pending", "running", "succeeded", "failed", "waiting", "cancelled",
+                                         "budget_exceeded"])
     sp.add_argument("--pipeline")
     sp.add_argument("--all", action="store_true", help="include sub-pipeline runs")
     sp.add_argument("--json", action="store_true")
@@ -83,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--changes", action="store_true", help="request changes (needs --comment)")
     sp.add_argument("--comment", "-m", help="a note for the record; for --changes, what to change")
     sp.add_argument("--by", help="who decides (default: $USER)")
+    db(sp)
+
+    sp = sub.add_parser("cancel", help="stop a running run, or cancel a waiting one (it ends `cancelled`)")
+    sp.add_argument("run_id")
+    sp.add_argument("--by", help="who cancels, for the record (default: $USER)")
+    sp.add_argument("--json", action="store_true")
     db(sp)
 
     sp = sub.add_parser("sql", help="query the store with DuckDB SQL")
@@ -314,6 +321,7 @@ def cmd_show(args) -> int:
                      [(c["step_id"], f"{c['provider']}:{c['model']}", f"{c['tokens_in']}/{c['tokens_out']}",
                        f"${c['cost_usd'] or 0:.5f}", f"{c['latency_ms'] or 0:.0f}ms", "yes" if c["cached"] else "",
                        (c["error"] or "")[:60]) for c in d["llm_calls"]]))
+    _print_pending(d.get("pending") or [])
     if d["approvals"]:
         print("\ndecisions:")
         print(_table(("step", "round", "decision", "by", "mode", "comment"),
@@ -331,6 +339,38 @@ def cmd_show(args) -> int:
         for e in events:
             print(f"  {_when(e['ts'])} {e['level']:<7} {e['step_id'] or '-':<18} {e['message']}")
     return 0
+
+
+def _print_pending(pending: list[dict], limit: int = 4000) -> None:
+    """Each approval waiting for a decision: the question, the content to review, the commands."""
+    for a in pending:
+        where = f"run {a['run_id']} " if a.get("parent_run_id") else ""
+        print(f"\nwaiting for approval: {where}step {a['step_id']} (round {a['round']})")
+        print(f"  {a['question']}")
+        show = (a.get("show") or "").rstrip()
+        if show:
+            if len(show) > limit:
+                show = show[:limit] + f"\n… ({len(show) - limit} more characters: orc show {a['run_id']} --json)"
+            print("  ── to review ──")
+            print("\n".join("  │ " + line for line in show.splitlines()))
+        print(f"  approve:  {a['approve']}\n  changes:  {a['request_changes']}\n  reject:   {a['reject']}")
+        print(f"  then:     {a['resume']}")
+
+
+def cmd_cancel(args) -> int:
+    from ..api.cancel import cancel_run
+    from ..store import Store
+    by = args.by or os.environ.get("USER") or os.environ.get("USERNAME") or "cli"
+    out = cancel_run(Store(args.db), args.run_id, f"cli:{by}")
+    if args.json:
+        from ..core.serialize import dumps
+        print(dumps(out))
+    elif out["status"] == "cancelled":
+        how = f" ({', '.join(out['signals'])} to its process)" if out["signals"] else ""
+        print(f"cancelled: run {out['run_id']} (was {out['previous']}){how} in {out['seconds']:.1f} s")
+    else:
+        print(f"run {out['run_id']} ended {out['status']} before the cancel took effect")
+    return 0 if out["status"] == "cancelled" else 1
 
 
 def cmd_approve(args) -> int:
@@ -397,7 +437,8 @@ def cmd_cache(args) -> int:
 
 
 COMMANDS = {"validate": cmd_validate, "run": cmd_run, "resume": cmd_resume, "runs": cmd_runs, "show": cmd_show,
-            "approve": cmd_approve, "sql": cmd_sql, "schema": cmd_schema, "models": cmd_models, "cache": cmd_cache}
+            "approve": cmd_approve, "cancel": cmd_cancel, "sql": cmd_sql, "schema": cmd_schema, "models": cmd_models,
+            "cache": cmd_cache}
 
 
 if __name__ == "__main__":  # pragma: no cover

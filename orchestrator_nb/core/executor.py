@@ -77,6 +77,12 @@ class Executor:
             return run.stop_reason
         if any(s.status == "waiting" for s in run.states.values()):
             return "waiting"
+        late = [sid for sid, s in run.states.items()
+                if s.status == "failed" and run.pipeline.steps[sid].on_error == "fail_at_end"]
+        if late:  # the run went on past these failures, as asked; now it reports them
+            run.error = run.error or "step" + ("s " if len(late) > 1 else " ") + ", ".join(
+                f"'{sid}'" for sid in late) + " failed (on_error: fail_at_end)" + _first_error(run, late)
+            return "failed"
         return "succeeded"
 
     async def _cancel_all(self) -> None:
@@ -392,13 +398,15 @@ class Executor:
         else:
             action = step.action
         params = render_field(step.params, ctx.scope) if step.params else {}
+        if kind.setup is not None:  # outside the timeout: the step's own work has not started yet
+            await kind.setup(ctx)
         if kind.cacheable and run.cache is not None and stepcache.cache_on(run.pipeline, step):
             work = stepcache.cached(run, kind, step, action, params, ctx, use_cache)
         else:
             work = kind.fn(action, params, ctx)
             if not inspect.isawaitable(work):
                 return work
-        if timeout:
+        if timeout and not kind.own_timeout:
             try:
                 return await asyncio.wait_for(work, timeout)
             except TimeoutError:
@@ -473,3 +481,9 @@ def _truthy(value) -> bool:
     if isinstance(value, str):
         return value.strip().lower() not in ("", "false", "no", "0", "none", "off")
     return bool(value)
+
+
+def _first_error(run, sids: list[str]) -> str:
+    """': <the first failed step's error>' (one line), to say why without opening the store."""
+    err = run.states[sids[0]].error
+    return f": {str(err).splitlines()[0][:200]}" if err else ""

@@ -104,6 +104,12 @@ class StepContext:
         self._run.emit(kind, self.step.id, self.item, self.attempt, **data)
 
     # services --------------------------------------------------------------------------------
+    async def warm_models(self) -> None:
+        """Make the step's models ready to call (SDK imports) without counting against its timeout."""
+        warm = getattr(self._run.llm, "warm", None)
+        if warm is not None:
+            await warm(self.step)
+
     async def complete(self, messages: list[dict], *, system=None, output=None, model=None, task=None,
                        purpose: str = "step", item: int | None = None, attempt: int | None = None):
         """Ask a model (through the run's gateway: routing, fallbacks, cache, records, budget)."""

@@ -102,6 +102,8 @@ def run_view(store, ref: str) -> Sections:
                                    s["status"], s.get("model") or "", _took(s.get("started_at"), s.get("ended_at")),
                                    (s.get("error") or ("cached" if s.get("cached") else ""))[:120])
                                   for s in d["steps"]], title="steps")))
+    for a in d.get("pending") or []:
+        parts.extend(_pending_parts(a))
     calls = d.get("llm_calls") or []
     if calls:
         parts.append(("table", Table(("step", "model", "tokens in/out", "cost", "latency", "cached", "error"),
@@ -118,6 +120,23 @@ def run_view(store, ref: str) -> Sections:
                                      [(a["step_id"], a.get("rel_path") or a["path"], a.get("bytes"),
                                        (a.get("sha256") or "")[:16]) for a in d["artifacts"]], title="artifacts")))
     return Sections(parts, data=d)
+
+
+def _pending_parts(a: dict) -> list:
+    """An approval waiting for a decision: the question, the content to review, how to decide."""
+    import html
+    where = f"run {a['run_id']} " if a.get("parent_run_id") else ""
+    show = (a.get("show") or "").rstrip()
+    parts = [("h", f"waiting for approval: {where}step {a['step_id']} (round {a['round']})"),
+             ("p", a["question"])]
+    if show:
+        parts.append(("html", ("<pre style='font-size:12px;white-space:pre-wrap;border-left:3px solid "
+                               "var(--jp-brand-color1,#1976d2);padding:4px 8px;margin:2px 0;max-height:400px;"
+                               f"overflow:auto'>{html.escape(show)}</pre>",
+                               "── to review ──\n" + "\n".join("│ " + line for line in show.splitlines()))))
+    parts.append(("p", f"decide: %orc approve {a['run_id']} {a['step_id']} (or --changes --comment TEXT, or "
+                       f"--reject), then %{a['resume']}"))
+    return parts
 
 
 def _run_graph(run: dict, steps: list[dict]) -> str:

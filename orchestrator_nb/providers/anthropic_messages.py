@@ -20,6 +20,7 @@ TOOL = "answer"
 class AnthropicProvider(Provider):
     name = "anthropic"
     sdk = "anthropic"
+    sdk_extra = ("anthropic.resources.messages", "anthropic._streaming", "anthropic.lib.streaming")
     key_env = "ANTHROPIC_API_KEY"
     default_base_url = "https://api.anthropic.com"
     models = ("claude-opus-4-1", "claude-sonnet-4-5", "claude-haiku-4-5", "claude-3-5-haiku-latest")
@@ -41,6 +42,7 @@ class AnthropicProvider(Provider):
         if self._client is not None:
             client, self._client = self._client, None
             await client.close()
+
 
     def arguments(self, request: LLMRequest) -> tuple[dict, bool]:
         args: dict = {"model": request.model, "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,

@@ -62,6 +62,7 @@ class Provider(ABC):
     supports_stream: ClassVar[bool] = True
     local: ClassVar[bool] = False               # runs on this machine (for routing code tasks)
     sdk: ClassVar[str | None] = None            # module to import before the first call (off the loop)
+    sdk_extra: ClassVar[tuple[str, ...]] = ()   # submodules the SDK imports lazily on its first call
 
     def __init__(self, api_key: str | None = None, base_url: str | None = None):
         self.api_key = api_key if api_key is not None else self.env_key()
@@ -94,6 +95,31 @@ class Provider(ABC):
 
     async def aclose(self) -> None:
         """Release HTTP clients (called when a run ends)."""
+
+    def setup(self) -> None:
+        """Before this instance's first real call (in a worker thread, off the call's time): the
+        SDK imported and its client made. A cached answer never gets here."""
+        type(self).warm()
+        try:
+            self.client()
+        except Exception:
+            pass  # a missing key and the like: the call itself says so
+
+    def client(self):  # pragma: no cover - SDK-less providers have no client to make
+        return None
+
+    @classmethod
+    def warm(cls) -> None:
+        """Make the first call in this process cheap: import the SDK and what it loads lazily (no
+        client is made: a cached answer needs none). Runs once per process, in a worker thread,
+        before a step's timeout starts; errors are left for the call to report."""
+        import importlib
+        for module in (cls.sdk, *cls.sdk_extra):
+            if module:
+                try:
+                    importlib.import_module(module)
+                except ImportError:
+                    pass
 
     # helpers for subclasses ----------------------------------------------------------------------
     def secrets(self) -> list[str]:

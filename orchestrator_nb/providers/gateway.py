@@ -44,6 +44,7 @@ RATE_LIMITS = RetryPolicy(attempts=4, backoff="exponential", delay=1.0, max_dela
 SERVER_ERRORS = RetryPolicy(attempts=3, backoff="exponential", delay=1.0, max_delay=8.0, jitter=0.2)  # last model only
 MAX_REASKS = 2             # structured output: re-asks with the validation error
 MAX_WAIT = 60.0            # longest retry-after honoured, seconds
+_WARMED: set = set()       # provider classes whose SDK this process has imported (see warm)
 
 
 class LLMResult:
@@ -145,6 +146,24 @@ class Gateway:
             self.providers[name] = p
         return p
 
+    async def warm(self, step) -> None:
+        """Ready the providers a step's models need: SDK imports (~1 s each), once per process, in
+        a thread so the loop keeps serving clicks and other steps. The executor calls it before the
+        step's timeout starts counting."""
+        for model_id in self.chain(step):
+            pname, mname = split_model(model_id)
+            if pname == "replay":
+                pname = split_model(mname)[0]
+            cls = provider_class(pname)
+            if cls not in _WARMED:
+                await asyncio.to_thread(cls.warm)  # parallel steps may both do it: imports are locked
+                _WARMED.add(cls)
+
+    async def _ready(self, provider) -> None:
+        if not getattr(provider, "_ready", False):
+            await asyncio.to_thread(provider.setup)
+            provider._ready = True
+
     def chain(self, step, model=None, task=None) -> tuple[str, ...]:
         pipeline = self.ctx.pipeline
         return resolve_chain(pipeline, model or step.model or None, task or step.task)
@@ -172,13 +191,6 @@ class Gateway:
                 model_id, replay_only = mname, True
                 pname, mname = split_model(model_id)
             provider = self.provider(pname)
-            if provider.sdk and provider.sdk not in sys.modules:
-                # importing an SDK takes ~1 s: do it in a thread (the loop keeps serving clicks and
-                # other steps) and outside the step's time budget
-                t0 = time.monotonic()
-                await asyncio.to_thread(importlib.import_module, provider.sdk)
-                if deadline is not None:
-                    deadline += time.monotonic() - t0
             req = LLMRequest(model=mname, messages=list(messages), system=system, temperature=temperature,
                              max_tokens=max_tokens, schema=fmt.schema, json_mode=fmt.kind == "json",
                              timeout=_share(deadline, len(chain) - n))
@@ -188,7 +200,7 @@ class Gateway:
             last = n == len(chain) - 1
             try:
                 return await self._ask(step, item, attempt, provider, model_id, req, fmt, last, purpose, replay_only,
-                                       fresh, previous)
+                                       fresh, deadline, previous)
             except ProviderError as e:
                 previous = model_id
                 failures.append(f"{model_id}: {e.reason}")
@@ -202,12 +214,12 @@ class Gateway:
         raise ProviderError("no model to call")  # pragma: no cover - chains are never empty
 
     async def _ask(self, step, item, attempt, provider, model_id, req, fmt, last, purpose, replay_only,
-                   fresh=False, fallback_from=None) -> LLMResult:
+                   fresh=False, deadline=None, fallback_from=None) -> LLMResult:
         """One model: cache, retries for this model, structured re-asks."""
         ctx = self.ctx
         for reask in range(MAX_REASKS + 1):
             resp, cached = await self._call(step, item, attempt, provider, model_id, req, last, purpose, replay_only,
-                                            fresh, fallback_from)
+                                            fresh, deadline, fallback_from)
             value, prob = fmt.parse(resp.text, resp.data)
             if prob is None:
                 return LLMResult(value, resp.text, model_id, resp.tokens_in, resp.tokens_out, resp.cost_usd, cached)
@@ -225,7 +237,7 @@ class Gateway:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _call(self, step, item, attempt, provider, model_id, req, last, purpose, replay_only=False,
-                    fresh=False, fallback_from=None):
+                    fresh=False, deadline=None, fallback_from=None):
         """One request to one model, with this model's retries. Returns (response, cached)."""
         ctx = self.ctx
         key = content_hash("llm", model_id, req.cache_fields())
@@ -248,6 +260,7 @@ class Gateway:
                 "ORC_MODE=replay to record it, or `orc cache import` a cassette", reason="replay_miss")
             self._record(step, item, attempt, model_id, req, key, error=err, latency=0.0, purpose=purpose)
             raise err
+        await self._ready(provider)  # SDK import and client set-up: not part of the call's time
         rate_limited = failed = 0
         while True:
             # the worst case must fit every budget, or the request is not sent (raises BudgetExceeded)
@@ -270,7 +283,7 @@ class Gateway:
                 elif e.reason in ("server", "timeout", "connection"):
                     failed += 1
                 wait = _retry_wait(e, rate_limited, failed, last)
-                if wait is None:
+                if wait is None or (deadline is not None and time.monotonic() + wait > deadline):
                     raise e from None
                 ctx.log(f"{model_id}: {e.reason}; retrying in {wait:.2f} s", "warning", step.id)
                 await asyncio.sleep(wait)

@@ -17,6 +17,7 @@ from .sdk_errors import classify
 class OpenAIProvider(Provider):
     name = "openai"
     sdk = "openai"
+    sdk_extra = ("openai.resources.chat", "openai.lib.streaming.chat", "openai._streaming")
     key_env = "OPENAI_API_KEY"
     default_base_url = "https://api.openai.com/v1"
     models = ("gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-4o", "gpt-4o-mini", "o4-mini", "gpt-5",

@@ -4,11 +4,19 @@ Enabled on install (``jupyter-config/jupyter_server_config.d/orchestrator_nb.jso
 all under ``<base_url>orc/api/`` and all requiring an authenticated user:
 
     GET  runs                 list runs (?status= &pipeline= &top_level=1 &limit= &offset=)
+    POST runs                 start a run in a worker process: {"pipeline", "inputs", ...} -> {"run_id"}
     GET  runs/<run_id>        one run: steps with attempts, outputs, LLM calls, approvals, artifacts
+    POST runs/<run_id>/resume continue a waiting, failed or cancelled run in a worker process
+    POST runs/<run_id>/cancel stop a run (it ends `cancelled`)
     GET  approvals            approvals waiting for a decision (?run_id=)
     POST approvals            decide one: {"run_id", "step_id", "decision", "comment"}
+    GET  pipelines            the pipelines POST runs can start, with their typed inputs
     GET  info                 version and the store path this server reads
     GET  stats                cost and latency per model/pipeline/day (?by= &since= &until= &pipeline= &model=)
+    GET  openapi.json         the OpenAPI description of all of the above
+
+Runs started here execute in worker processes the server owns (``workers``); when the server
+stops, it cancels the runs they still run.
 
 The store is ``OrcServer.db`` (config), else ``ORC_DB``, else ``.orc/orc.duckdb`` under the
 server's root directory; see ``settings``. Store calls block for tens of milliseconds, so the
@@ -31,23 +39,43 @@ def _load_jupyter_server_extension(serverapp) -> None:
 
     from ..version import __version__
     from ..store import Store
-    from .handlers import ROUTES
+    from .routes import ROUTES
     from .settings import OrcServer
+    from .workers import Supervisor
 
     settings = OrcServer(parent=serverapp)
     path = settings.store_path(serverapp.root_dir)
     if settings.set_kernel_env:
         settings.export_to_kernels(path)
     web_app = serverapp.web_app
+    store = Store(path)
+    executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="orc-store")
+    supervisor = Supervisor(store, serverapp.root_dir, executor, max_runs=settings.max_runs, log=serverapp.log)
     web_app.settings.update({
-        "orc_store": Store(path),
-        "orc_executor": ThreadPoolExecutor(max_workers=2, thread_name_prefix="orc-store"),
+        "orc_store": store,
+        "orc_executor": executor,
         "orc_version": __version__,
         "orc_root_dir": serverapp.root_dir,
+        "orc_supervisor": supervisor,
     })
+    _stop_workers_with(serverapp, supervisor)
     base = url_path_join(web_app.settings["base_url"], API_PREFIX)
     web_app.add_handlers(".*$", [(url_path_join(base, pattern), handler) for pattern, handler in ROUTES])
     serverapp.log.info("orchestrator-nb %s: runs sidebar API at %s reading %s", __version__, base, path)
+
+
+def _stop_workers_with(serverapp, supervisor) -> None:
+    """Cancel the runs still in workers when the server stops. A plain server extension gets no
+    stop hook of its own, so this joins the server's extension cleanup (awaited on shutdown)."""
+    cleanup = serverapp.cleanup_extensions
+
+    async def cleanup_extensions():
+        try:
+            await supervisor.stop_all()
+        finally:
+            await cleanup()
+
+    serverapp.cleanup_extensions = cleanup_extensions
 
 
 # the name jupyter_server looked for before 2.0

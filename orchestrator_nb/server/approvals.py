@@ -26,10 +26,10 @@ def waiting_approvals(store, run_id: str | None = None) -> list[dict]:
 
 
 def record_decision(store, run_id: str, step_id: str, decision: str, comment: str | None,
-                    decided_by: str | None) -> dict:
+                    decided_by: str | None, *, edited=None, input=None) -> dict:
     """Record a decision made in the UI (mode ``ui``) and say how the run continues."""
     with store.connect() as con:  # one lock: the run's status and the decision belong together
-        out = decide(store, run_id, step_id, decision, comment, decided_by, mode="ui")
+        out = decide(store, run_id, step_id, decision, comment, decided_by, mode="ui", edited=edited, input=input)
         # a sub-pipeline's gate is resumed through its outermost run
         status = con.execute("SELECT status FROM runs WHERE run_id = ?", [out["resume"]]).fetchall()[0][0]
     live = status == "running"

@@ -1,4 +1,5 @@
-"""REST handlers under ``/orc/api/``. Every method needs an authenticated, authorized user
+"""REST handlers under ``/orc/api/`` that read runs and decide approvals (run control is in
+``control``, the route table in ``routes``). Every method needs an authenticated, authorized user
 (403 otherwise); bad input gets a 4xx JSON body ``{"message", "field"}`` naming the field.
 
 Store calls run on the extension's thread pool: they block for tens of milliseconds (a file
@@ -146,7 +147,8 @@ class ApprovalsHandler(OrcHandler):
         user = self.current_user
         who = getattr(user, "display_name", None) or getattr(user, "username", None) or "jupyterlab"
         await self.answer(record_decision, self.store, body["run_id"], body["step_id"], body["decision"],
-                          body["comment"], f"ui:{who}", http_status=201)
+                          body["comment"], f"ui:{who}", http_status=201, edited=body.get("edited"),
+                          input=body.get("input"))
 
 
 class InfoHandler(OrcHandler):
@@ -187,18 +189,34 @@ class StatsHandler(OrcHandler):
                           self.get_query_argument("model", None) or None)
 
 
+DECISION_FIELDS = ("run_id", "step_id", "decision", "comment", "edited", "input")
+
+
+def decision_extras() -> bool:
+    """Whether the core's approval steps use an edited output and typed input (``edited``, ``input``)."""
+    from ..core.approvals import Decision
+    return "edited" in getattr(Decision, "__dataclass_fields__", {})
+
+
 def decision_body(raw: bytes) -> dict:
     """Validate a POST body: {"run_id": str, "step_id": str, "decision": approve|reject|request_changes,
-    "comment": str (required to request changes)}."""
+    "comment": str (required to request changes), "edited": the reviewed output as the reviewer
+    changed it (any JSON), "input": the gate's form values (an object)}."""
     try:
         data = json.loads(raw or b"")
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("body", "the body must be JSON: {\"run_id\", \"step_id\", \"decision\", \"comment\"}") from None
     if not isinstance(data, dict):
         raise BadRequest("body", f"the body must be a JSON object, got {type(data).__name__}")
-    unknown = sorted(set(data) - {"run_id", "step_id", "decision", "comment"})
+    unknown = sorted(set(data) - set(DECISION_FIELDS))
     if unknown:
-        raise BadRequest(unknown[0], f"unknown field {unknown[0]!r} (fields: run_id, step_id, decision, comment)")
+        raise BadRequest(unknown[0], f"unknown field {unknown[0]!r} (fields: {', '.join(DECISION_FIELDS)})")
+    for name in ("edited", "input"):
+        if name in data and not decision_extras():
+            raise BadRequest(name, f"{name}: this version's approval steps take no edited output or typed "
+                                   "input yet; decide without it")
+    if data.get("input") is not None and not isinstance(data["input"], dict):
+        raise BadRequest("input", f"input must be a JSON object of form values, got {type(data['input']).__name__}")
     out = {}
     for name in ("run_id", "step_id"):
         value = data.get(name)
@@ -216,6 +234,12 @@ def decision_body(raw: bytes) -> dict:
     if word == "request_changes" and comment is None:
         raise BadRequest("comment", "a comment is required to request changes (say what to change)")
     out.update(decision=word, comment=comment)
+    if data.get("edited") is not None:
+        if word != "approve":
+            raise BadRequest("edited", "an edited output goes with decision approve")
+        out["edited"] = data["edited"]
+    if data.get("input") is not None:
+        out["input"] = data["input"]
     return out
 
 
@@ -227,11 +251,3 @@ def _field_of(message: str) -> str | None:
             return field
     return None
 
-
-ROUTES = [
-    (r"runs", RunsHandler),
-    (r"runs/(?P<run_id>[A-Za-z0-9_.-]+)", RunHandler),
-    (r"approvals", ApprovalsHandler),
-    (r"info", InfoHandler),
-    (r"stats", StatsHandler),
-]

@@ -13,7 +13,6 @@ import os
 import yaml
 
 from ..store.queries import list_runs, run_detail
-from .approvals import waiting_approvals
 
 STATUSES = ("pending", "running", "succeeded", "failed", "skipped", "waiting", "cancelled", "budget_exceeded")
 ACTIVE = ("running", "waiting", "pending")
@@ -40,9 +39,9 @@ def runs_page(store, *, status=None, pipeline=None, top_level=False, limit=50, o
 
 def run_view(store, ref: str, root_dir: str | None = None) -> dict:
     """One run with its step timeline (every attempt and item), LLM calls, approvals, artifacts."""
-    with store.connect():
-        detail = run_detail(store, ref)
-        pending = waiting_approvals(store, detail["run"]["run_id"])
+    detail = run_detail(store, ref)
+    for a in detail["pending"]:  # this run's approvals and its sub-pipelines'
+        a["live"] = a.get("run_status") == "running"
     run = detail["run"]
     now = _utcnow()
     run["duration_s"] = duration(run["started_at"], run["ended_at"], run["status"], now)
@@ -50,7 +49,6 @@ def run_view(store, ref: str, root_dir: str | None = None) -> dict:
     steps_plan = plan(run.get("spec_yaml"))
     detail["plan"] = steps_plan
     detail["timeline"] = timeline(steps_plan, detail["steps"], detail.get("llm_calls", []), now)
-    detail["pending"] = pending
     for c in detail["children"]:
         c["duration_s"] = duration(c["started_at"], c["ended_at"], c["status"], now)
     for a in detail["artifacts"]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from traitlets import Bool, Unicode
+from traitlets import Bool, Int, Unicode
 from traitlets.config import Configurable
 
 
@@ -22,6 +22,13 @@ class OrcServer(Configurable):
         config=True,
         help="Set ORC_DB (absolute) in the server's environment so kernels it starts record their runs "
              "in the same store, whatever folder their notebook is in.",
+    )
+
+    max_runs = Int(
+        4,
+        config=True,
+        help="How many runs started or resumed through the REST API may execute at once (one worker "
+             "process each); more requests get 429 until one ends.",
     )
 
     def store_path(self, root_dir: str) -> str:

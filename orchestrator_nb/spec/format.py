@@ -393,7 +393,9 @@ COMMON = {
     "revise": Field(Text(), "approval: the step regenerated on 'request changes'"),
     "max_revisions": Field(Int(ge=1), "approval: rounds of changes before giving up (default 5)"),
     "policy": Field(OneOf("ask", "auto", "reject", "defer", "fail"), "approval: this gate's policy"),
-    "on_error": Field(OneOf("fail", "continue"), "fail: a failure stops the run; continue: later steps go on", "fail"),
+    "on_error": Field(OneOf("fail", "continue", "fail_at_end"),
+                      "fail: a failure stops the run; continue: later steps go on and the run can still succeed; "
+                      "fail_at_end: later steps go on, and the run ends failed (exit 1) once they are done", "fail"),
     "thread": Field(Bool(), "run a blocking python step in a worker thread"),
     "files": Field(ListOf(Text(doc="a file path")), "sql: files the step may read or write besides the output "
                                                     "directory's (plain paths, relative to the output directory)"),

@@ -49,13 +49,30 @@ def _regex_replace(value, pattern: str, repl: str = "") -> str:
     return re.sub(pattern, repl, str(value))
 
 
+def _date(value, fmt: str = "%Y-%m-%d") -> str:
+    """`{{ ts | date('%Y-%m-%d %H:%M') }}`: an ISO timestamp (text), a datetime or epoch seconds,
+    formatted with strftime codes."""
+    from datetime import datetime, timezone
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        moment = datetime.fromtimestamp(value, timezone.utc)
+    elif isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"date: {str(value)[:40]!r} is not an ISO date or time (e.g. 2026-01-31T12:00:00)") \
+                from None
+    return moment.strftime(fmt)
+
+
 FILTERS = {
     "tojson": lambda v, indent=None: json.dumps(v, indent=indent, ensure_ascii=False, default=str),
     "to_json": lambda v, indent=None: json.dumps(v, indent=indent, ensure_ascii=False, default=str),
     "fromjson": json.loads, "from_json": json.loads,
     "toyaml": _to_yaml, "to_yaml": _to_yaml,
     "slugify": _slugify, "regex_replace": _regex_replace, "basename": _basename,
-    "truncate_words": _truncate_words,
+    "truncate_words": _truncate_words, "date": _date, "strftime": _date,
 }
 
 

@@ -190,7 +190,8 @@ class Recorder:
         elif kind == "approval":
             w({"t": "approval", "run_id": ev.run_id, "step_id": ev.step_id, "round": d["round"],
                "decision": d["decision"], "comment": d.get("comment"), "decided_by": d.get("decided_by"),
-               "mode": d.get("mode"), "decided_at": d.get("decided_at") or ev.ts}, urgent=True)
+               "mode": d.get("mode"), "decided_at": d.get("decided_at") or ev.ts,
+               "edited": d.get("edited"), "input": d.get("input")}, urgent=True)
         elif kind == "artifact":
             w({"t": "artifact", "run_id": ev.run_id, "step_id": ev.step_id, "path": d["path"],
                "rel_path": d.get("rel_path"), "sha256": d["sha256"], "media_type": d.get("media_type"),
@@ -261,6 +262,33 @@ def read_new(path: str, offset: int) -> tuple[list[dict], int, bool]:
         else:
             records.append(normalize(rec))
     return records, offset + end + 1, eof
+
+
+def run_ended(directory, run_id: str, pid: int) -> bool:
+    """Whether the journal that process ``pid`` writes for ``run_id`` records the run's end (a
+    cheap look at the file's tail, no store lock: a cancel watches it while the run stops)."""
+    prefix = f"{run_id}.{HOST}.{pid}."
+    try:
+        names = [n for n in os.listdir(directory) if n.startswith(prefix) and n.endswith(".jsonl")]
+    except FileNotFoundError:
+        return False
+    for name in names:
+        try:
+            with open(os.path.join(directory, name), "rb") as f:
+                f.seek(max(0, os.fstat(f.fileno()).st_size - 8192))
+                tail = f.read().split(b"\n")
+        except OSError:
+            continue
+        for raw in reversed(tail):
+            if b'"t":"run"' not in raw and b'"t": "run"' not in raw:
+                continue
+            try:
+                rec = json.loads(raw)
+            except ValueError:
+                continue
+            if rec.get("run_id") == run_id and rec.get("status") not in (None, "running"):
+                return True
+    return False
 
 
 def writer_alive(filename: str) -> bool:

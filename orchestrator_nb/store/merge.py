@@ -18,7 +18,8 @@ _CALL_COLS = {"call_id": "VARCHAR", "run_id": "VARCHAR", "step_id": "VARCHAR", "
 _EVENT_COLS = {"run_id": "VARCHAR", "ts": "DOUBLE", "level": "VARCHAR", "step_id": "VARCHAR",
                "message": "VARCHAR", "kind": "VARCHAR", "item_index": "INTEGER", "attempt": "INTEGER"}
 _APPROVAL_COLS = {"run_id": "VARCHAR", "step_id": "VARCHAR", "round": "INTEGER", "decision": "VARCHAR",
-                  "comment": "VARCHAR", "decided_by": "VARCHAR", "mode": "VARCHAR", "decided_at": "DOUBLE"}
+                  "comment": "VARCHAR", "decided_by": "VARCHAR", "mode": "VARCHAR", "decided_at": "DOUBLE",
+                  "edited": "JSON", "input": "JSON"}
 _ARTIFACT_COLS = {"run_id": "VARCHAR", "step_id": "VARCHAR", "path": "VARCHAR", "rel_path": "VARCHAR",
                   "sha256": "VARCHAR", "media_type": "VARCHAR", "bytes": "BIGINT", "created_at": "DOUBLE"}
 _RUN_TIME_COLS = ("started_at", "ended_at")

@@ -99,16 +99,32 @@ def run_detail(store, ref: str, calls: bool = True) -> dict:
                "events": _rows(con, "SELECT * FROM events WHERE run_id = ? ORDER BY ts", [run_id]),
                "children": _rows(con, f"SELECT {', '.join(RUN_COLUMNS)} FROM runs WHERE parent_run_id = ? "
                                       "ORDER BY started_at", [run_id])}
+        for a in out["approvals"]:
+            a["edited"], a["input"] = _json(a.get("edited")), _json(a.get("input"))
         if calls:
             rows = _rows(con, "SELECT * FROM llm_calls WHERE run_id = ? ORDER BY created_at", [run_id])
             for c in rows:
                 c["request"] = _json(c["request"])
             out["llm_calls"] = rows
+        # what a reviewer must decide now: this run's approvals and its sub-pipelines'
+        out["pending"] = with_commands(pending_approvals(store, run_id, tree=True), _outermost(con, run_id))
         return out
 
 
-def pending_approvals(store, run_id: str | None = None) -> list[dict]:
-    """Approval steps whose latest attempt is `waiting`, with the question and what to show."""
+def _outermost(con, run_id: str) -> str:
+    """The run `orc resume` continues: the outermost one (a sub-pipeline resumes with it)."""
+    top = run_id
+    for _ in range(20):
+        parent = con.execute("SELECT parent_run_id FROM runs WHERE run_id = ?", [top]).fetchall()
+        if not parent or not parent[0][0]:
+            break
+        top = parent[0][0]
+    return top
+
+
+def pending_approvals(store, run_id: str | None = None, tree: bool = False) -> list[dict]:
+    """Approval steps whose latest attempt is `waiting`, with the question and what to show.
+    ``tree``: with ``run_id``, also those of its sub-pipeline runs (at any depth)."""
     sql = """
         SELECT s.run_id, s.step_id, s.attempt AS round, s.output, s.started_at, r.pipeline, r.status AS run_status,
                r.source, r.parent_run_id
@@ -119,7 +135,13 @@ def pending_approvals(store, run_id: str | None = None) -> list[dict]:
           AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.run_id = s.run_id AND a.step_id = s.step_id
                           AND a.round = s.attempt)
           AND r.status IN ('running', 'waiting')
-    """ + (" AND s.run_id = ?" if run_id else "") + " ORDER BY s.started_at"
+    """
+    if run_id and tree:
+        sql += " AND s.run_id IN (SELECT run_id FROM tree)"
+        sql = _TREE.format(root="?") + sql
+    elif run_id:
+        sql += " AND s.run_id = ?"
+    sql += " ORDER BY s.started_at"
     with store.connect() as con:
         rows = _rows(con, sql, [run_id] if run_id else [])
     for r in rows:
@@ -128,6 +150,22 @@ def pending_approvals(store, run_id: str | None = None) -> list[dict]:
         r["show"] = info.get("show") if isinstance(info, dict) else None
         r["revise"] = info.get("revise") if isinstance(info, dict) else None
     return rows
+
+
+# a run and its sub-pipeline runs, at any depth
+_TREE = """WITH RECURSIVE tree(run_id) AS (
+    SELECT {root} UNION SELECT r.run_id FROM runs r JOIN tree t ON r.parent_run_id = t.run_id)
+"""
+
+
+def with_commands(pending: list[dict], top: str) -> list[dict]:
+    """Each pending approval with the commands that decide it and continue the run ``top``."""
+    for a in pending:
+        a["approve"] = f"orc approve {a['run_id']} {a['step_id']}"
+        a["request_changes"] = f'orc approve {a["run_id"]} {a["step_id"]} --changes --comment "..."'
+        a["reject"] = f"orc approve {a['run_id']} {a['step_id']} --reject"
+        a["resume"] = f"orc resume {top}"
+    return pending
 
 
 def find_decision(store, run_id: str, step_id: str, round_: int):
@@ -149,9 +187,12 @@ DECISION_WORDS = {"approve": "approved", "approved": "approved", "reject": "reje
 
 
 def decide(store, ref: str, step_id: str, decision: str, comment: str | None = None,
-           decided_by: str | None = None, mode: str = "cli") -> dict:
+           decided_by: str | None = None, mode: str = "cli", *, edited=None, input=None) -> dict:
     """Record a decision for a pending approval. The waiting run picks it up (live runs at once,
-    stored runs on `orc resume`). Returns {run_id, step_id, round, decision}."""
+    stored runs on `orc resume`). Returns {run_id, step_id, round, decision}.
+
+    ``edited``: the reviewer's version of the output under review; ``input``: what they typed into
+    the gate's form. Both are stored as JSON beside the decision (None: not given)."""
     word = DECISION_WORDS.get(str(decision).lower())
     if word is None:
         raise UsageError(f"unknown decision '{decision}' (use approve, reject or changes)")
@@ -181,14 +222,12 @@ def decide(store, ref: str, step_id: str, decision: str, comment: str | None = N
             raise OrcError(f"step '{step_id}' of run {run_id} was already decided: {taken[0][0]}")
         from .merge import ts
         now = time.time()
-        top = run_id  # `orc resume` continues the outermost run (a sub-pipeline resumes with it)
-        for _ in range(20):
-            parent = con.execute("SELECT parent_run_id FROM runs WHERE run_id = ?", [top]).fetchall()
-            if not parent or not parent[0][0]:
-                break
-            top = parent[0][0]
-        con.execute("INSERT INTO approvals VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [run_id, step_id, round_, word, comment, decided_by, mode, ts(now)])
+        top = _outermost(con, run_id)  # `orc resume` continues the outermost run
+        con.execute("INSERT INTO approvals (run_id, step_id, round, decision, comment, decided_by, mode, "
+                    "decided_at, edited, input) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [run_id, step_id, round_, word, comment, decided_by, mode, ts(now),
+                     None if edited is None else json.dumps(edited, ensure_ascii=False),
+                     None if input is None else json.dumps(input, ensure_ascii=False)])
         con.execute("INSERT INTO events VALUES (?, ?, 'info', ?, ?, 'approval', -1, ?)",
                     [run_id, ts(now), step_id, f"{word} by {decided_by or mode}" + (f": {comment}" if comment else ""),
                      round_])

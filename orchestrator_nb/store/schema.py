@@ -64,6 +64,10 @@ ALTER TABLE runs ADD COLUMN model_override VARCHAR;
     ("runs started with --isolate (their resumes stay isolated)", """
 ALTER TABLE runs ADD COLUMN isolate BOOLEAN;
 """),
+    ("approvals that carry an edited output and typed input", """
+ALTER TABLE approvals ADD COLUMN edited JSON;
+ALTER TABLE approvals ADD COLUMN input JSON;
+"""),
     ("model calls: finish reason, answering model, retries, fallbacks, estimated worst case", """
 ALTER TABLE llm_calls ADD COLUMN finish_reason VARCHAR;
 ALTER TABLE llm_calls ADD COLUMN response_model VARCHAR;

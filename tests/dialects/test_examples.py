@@ -94,8 +94,10 @@ def test_05_publish_gate_jumps(tmp_path, draft, expect, published):
 
 
 def test_06_nightly_build_retries_times_out_and_routes_failures(tmp_path):
-    run = run_cli("06_nightly_build.yaml", BUILD, workdir=tmp_path)
-    assert run.status == OK   # every failure was handled by its on_failure policy
+    # on_failure: continue / skip go on to the end, then the run reports failure (exit 1), as py-orc does
+    run = run_cli("06_nightly_build.yaml", BUILD, workdir=tmp_path, expect=1)
+    assert run.status == "failed"
+    assert run.detail["run"]["error"].startswith("steps 'slow_tests', 'lint' failed (on_error: fail_at_end)")
     assert run.rows("fetch") == [(-1, 1, "failed", "RuntimeError: command exited with status 1: mirror busy"),
                                  (-1, 2, OK, None)]
     steps = run.steps()

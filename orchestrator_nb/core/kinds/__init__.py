@@ -21,19 +21,24 @@ from . import approval, code, prompt, python, sql, subpipeline, write
 class Kind:
     """``takes``: "rendered" (the action rendered), "compiled" (as the step holds it) or
     "function" (python steps: the resolved function). ``awaits``: the work waits on the loop
-    (models, people, child runs) instead of holding it. ``cacheable``: may use the step cache."""
+    (models, people, child runs) instead of holding it. ``cacheable``: may use the step cache.
+    ``setup(ctx)``: awaited before each try, outside the step's timeout (SDK imports).
+    ``own_timeout``: the kind keeps to ``ctx.timeout`` itself (the model gateway bounds each call,
+    leaving out client set-up), so the executor does not cut it off."""
 
-    __slots__ = ("name", "fn", "takes", "awaits", "cacheable")
+    __slots__ = ("name", "fn", "takes", "awaits", "cacheable", "setup", "own_timeout")
 
-    def __init__(self, name: str, fn, *, takes: str = "rendered", awaits: bool = False, cacheable: bool = False):
+    def __init__(self, name: str, fn, *, takes: str = "rendered", awaits: bool = False, cacheable: bool = False,
+                 setup=None, own_timeout: bool = False):
         self.name, self.fn, self.takes, self.awaits, self.cacheable = name, fn, takes, awaits, cacheable
+        self.setup, self.own_timeout = setup, own_timeout
 
     def __repr__(self) -> str:
         return f"<Kind {self.name}>"
 
 
 BUILTIN = {
-    "prompt": Kind("prompt", prompt.run_prompt, awaits=True),
+    "prompt": Kind("prompt", prompt.run_prompt, awaits=True, setup=prompt.warm_models, own_timeout=True),
     "python": Kind("python", python.run_python, takes="function", cacheable=True),
     "code": Kind("code", code.run_code, takes="compiled", cacheable=True),
     "sql": Kind("sql", sql.run_sql, cacheable=True),

@@ -20,6 +20,11 @@ def feedback_messages(feedback) -> list[dict]:
     return [{"role": "assistant", "content": previous or ""}, {"role": "user", "content": ask}]
 
 
+async def warm_models(ctx) -> None:
+    """Before the step's time starts: its models' SDKs imported (see ``StepContext.warm_models``)."""
+    await ctx.warm_models()
+
+
 async def run_prompt(prompt, params, ctx):
     step = ctx.step
     system = ctx.render(step.system) if step.system is not None else ctx.pipeline.defaults.get("system")

@@ -9,6 +9,7 @@
 | tool filesystem: read / list / exists / mkdir     | `python: ...tools:fs_*` (root = run.outdir)   |
 | tool filesystem: write                            | `write:` (an artifact, under --outdir)        |
 | tool terminal: execute                            | `python: ...tools:terminal_execute`, thread   |
+| tool mcp-memory: store / retrieve / list / clear  | `python: ...tools:memory` (kept with the run)  |
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ FS_ACTIONS = ("read", "write", "list", "exists", "mkdir")
 UNSUPPORTED = {
     "web-search": "web search is not supported (fetch pages with a terminal step, e.g. curl)",
     "headless-browser": "browsing is not supported (fetch pages with a terminal step, e.g. curl)",
-    "mcp-server": "MCP tools are not supported", "mcp-memory": "MCP tools are not supported",
+    "mcp-server": "MCP tools are not supported",
     "mcp-resource": "MCP tools are not supported",
     "image-generation": "media tools are not supported", "image-analysis": "media tools are not supported",
     "audio-processing": "media tools are not supported", "video-processing": "media tools are not supported",
@@ -65,12 +66,15 @@ def action(level: Level, it: Item, out: Out, resolver) -> None:
             act_key = "generate_text" if tool == "llm-generate" else "analyze_text"
         elif tool == "filesystem":
             return _filesystem(level, it, out, resolver, act_key, params)
+        elif tool == "mcp-memory":
+            return _memory(level, it, out, resolver, act_key, params)
         elif tool == "terminal":
             if act_key not in (None, "execute", "run"):
                 raise level.tr.error(f"terminal action '{act}' is not supported", p + ("action",), hint="use execute")
             return _terminal(level, it, out, resolver, params)
         else:
-            hint = UNSUPPORTED.get(tool, "supported tools: filesystem, terminal, llm-generate, llm-analyze")
+            hint = UNSUPPORTED.get(tool, "supported tools: filesystem, terminal, mcp-memory, llm-generate, "
+                                         "llm-analyze")
             raise level.tr.error(f"tool '{tool}' is not supported", p + ("tool",), hint=hint)
     kind = ACTIONS.get(act_key)
     if kind is None and act_key in UNSUPPORTED:
@@ -177,7 +181,8 @@ def _model(level, it, params):
     if not isinstance(raw, str):
         raise level.tr.error("must be a model name", origin)
     if autotext.has_auto(raw) or raw.strip() == "<AUTO>":
-        task = autotext.infer_task(" ".join(t for _, t in level.split(raw, origin)))
+        words = " ".join(t for _, t in level.split(raw, origin))
+        task = autotext.infer_task(words, next(iter(autotext.auto_tasks(raw)), None))
         return ("task", task, origin) if task else None
     if is_template(raw):
         raise level.tr.error("the model cannot be a template", origin, hint="name it, or use <AUTO> to route by task")
@@ -259,3 +264,26 @@ def _terminal(level, it, out, resolver, params):
     out.put("thread", True, p + ("tool",))
 
 
+
+
+MEMORY_ACTIONS = ("store", "retrieve", "list", "clear")
+
+
+def _memory(level, it, out, resolver, act, params):
+    """`tool: mcp-memory`: py-orc's key-value memory, per namespace, with a time to live. The
+    operation is `parameters.action` (with `action: execute`) or the step's own `action`."""
+    p = it.path
+    op, where = (params.get("action"), p + ("parameters", "action")) if act in (None, "execute") else (act, p + ("action",))
+    if op not in MEMORY_ACTIONS:
+        from ...errors import suggest
+        raise level.tr.error(f"mcp-memory action {op!r} is not supported", where,
+                             hint=suggest(str(op), MEMORY_ACTIONS) or "use " + ", ".join(MEMORY_ACTIONS))
+    _only(level, it, params, ("action", "namespace", "key", "value", "ttl"), f"mcp-memory {op}")
+    if op in ("store", "retrieve") and "key" not in params:
+        raise level.tr.error(f"mcp-memory {op} needs parameters.key", p + ("parameters",))
+    ttl = params.get("ttl")
+    if ttl is not None and (not isinstance(ttl, (int, float)) or isinstance(ttl, bool) or ttl < 0):
+        raise level.tr.error(f"must be a number of seconds >= 0, not {ttl!r}", p + ("parameters", "ttl"))
+    out.put("python", f"{TOOLS}:memory", p + ("tool",))
+    _put_params(level, it, out, resolver, params, [k for k in ("namespace", "key", "value", "ttl") if k in params])
+    out.data["params"].update({"op": op, "root": ROOT, "run_id": "{{ run.id }}"})

@@ -17,6 +17,10 @@ import re
 from ...errors import SpecError
 
 OPEN, CLOSE = "<AUTO>", "</AUTO>"
+# an opening tag, plain or with attributes: <AUTO task="summarize">
+_OPEN = re.compile(r"""<AUTO(?P<attrs>(?:\s+[A-Za-z_][\w-]*\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*>""")
+_ATTR = re.compile(r"""([A-Za-z_][\w-]*)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+ATTRS = ("task",)   # what py-orc's tags carry: the kind of work, a hint for choosing the model
 
 # A line that says "this is a py-orc file" (keys no native pipeline has).
 _PYORC_LINE = re.compile(r"^[ \t]*(?:-[ \t]+)?(?:action|tool|depends_on|dependencies|parameters)[ \t]*:", re.M)
@@ -27,7 +31,8 @@ _BLOCK = re.compile(r"^[|>][-+0-9]*[ \t]*(?:#.*)?$")
 
 
 def needs_preprocess(text: str) -> bool:
-    return ("<AUTO>" in text or "{{" in text) and (OPEN in text or _PYORC_LINE.search(text) is not None)
+    return ("<AUTO" in text or "{{" in text) and (_OPEN.search(text) is not None
+                                                   or _PYORC_LINE.search(text) is not None)
 
 
 def quote_plain_templates(text: str) -> str:
@@ -70,7 +75,7 @@ def quote_plain_templates(text: str) -> str:
             out.append(line)
             i += 1
             continue
-        if not (value.startswith("{{") or OPEN in value) or (value[0] in "{[" and not value.startswith("{{")):
+        if not (value.startswith("{{") or _OPEN.search(value)) or (value[0] in "{[" and not value.startswith("{{")):
             # flow collections ({a: b}, [x]) are left to YAML: their items can be quoted by hand
             out.append(line)
             i += 1
@@ -78,7 +83,7 @@ def quote_plain_templates(text: str) -> str:
         # a plain value to quote; an AUTO tag left open continues on the following lines
         parts = [value]
         j = i
-        if value.count(OPEN) > value.count(CLOSE):
+        if len(_OPEN.findall(value)) > value.count(CLOSE):
             k = i + 1
             while k < n and CLOSE not in lines[k]:
                 k += 1
@@ -126,32 +131,55 @@ def _split_comment(raw: str) -> tuple[str, str]:
 
 # after parsing ---------------------------------------------------------------------------------
 def has_auto(value) -> bool:
-    return isinstance(value, str) and OPEN in value
+    return isinstance(value, str) and _OPEN.search(value) is not None
 
 
 def split_auto(text: str) -> list[tuple[str, str]]:
     """'a <AUTO>b</AUTO> c' -> [('text','a '), ('auto','b'), ('text',' c')]. A lone `<AUTO>`
-    (py-orc's "choose for me") is an AUTO part with no wording."""
+    (py-orc's "choose for me") is an AUTO part with no wording. Tag attributes are dropped here;
+    ``auto_tasks`` reads them."""
+    return [(kind, body) for kind, body, _ in _split(text)]
+
+
+def auto_tasks(text: str) -> list[str | None]:
+    """The `task="..."` of each AUTO tag of ``text``, in order (None where a tag has none)."""
+    return [task for kind, _, task in _split(text) if kind == "auto"]
+
+
+def _split(text: str) -> list[tuple[str, str, str | None]]:
     if text.strip() in (OPEN, OPEN + CLOSE):
-        return [("auto", "")]
-    parts: list[tuple[str, str]] = []
+        return [("auto", "", None)]
+    parts: list[tuple[str, str, str | None]] = []
     pos = 0
     while True:
-        start = text.find(OPEN, pos)
-        if start < 0:
+        m = _OPEN.search(text, pos)
+        if m is None:
             break
-        end = text.find(CLOSE, start)
+        start = m.start()
+        end = text.find(CLOSE, m.end())
         if end < 0:
             raise SpecError("<AUTO> tag is not closed", hint="end it with </AUTO>")
         if start > pos:
-            parts.append(("text", text[pos:start]))
-        parts.append(("auto", text[start + len(OPEN):end].strip()))
+            parts.append(("text", text[pos:start], None))
+        parts.append(("auto", text[m.end():end].strip(), _task_attr(m.group("attrs"))))
         pos = end + len(CLOSE)
     if CLOSE in text[pos:]:
         raise SpecError("</AUTO> without an opening <AUTO>")
     if pos < len(text):
-        parts.append(("text", text[pos:]))
+        parts.append(("text", text[pos:], None))
     return parts
+
+
+def _task_attr(attrs: str) -> str | None:
+    task = None
+    for m in _ATTR.finditer(attrs or ""):
+        name, value = m.group(1), m.group(2) if m.group(2) is not None else m.group(3)
+        if name not in ATTRS:
+            from ...errors import suggest
+            raise SpecError(f"<AUTO> tags take no '{name}' attribute",
+                            hint=suggest(name, ATTRS) or 'py-orc AUTO tags carry task="..." only')
+        task = value.strip() or None
+    return task
 
 
 _QUOTED = re.compile(r"""(?<![\w])['"]([^'"\n]{1,60})['"]""")
@@ -226,8 +254,21 @@ _TASK_WORDS = (
 )
 
 
-def infer_task(text: str) -> str | None:
-    """`model: <AUTO>...</AUTO>` -> a task type for the router (None: automatic choice)."""
+# py-orc's `<AUTO task="...">` words that name no task type of ours by their letters
+_TASK_NAMES = {"generate": "writing", "generation": "writing", "text-generation": "writing", "reasoning": "analysis",
+               "code": "codegen", "coding": "codegen", "summary": "summarize", "classify": "extraction"}
+
+
+def infer_task(text: str, tagged: str | None = None) -> str | None:
+    """`model: <AUTO>...</AUTO>` -> a task type for the router (None: automatic choice).
+    ``tagged``: the tag's `task="..."`, which decides when it names a task."""
+    if tagged:
+        word = tagged.strip().lower()
+        if word in _TASK_NAMES:
+            return _TASK_NAMES[word]
+        found = infer_task(word)
+        if found:
+            return found
     for task, pattern in _TASK_WORDS:
         if re.search(pattern, text or "", re.I):
             return task

@@ -261,12 +261,15 @@ class Level:
         if not autotext.has_auto(raw):
             return self.template(raw, origin, resolver), sub
         parts = self.split(raw, origin)
+        tasks = iter(autotext.auto_tasks(raw))
         pieces = []
         for kind, text in parts:
             if kind == "text":
                 pieces.append(text)
                 continue
-            ref = f"steps.{self.auto_step(item, text, origin, where, context, resolver, model)}.output.value"
+            tagged = autotext.infer_task(text, next(tasks))   # <AUTO task="...">: route the question
+            asked = model if model is not None or tagged is None else ("task", tagged, origin)
+            ref = f"steps.{self.auto_step(item, text, origin, where, context, resolver, asked)}.output.value"
             pad = text.count("\n")
             pieces.append("{{ " + ref + " }}" + ("{# " + "\n" * pad + " #}" if pad else ""))
         joined = "".join(pieces)

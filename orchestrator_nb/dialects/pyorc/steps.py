@@ -6,7 +6,7 @@ loops are ``loops``, conditions and jumps are finished by ``flow``.
 | dependencies / depends_on                         | `needs:`                                      |
 | condition / if                                    | `when:` (with the jump guards, see ``flow``)  |
 | max_retries (total attempts), on_failure: retry   | `retry:`                                      |
-| on_failure: continue / skip                       | `on_error: continue`                          |
+| on_failure: continue / skip                       | `on_error: fail_at_end` (goes on; run fails)  |
 | on_failure / on_success / on_false: <step id>     | jump guards on the steps in between           |
 | timeout                                           | `timeout:`                                    |
 | location                                          | a `write:` step `<id>_save` after the step    |
@@ -109,8 +109,8 @@ def failure_policy(level: Level, it: Item) -> None:
         if not isinstance(policy, str) or not policy.strip():
             raise level.tr.error("must be fail, continue, skip, retry or a step id", origin)
         word = policy.strip()
-        if word.lower() in ("continue", "skip"):
-            main.put("on_error", "continue", origin)
+        if word.lower() in ("continue", "skip"):  # py-orc goes on, then reports the run failed
+            main.put("on_error", "fail_at_end", origin)
         elif word.lower() == "retry":
             attempts = max(attempts or 0, 3)
         elif word.lower() != "fail":

@@ -99,6 +99,44 @@ def terminal_execute(command: str, root: str = ".", timeout: float | None = None
     return out
 
 
+def memory(op: str, root: str = ".", run_id: str = "", namespace: str = "default", key: str | None = None,
+           value=None, ttl: float = 0) -> dict:
+    """`tool: mcp-memory`: a key-value memory per namespace that lives as long as the run (a resumed
+    run keeps it). Kept as JSON under the output directory (`.orc-memory/<run id>.json`), so
+    steps in worker threads or in a resumed process see the same values. ``ttl`` seconds (0:
+    for the whole run). Results have py-orc's shape (`found`, `value`, `keys`, ...)."""
+    import fcntl
+    import json
+    import time
+
+    folder = _inside(root, ".orc-memory")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{run_id or 'run'}.json"
+    namespace = str(namespace or "default")
+    with open(folder / ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)   # steps of a run may run at once
+        data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        now = time.time()
+        space = {k: v for k, v in data.get(namespace, {}).items() if not v["expires"] or v["expires"] > now}
+        out: dict = {"success": True, "namespace": namespace}
+        if op == "store":
+            space[str(key)] = {"value": value, "expires": now + float(ttl) if ttl else 0}
+            out.update(key=key, stored=True, ttl=ttl)
+        elif op == "retrieve":
+            entry = space.get(str(key))
+            out.update(key=key, found=entry is not None, **({"value": entry["value"]} if entry else {}))
+        elif op == "list":
+            out.update(keys=list(space), count=len(space))
+        elif op == "clear":
+            space = {}
+            out["cleared"] = True
+        else:
+            raise ValueError(f"mcp-memory: unknown action {op!r}")
+        data[namespace] = space
+        path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return out
+
+
 def evaluate_condition(condition) -> bool:
     """`action: evaluate_condition`. The condition arrives rendered: a value (from one
     `{{ expression }}`) or text such as "3 < 7" (from `{{ a }} < {{ b }}`), which is evaluated

@@ -20,7 +20,7 @@ from .level import Level, Out, Ref, ordered
 from .models import ModelTable
 
 TOP_KEYS = ("id", "name", "description", "version", "parameters", "inputs", "model", "steps", "tasks", "outputs",
-            "metadata", "author", "tags")
+            "enhanced_outputs", "metadata", "author", "tags")
 INPUT_KEYS = {"type", "default", "required", "description", "choices", "enum", "validation", "example",
               "examples", "name"}
 TYPES = {"string": "string", "str": "string", "text": "string", "integer": "integer", "int": "integer",
@@ -87,7 +87,8 @@ def translate(data: dict, lines: Lines, file: str, check=None):
     top = Level(tr, data[steps_key], (steps_key,), params=inputs)
     tr.exec_id = top.fresh("execution")
     build_level(top)
-    outputs = _outputs(tr, top) if data.get("outputs") is not None else None
+    outputs = _outputs(tr, top) if data.get("outputs") is not None or data.get("enhanced_outputs") is not None \
+        else None
     steps, swhere = top.assemble()
     if tr.execution:  # `{{ execution.* }}` somewhere: a first step provides it
         ex = Out(tr.exec_id, ())
@@ -170,6 +171,8 @@ def _inputs(tr: Translation) -> dict:
             raise tr.error("must be a mapping of parameter names to specs or defaults", (block,))
         for name, spec, path in items:
             if name in out:
+                if _echo(tr.data.get("parameters"), name, spec):
+                    continue
                 raise tr.error(f"parameter '{name}' is declared twice", path)
             out[name] = _input(tr, name, spec, path)
     return out
@@ -210,6 +213,13 @@ def _input(tr: Translation, name: str, spec, path: tuple) -> dict:
     return entry
 
 
+def _echo(parameters, name: str, spec) -> bool:
+    """py-orc's upgraded ("enhanced") files repeat each parameter under `inputs:` with the
+    parameter's whole declaration as its default (a YAML alias) or as an exact copy: the same one."""
+    first = parameters.get(name) if isinstance(parameters, dict) else None
+    return first is not None and (spec == first or (isinstance(spec, dict) and spec.get("default") == first))
+
+
 def _type_of(value) -> str:
     for t, k in ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (list, "array"),
                  (dict, "object")):
@@ -230,7 +240,7 @@ def _pipeline_model(tr: Translation) -> dict:
             words = " ".join(t for _, t in autotext.split_auto(raw))
         except SpecError as e:
             raise tr.error(e.message, ("model",), hint=e.hint) from None
-        task = autotext.infer_task(words)
+        task = autotext.infer_task(words, next(iter(autotext.auto_tasks(raw)), None))
         tr.default_task = ("task", task, ("model",)) if task else None
         return {}
     try:
@@ -240,16 +250,23 @@ def _pipeline_model(tr: Translation) -> dict:
 
 
 def _outputs(tr: Translation, top: Level) -> Out:
-    """py-orc's `outputs:` -> a last step that renders them (it never fails the run)."""
+    """py-orc's `outputs:` (and `enhanced_outputs:`, the same values with a description and a type,
+    written by py-orc's upgrade tool) -> a last step that renders them (it never fails the run)."""
     from . import autotext
-    raw = tr.data["outputs"]
-    if not isinstance(raw, dict):
-        raise tr.error("must be a mapping of names to templates", ("outputs",))
-    out = Out(top.fresh("outputs"), ("outputs",))
+    raw: dict = {}
+    for block in ("outputs", "enhanced_outputs"):
+        given = tr.data.get(block)
+        if given is None:
+            continue
+        if not isinstance(given, dict):
+            raise tr.error("must be a mapping of names to templates", (block,))
+        for k, v in given.items():
+            raw.setdefault(k, (v, (block, k)))     # both blocks name the same value: `outputs` wins
+    block = "outputs" if "outputs" in tr.data else "enhanced_outputs"
+    out = Out(top.fresh("outputs"), (block,))
     top.current = out
     values, sub = {}, {}
-    for k, v in raw.items():
-        origin = ("outputs", k)
+    for k, (v, origin) in raw.items():
         if isinstance(v, dict) and "value" in v:
             v, origin = v["value"], origin + ("value",)
         if autotext.has_auto(v):
@@ -258,10 +275,10 @@ def _outputs(tr: Translation, top: Level) -> Out:
         sub[(k,)] = origin
         sub.update({(k,) + rel: o for rel, o in inner.items()})
     top.current = None
-    out.put("python", "orchestrator_nb.dialects.pyorc.tools:collect_outputs", ("outputs",))
-    out.put("params", values, ("outputs",), sub)
-    out.put("when", "{{ true }}", ("outputs",))
-    out.put("on_error", "continue", ("outputs",))
+    out.put("python", "orchestrator_nb.dialects.pyorc.tools:collect_outputs", (block,))
+    out.put("params", values, (block,), sub)
+    out.put("when", "{{ true }}", (block,))
+    out.put("on_error", "continue", (block,))
     return out
 
 

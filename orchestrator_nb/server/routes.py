@@ -1,0 +1,19 @@
+"""Every route of the REST API under ``<base_url>orc/api/`` (the OpenAPI document lists the same)."""
+from __future__ import annotations
+
+from .control import CancelHandler, OpenApiHandler, PipelinesHandler, ResumeHandler, RunsControlHandler
+from .handlers import ApprovalsHandler, InfoHandler, RunHandler, StatsHandler
+
+RUN_ID = r"(?P<run_id>[A-Za-z0-9_.-]+)"
+
+ROUTES = [
+    (r"runs", RunsControlHandler),
+    (rf"runs/{RUN_ID}", RunHandler),
+    (rf"runs/{RUN_ID}/resume", ResumeHandler),
+    (rf"runs/{RUN_ID}/cancel", CancelHandler),
+    (r"approvals", ApprovalsHandler),
+    (r"pipelines", PipelinesHandler),
+    (r"info", InfoHandler),
+    (r"stats", StatsHandler),
+    (r"openapi\.json", OpenApiHandler),
+]
