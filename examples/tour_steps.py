@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from collections import Counter
 
 STOP = set("a an and are as at be by for from has in is it its of on or that the this to was were will with".split())
@@ -24,13 +25,14 @@ def merge_keywords(lists: list[list[str]]) -> list[str]:
     return [w for w, _ in counts.most_common(8)]
 
 
-def flaky_glossary(run_id: str, outdir: str = ".") -> dict:
-    """Fails on its first try in each run (like a flaky service), succeeds on the second."""
-    marker = os.path.join(outdir, ".orc-tour", f"{run_id}.tried")
+def flaky_glossary(run_id: str) -> dict:
+    """Fails on its first try in each run (like a flaky service), succeeds on the second.
+    The first try leaves a marker in the system's temp folder (not in your checkout)."""
+    marker = os.path.join(tempfile.gettempdir(), f"orc-tour-{run_id}.tried")
     if not os.path.exists(marker):
-        os.makedirs(os.path.dirname(marker), exist_ok=True)
         open(marker, "w").close()
         raise ConnectionError("glossary service unavailable (first try fails on purpose)")
+    os.remove(marker)
     return {"tide": "the periodic rise and fall of sea level",
             "estuary": "where a river meets the sea",
             "salinity": "the amount of salt dissolved in water"}

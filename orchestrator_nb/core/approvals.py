@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from ..errors import OrcError
 
@@ -26,6 +27,8 @@ class ApprovalRequest:
     show: str
     revise: str | None = None
     policy: str | None = None
+    input_schema: dict | None = None   # a form the reviewer fills in (JSON Schema), if the gate asks
+    editable: bool = False             # the reviewer may edit the output under review (`revise`'s)
 
 
 @dataclass
@@ -35,6 +38,8 @@ class Decision:
     decided_by: str | None = None
     mode: str = "auto"            # interactive | auto | cli | ui
     decided_at: float = field(default_factory=time.time)
+    edited: Any = None            # the reviewer's version of the output under review (approve with edits)
+    input: Any = None             # the values of the gate's form (`input: {schema}`)
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -17,7 +17,7 @@ class StepState:
     (``.output``, ``.status``, ``.error``; printed, it is its output)."""
 
     __slots__ = ("status", "output", "error", "attempt", "started", "ended", "model", "cached",
-                 "items", "rounds", "reason", "usage", "base_attempt")
+                 "items", "rounds", "reason", "usage", "base_attempt", "asked")
 
     def __init__(self):
         self.status = "pending"
@@ -32,6 +32,7 @@ class StepState:
         self.reason = None                            # why skipped / not run
         self.usage = [0, 0, 0.0]                      # tokens in, tokens out, cost (all attempts)
         self.base_attempt: dict[int, int] = {}        # item -> attempts already made (resume)
+        self.asked: float | None = None               # when an approval was first asked (its timeout)
 
     def __str__(self) -> str:  # `{{ steps.x }}` reads as its output
         return "" if self.output is None else str(self.output)

@@ -443,6 +443,20 @@ class Executor:
         ctx._att = ctx._att.next()
         return ctx._att.number
 
+    async def replace_output(self, ctx: StepContext, target: str, value, who: str) -> None:
+        """For ``StepContext.ask``: an approval with edits. ``target``'s output becomes the reviewer's
+        version (a new attempt, so the store keeps both), and the steps between it and the approval
+        run again on it."""
+        run = self.run
+        att = Attempt(run, target, -1, run.states[target].attempt + 1, edited_by=who)
+        att.end("succeeded", value, final=True)
+        run.log(f"output edited by {who} at approval '{ctx.step.id}'", "info", target)
+        pipeline = run.pipeline
+        between = _between(pipeline, target, ctx.step.id)
+        for sid in pipeline.order:
+            if sid in between:
+                await self._rerun(pipeline.steps[sid], None)
+
     async def _rerun(self, step, feedback) -> None:
         run = self.run
         st = run.states[step.id]

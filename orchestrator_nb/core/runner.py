@@ -229,6 +229,8 @@ def restore(run: RunContext, rows: list[dict], usage: dict | None = None) -> Non
                 out = last.get("output")
                 if step.kind == "pipeline" and isinstance(out, dict) and out.get("run_id"):
                     st.reason = ("child", out["run_id"])
+                if step.kind == "approval" and isinstance(out, dict):
+                    st.asked = out.get("asked_at")  # a gate's timeout counts from its first asking
             else:
                 st.base_attempt[-1] = top
             st.attempt = st.base_attempt[-1]

@@ -8,9 +8,12 @@ revised. Kinds never touch the executor or the run's bookkeeping directly.
 from __future__ import annotations
 
 import asyncio
+import time
 
+from ..errors import ApprovalRejected
 from ..spec.templates import render_field
-from .approvals import ApprovalRequest
+from .approvals import ApprovalRequest, Decision
+from .schemas import problem
 
 
 class Feedback:
@@ -129,22 +132,58 @@ class StepContext:
 
     # people ----------------------------------------------------------------------------------
     async def ask(self, question: str, show: str, revise: str | None = None):
-        """The decision on this approval round (the attempt number), or raise ``Waiting``."""
-        run, sid, round_ = self._run, self.step.id, self.attempt
+        """The decision on this approval round (the attempt number), or raise ``Waiting``.
+
+        A gate with `timeout:` takes `on_timeout` (approve/reject) once that long has passed since
+        it was first asked (a resumed run counts the time it spent waiting); without `on_timeout`
+        the step fails. An approval with edits replaces the reviewed output (``revise``'s) before
+        later steps see it; a form's values are checked against its schema."""
+        run, step, sid, round_ = self._run, self.step, self.step.id, self.attempt
+        schema = step.input["schema"] if step.input else None
         decision = None
         if run.store is not None:  # decided already (`orc approve`, the sidebar) before a resume?
             decision = await asyncio.to_thread(run.store.find_decision, run.run_id, sid, round_)
         if decision is None:
-            req = ApprovalRequest(run_id=run.run_id, step_id=sid, round=round_, question=question, show=show,
-                                  revise=revise, policy=self.step.policy or run.approval_policy)
-            if getattr(run.approver, "waits", True):  # someone is asked: say so (and record it)
-                self.emit("step_waiting", question=question, show=show, round=round_, revise=revise)
-            decision = await run.approver.decide(req)
-            if decision is None:
-                raise Waiting({"question": question, "show": show, "round": round_, "revise": revise})
+            state = self.state
+            asked = state.asked = state.asked or time.time()
+            left = step.timeout - (time.time() - asked) if step.timeout else None
+            if left is not None and left <= 0:
+                decision = self._timed_out()
+            else:
+                req = ApprovalRequest(run_id=run.run_id, step_id=sid, round=round_, question=question, show=show,
+                                      revise=revise, policy=step.policy or run.approval_policy,
+                                      input_schema=schema, editable=revise is not None)
+                if getattr(run.approver, "waits", True):  # someone is asked: say so (and record it)
+                    self.emit("step_waiting", question=question, show=show, round=round_, revise=revise,
+                              input_schema=schema, editable=revise is not None, timeout=step.timeout)
+                try:
+                    decision = await (asyncio.wait_for(run.approver.decide(req), left) if left is not None
+                                      else run.approver.decide(req))
+                except asyncio.TimeoutError:
+                    decision = self._timed_out()
+                if decision is None:
+                    raise Waiting({"question": question, "show": show, "round": round_, "revise": revise,
+                                   "input_schema": schema, "editable": revise is not None, "asked_at": asked,
+                                   "timeout": step.timeout, "on_timeout": step.on_timeout})
             self.emit("approval", round=round_, **decision.as_dict())
+        if decision.decision == "approved":
+            if schema is not None:
+                wrong = problem(decision.input if decision.input is not None else {}, schema)
+                if wrong:
+                    raise ApprovalRejected(f"the reviewer's input does not fit the gate's form: {wrong}")
+            if decision.edited is not None and revise is not None:
+                await self._hooks.replace_output(self, revise, decision.edited,
+                                                 decision.decided_by or decision.mode)
         self.state.rounds = round_
         return decision
+
+    def _timed_out(self):
+        step = self.step
+        if step.on_timeout is None:
+            raise TimeoutError(f"no decision within {step.timeout:g} s (set on_timeout: approve|reject "
+                               "to decide by default)")
+        word = "approved" if step.on_timeout == "approve" else "rejected"
+        return Decision(word, comment=f"no decision within {step.timeout:g} s", decided_by="timeout", mode="auto")
 
     async def revise(self, target: str, comment: str) -> None:
         """End this round as 'changes requested', regenerate ``target`` (and the steps between

@@ -18,7 +18,7 @@ from .sqlquery import SqlQuery, compile_sql
 
 OUTPUT_FORMATS = ("text", "json", "markdown")
 MAX_ITERATIONS = 10              # a `while` step's cap when it gives no max_iterations
-APPROVAL_ONLY = ("show", "revise", "max_revisions", "policy")
+APPROVAL_ONLY = ("show", "revise", "max_revisions", "policy", "input", "on_timeout")
 SQL_ONLY = ("files", "sql_access")
 CODE_KINDS = ("code", "python")
 # fields holding templates (besides the action): compiled here, rendered by the executor
@@ -31,7 +31,7 @@ class StepDef:
 
     name = description = when = for_each = max_parallel = retry = timeout = cache = check = None
     model = task = system = output = temperature = max_tokens = show = revise = max_revisions = None
-    policy = max_iterations = files = sql_access = isolation = None
+    policy = max_iterations = files = sql_access = isolation = input = on_timeout = None
     needs: tuple = ()
     params: dict = {}
     on_error = "fail"
@@ -70,6 +70,17 @@ class StepDef:
             if "{{" in name or "{%" in name:
                 raise SpecError("files are named in the pipeline, not by templates", loc=("files", i),
                                 hint="a value from a step or a model must not choose what a query can read")
+        if self.on_timeout is not None and self.timeout is None:
+            raise SpecError("'on_timeout' needs `timeout:` (seconds to wait for a decision)", loc=("on_timeout",))
+        if self.input is not None:
+            schema = self.input["schema"]
+            if schema.get("type", "object") != "object" or not isinstance(schema.get("properties", {}), dict):
+                raise SpecError("the form's schema must be an object with properties", loc=("input", "schema"),
+                                hint="e.g. {type: object, properties: {budget: {type: number}}, required: [budget]}")
+            from .schemas import schema_problem
+            problem = schema_problem(schema)
+            if problem:
+                raise SpecError(f"not a valid JSON Schema: {problem}", loc=("input", "schema"))
         if getattr(self, "while") is not None and self.for_each is not None:
             raise SpecError("a step takes `for_each` or `while`, not both", loc=("while",))
         if self.max_iterations is not None and getattr(self, "while") is None:

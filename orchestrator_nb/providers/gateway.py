@@ -37,7 +37,7 @@ from . import budget, prices
 from .base import LLMRequest, LLMResponse, json_instruction, redact
 from .registry import provider_class, split_model
 from .routing import resolve_chain
-from .schema import problem as schema_problem
+from ..core.schemas import problem as schema_problem
 
 # one model's retries: 1, 2, 4, 8, 8 s (+-20 % so parallel calls spread out) unless the server says
 RATE_LIMITS = RetryPolicy(attempts=4, backoff="exponential", delay=1.0, max_delay=8.0, jitter=0.2)

@@ -393,6 +393,10 @@ COMMON = {
     "revise": Field(Text(), "approval: the step regenerated on 'request changes'"),
     "max_revisions": Field(Int(ge=1), "approval: rounds of changes before giving up (default 5)"),
     "policy": Field(OneOf("ask", "auto", "reject", "defer", "fail"), "approval: this gate's policy"),
+    "input": Field(Record("InputForm", "A form the reviewer fills in at the gate.", {
+        "schema": Field(MapOf(Anything()), "JSON Schema of the form (an object with properties)", required=True),
+    }), "approval: a typed form; its values become the step's output `input`"),
+    "on_timeout": Field(OneOf("approve", "reject"), "approval: the decision when `timeout` passes without one"),
     "on_error": Field(OneOf("fail", "continue", "fail_at_end"),
                       "fail: a failure stops the run; continue: later steps go on and the run can still succeed; "
                       "fail_at_end: later steps go on, and the run ends failed (exit 1) once they are done", "fail"),

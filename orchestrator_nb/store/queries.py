@@ -173,12 +173,13 @@ def find_decision(store, run_id: str, step_id: str, round_: int):
     if not store.exists():
         return None
     with store.connect() as con:
-        rows = _rows(con, "SELECT decision, comment, decided_by, mode, epoch(decided_at) AS at FROM approvals "
-                          "WHERE run_id = ? AND step_id = ? AND round = ?", [run_id, step_id, round_])
+        rows = _rows(con, "SELECT decision, comment, decided_by, mode, epoch(decided_at) AS at, edited, input "
+                          "FROM approvals WHERE run_id = ? AND step_id = ? AND round = ?", [run_id, step_id, round_])
     if not rows:
         return None
     r = rows[0]
-    return Decision(r["decision"], r["comment"], r["decided_by"], r["mode"], r["at"])
+    return Decision(r["decision"], r["comment"], r["decided_by"], r["mode"], r["at"],
+                    edited=_json(r["edited"]), input=_json(r["input"]))
 
 
 DECISION_WORDS = {"approve": "approved", "approved": "approved", "reject": "rejected", "rejected": "rejected",

@@ -1,4 +1,4 @@
-"""The cron example of the README, run as written: a waiting run is finished the next night."""
+"""The cron example of docs/batch.md, run as written: a waiting run is finished the next night."""
 from __future__ import annotations
 
 import os
@@ -15,9 +15,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 
 def _script() -> str:
-    doc = (REPO / "README.md").read_text()
+    doc = (REPO / "docs" / "batch.md").read_text()
     m = re.search(r"`/srv/explainer/nightly\.sh`.*?```bash\n(.*?)```", doc, re.S)
-    assert m, "the cron script is missing from README.md"
+    assert m, "the cron script is missing from docs/batch.md"
     return m.group(1)
 
 

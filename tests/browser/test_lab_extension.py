@@ -6,7 +6,7 @@
 - a live notebook run waiting at an approval continues when Approve is clicked in the sidebar;
 - a `%%orc` cell is highlighted as YAML (checked through the editor's token classes and colours).
 
-Screenshots go to docs/screenshots/lab-*.png (shown in the README).
+Screenshots go to docs/screenshots/lab-*.png (shown in the README and docs/).
 """
 from __future__ import annotations
 

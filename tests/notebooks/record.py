@@ -1,11 +1,14 @@
 """Record the model answers of example notebooks, for replay in CI and offline first runs.
 
-    python tests/notebooks/record.py notebooks/01-quickstart.ipynb [more.ipynb...] [--outputs]
+    python tests/notebooks/record.py notebooks/01-quickstart.ipynb [more.ipynb...] [--outputs | --outputs-only]
 
 Each notebook runs top to bottom in a scratch copy of notebooks/ with a fresh store, no API keys
 and no earlier recordings, so every model call is made live (on the offline model). The store's
 recorded calls are then written to notebooks/recordings/<name>.jsonl (`orc cache export`).
 With --outputs the executed notebook, outputs included, replaces the original.
+With --outputs-only nothing is recorded: the notebook runs with its existing recordings replayed
+(ORC_MODE=replay) and only its outputs are saved, for edits that change no prompt (and for notebooks
+with no recordings, such as 04 and 05, which play the vendors with fake servers).
 Run it again whenever a notebook's prompts or a pipeline it runs change (the nbval test fails
 with a replay miss until then).
 """
@@ -31,15 +34,17 @@ def scratch_env(work: Path) -> dict:
     return env
 
 
-def record(notebook: Path, keep_outputs: bool) -> Path:
+def record(notebook: Path, keep_outputs: bool, outputs_only: bool = False) -> Path | None:
     import nbformat
     from nbclient import NotebookClient
 
     work = Path(tempfile.mkdtemp(prefix="orc-record-"))
     copy = work / "notebooks"
-    shutil.copytree(NOTEBOOKS, copy, ignore=shutil.ignore_patterns(".orc", "out", "project", "recordings",
-                                                                    ".ipynb_checkpoints"))
+    skip = (".orc", "out", "project", ".ipynb_checkpoints") + (() if outputs_only else ("recordings",))
+    shutil.copytree(NOTEBOOKS, copy, ignore=shutil.ignore_patterns(*skip))
     env = scratch_env(work)
+    if outputs_only and (copy / "recordings" / f"{notebook.stem}.jsonl").exists():
+        env["ORC_MODE"] = "replay"
     nb = nbformat.read(notebook, as_version=4)
     started = time.time()
     saved = dict(os.environ)
@@ -51,6 +56,11 @@ def record(notebook: Path, keep_outputs: bool) -> Path:
     finally:
         os.environ.clear()
         os.environ.update(saved)
+    if outputs_only:
+        nbformat.write(nb, notebook)
+        print(f"{notebook.name}: ran in {time.time() - started:.0f} s, outputs saved (nothing recorded)")
+        shutil.rmtree(work, ignore_errors=True)
+        return None
     cassette = NOTEBOOKS / "recordings" / f"{notebook.stem}.jsonl"
     cassette.parent.mkdir(exist_ok=True)
     subprocess.run([sys.executable, "-m", "orchestrator_nb", "cache", "export", str(cassette)], env=env, check=True)
@@ -65,9 +75,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("notebooks", nargs="+", type=Path)
     ap.add_argument("--outputs", action="store_true", help="save the executed notebook (with outputs) in place")
+    ap.add_argument("--outputs-only", action="store_true",
+                    help="replay the existing recordings, record nothing, save the outputs in place")
     args = ap.parse_args(argv)
     for nb in args.notebooks:
-        record(nb.resolve(), args.outputs)
+        record(nb.resolve(), args.outputs, args.outputs_only)
     return 0
 
 

@@ -47,3 +47,10 @@ def test_notebook_runs_top_to_bottom(notebook, tmp_path):
         cwd=work, env=notebook_env(tmp_path / "orc.duckdb", replay), capture_output=True, text=True, timeout=1800)
     assert proc.returncode == 0, f"{notebook.name} failed under nbval:\n{proc.stdout[-6000:]}\n{proc.stderr[-2000:]}"
     assert " passed" in proc.stdout
+    # what the notebook wrote next to itself is ignored by git (out/, .orc/): no stray files in a checkout
+    new = [f"notebooks/{p.relative_to(work).as_posix()}" for p in work.rglob("*")
+           if p.is_file() and not (NOTEBOOKS / p.relative_to(work)).exists()]
+    if new:
+        ignored = subprocess.run(["git", "check-ignore", "--no-index", *new], cwd=NOTEBOOKS.parent,
+                                 capture_output=True, text=True).stdout.split()
+        assert sorted(set(new) - set(ignored)) == [], f"{notebook.name} left files that git would show"

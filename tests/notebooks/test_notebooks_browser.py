@@ -1,6 +1,6 @@
 """The example notebooks in a real JupyterLab (headless chromium): Run All works with live widgets,
 no cell shows an error, and the flagship's approval gates are clicked in the page. Screenshots go
-to docs/screenshots/notebook-0N.png (shown in the README)."""
+to docs/screenshots/notebook-0N.png (shown in the README and docs/)."""
 from __future__ import annotations
 
 import shutil
@@ -100,6 +100,6 @@ def test_flagship_notebook_gates_are_clicked_in_the_page(lab, browser):
     plan.locator("button:not([disabled])", has_text="Approve").first.click()
     nb.wait_idle(timeout=300)
     assert not [e for e in _errors(nb) if "Traceback" in e]
-    folder = lab.root / "notebooks" / "project-buttons"
+    folder = lab.root / "notebooks" / "out" / "project-buttons"
     assert (folder / "plan.md").is_file() and (folder / "project.json").is_file()
     assert list((folder / "stories").glob("*.md"))

@@ -43,7 +43,7 @@ BUILTIN = {
     "code": Kind("code", code.run_code, takes="compiled", cacheable=True),
     "sql": Kind("sql", sql.run_sql, cacheable=True),
     "write": Kind("write", write.run_write),
-    "approval": Kind("approval", approval.run_approval, awaits=True),
+    "approval": Kind("approval", approval.run_approval, awaits=True, own_timeout=True),  # timeout: on_timeout
     "pipeline": Kind("pipeline", subpipeline.run_subpipeline, takes="compiled", awaits=True),
 }
 _loaded: dict[str, Kind] = {}

@@ -26,8 +26,13 @@ async def run_approval(question, params, ctx):
             show = shown(ctx.outputs.get(target)) if target else ""
         decision = await ctx.ask(str(question), show, revise=target)
         if decision.decision == "approved":
-            return {"decision": "approved", "comment": decision.comment, "decided_by": decision.decided_by,
-                    "round": ctx.attempt}
+            out = {"decision": "approved", "comment": decision.comment, "decided_by": decision.decided_by,
+                   "round": ctx.attempt}
+            if step.input is not None:
+                out["input"] = decision.input if decision.input is not None else {}
+            if decision.edited is not None and target is not None:
+                out["edited"] = target
+            return out
         if decision.decision == "rejected":
             who = decision.decided_by or decision.mode
             raise ApprovalRejected(f"rejected by {who}" + (f": {decision.comment}" if decision.comment else ""))

@@ -4,5 +4,5 @@
 ``translate`` (with ``level``, ``steps``, ``actions``, ``loops``, ``flow``, ``rewrite``, ``models``)
 turns it into native pipeline data whose line map points into the original file; ``tools`` holds
 the run-time helpers translated steps call; ``convert`` backs `orc convert`.
-See the README's "Coming from ContextLab/orchestrator" section for what is supported.
+See docs/migrating.md for what is supported.
 """

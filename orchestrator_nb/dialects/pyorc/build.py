@@ -23,7 +23,7 @@ def build(level: Level, it: Item) -> None:
             raise level.tr.error(f"'{key}' is not supported", p + (key,), hint=NOT_SUPPORTED[key])
         if key not in STEP_KEYS:
             raise level.tr.error(f"unknown key '{key}'", p + (key,),
-                                 hint=suggest(key, STEP_KEYS) or "see 'Coming from ContextLab/orchestrator' in the README for what is supported")
+                                 hint=suggest(key, STEP_KEYS) or "see docs/migrating.md for what is supported")
     it.main = main = Out(it.nid, p)
     level.current, level.current_item = main, it
     for key in ("name", "description"):

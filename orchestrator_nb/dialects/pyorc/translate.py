@@ -69,7 +69,7 @@ def translate(data: dict, lines: Lines, file: str, check=None):
         if key not in TOP_KEYS:
             from ...errors import suggest
             raise tr.error(f"unknown key '{key}'", (key,), hint=suggest(key, TOP_KEYS) or
-                           "see 'Coming from ContextLab/orchestrator' in the README for what is supported")
+                           "see docs/migrating.md for what is supported")
     if "steps" in data and "tasks" in data:
         raise tr.error("give `steps` or `tasks`, not both", ("tasks",))
     steps_key = "steps" if "steps" in data else "tasks"

@@ -1,4 +1,5 @@
-"""Structured output checked against its JSON Schema (with the `jsonschema` library).
+"""Values checked against JSON Schemas (with the `jsonschema` library): a model's structured
+output, the values a reviewer types into an approval's form.
 
 ``problem(value, schema)`` gives the first problem as one line (``$.path: message``), fed back
 to the model when it re-asks, or None. Validators are built once per schema."""
@@ -15,6 +16,16 @@ def _validator(schema_text: str):
     cls = validators.validator_for(schema)
     cls.check_schema(schema)
     return cls(schema)
+
+
+def schema_problem(schema: dict) -> str | None:
+    """What is wrong with a schema itself, or None."""
+    from jsonschema.exceptions import SchemaError
+    try:
+        _validator(json.dumps(schema, sort_keys=True, default=str))
+    except SchemaError as e:
+        return _one_line(e.message)
+    return None
 
 
 def problem(value, schema: dict) -> str | None:
