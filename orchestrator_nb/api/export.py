@@ -111,7 +111,8 @@ def run_events(store, run_id: str) -> list[Event]:
         when = _us(t.get("created_at") or t.get("ended_at") or t.get("ts"))
         if when is not None:
             out.append(_event("tool_call", t["run_id"], when, t.get("step_id"), t.get("item_index"), t.get("attempt"),
-                              **{k: _json(v) if k in ("arguments", "result") else v for k, v in t.items()}))
+                              **{k: _json(v) if k in ("arguments", "result") else v for k, v in t.items()
+                                 if k not in ("run_id", "step_id", "item_index", "attempt", "created_at")}))
     out = [e for e in out if e.ts is not None]
     out.sort(key=lambda e: (e.ts, _ORDER.get(e.kind, 3), e.item >= 0 if e.kind == "step_started" else 0))
     return out

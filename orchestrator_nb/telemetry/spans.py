@@ -271,14 +271,14 @@ class SpanBuilder:
         if run is None:
             return
         parent_ctx, _ = self._child_parent(ev)
-        end = ns(ev.ts)
+        when = d.get("created_at")
+        end = ns(when if isinstance(when, (int, float)) else ev.ts)
         start = end - int(float(d.get("duration_ms") or 0.0) * 1e6)
         tool = str(d.get("tool") or "tool")
         attrs = semconv.tool_attributes(d)
         if self.capture:
             attrs.update(semconv.tool_content(d))
-        key = d.get("call_id") or d.get("tool_call_id") or (ev.run_id, ev.step_id, ev.item, ev.attempt,
-                                                             d.get("turn"), tool, ev.ts)
+        key = d.get("id") or (ev.run_id, ev.step_id, ev.item, ev.attempt, d.get("turn"), d.get("position"), tool)
         span = self._start(f"execute_tool {tool}", parent_ctx, run.trace, _id(64, "tool", key), start,
                            attributes=attrs)
         if d.get("error"):
