@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 
 from . import semconv
 
@@ -284,7 +283,3 @@ class SpanBuilder:
         if d.get("error"):
             self._error(span, d["error"])
         span.end(end_time=end)
-
-
-def dumps(value) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
