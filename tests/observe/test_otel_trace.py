@@ -172,7 +172,7 @@ def test_a_collector_that_is_down_changes_the_run_time_by_less_than_5_percent(fa
         else:
             monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
         for _ in range(12):
-            fake_anthropic.push({"text": "fine", "delay": 0.03})
+            fake_anthropic.push({"text": "fine", "delay": 0.1})   # a model answers in 100 ms (real ones: seconds)
         t0 = time.perf_counter()
         r = orc.run(LONG, db=str(orc_store.path), use_cache=False)
         took = time.perf_counter() - t0
@@ -181,43 +181,60 @@ def test_a_collector_that_is_down_changes_the_run_time_by_less_than_5_percent(fa
 
     port = _closed_port()
     one(True), one(False)                                              # warm up: imports, SDK clients
-    timings = {True: [], False: []}
-    for _ in range(7):
-        for traced in (False, True):
-            timings[traced].append(one(traced))
-    # the fastest of 7 interleaved runs: other work on a shared machine only ever adds time
-    down, off = min(timings[True]), min(timings[False])
-    print(f"run time (fastest of 7): {off * 1000:.0f} ms without traces, {down * 1000:.0f} ms with the collector "
-          f"down; medians {statistics.median(timings[False]) * 1000:.0f} / {statistics.median(timings[True]) * 1000:.0f} ms")
-    assert abs(down - off) / off < 0.05
+    ratios, timings = [], {True: [], False: []}
+    for i in range(10):  # pairs in alternating order, so neither side always runs first
+        first = bool(i % 2)
+        a = one(first)
+        b = one(not first)
+        off, down = (b, a) if first else (a, b)
+        timings[False].append(off)
+        timings[True].append(down)
+        ratios.append(down / off)
+    change = statistics.median(ratios) - 1
+    with capsys.disabled():  # the measurement, shown with -s
+        print(f"run time, median of 10 pairs: {statistics.median(timings[False]) * 1000:.0f} ms without traces, "
+              f"{statistics.median(timings[True]) * 1000:.0f} ms with the collector down; median change {change:+.1%}")
+    assert abs(change) < 0.05
     err = capsys.readouterr().err
     assert err.count("could not send traces") <= 1                     # reported once, never raised
     from orchestrator_nb.telemetry.sender import shutdown_all
     shutdown_all(2.0)
 
 
+EXIT_SCRIPT = """
+import sys, time
+import orchestrator_nb as orc
+result = orc.run(sys.argv[1])
+print(result.status, time.time(), flush=True)
+"""
+
+
 @pytest.mark.slow
 def test_exit_is_bounded_when_the_collector_hangs(fake_anthropic, tmp_path):
-    """A collector that accepts connections but never answers: `orc run` still exits promptly."""
+    """A collector that accepts connections but never answers: a process whose run is over exits
+    within ORC_OTEL_EXIT_TIMEOUT (measured from the run's end, so imports on a busy machine don't count)."""
     hung = socket.socket()
     hung.bind(("127.0.0.1", 0))
     hung.listen(64)                                                   # never accepted, never answered
     path = tmp_path / "one.yaml"
     path.write_text('name: one\nsteps:\n  - id: a\n    model: "anthropic:claude-haiku-4-5"\n    prompt: hi\n')
-    env = dict(os.environ, OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{hung.getsockname()[1]}",
-               ORC_OTEL_EXIT_TIMEOUT="1.5")
+    traced = dict(os.environ, OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{hung.getsockname()[1]}",
+                  ORC_OTEL_EXIT_TIMEOUT="1.5", OTEL_BSP_SCHEDULE_DELAY="60000")   # spans still queued at exit
+    plain = {k: v for k, v in traced.items() if not k.startswith("OTEL_")}
+
+    def exit_delay(env) -> float:
+        """Seconds from the run's end to the process's exit (imports on a busy machine don't count)."""
+        done = subprocess.run([sys.executable, "-c", EXIT_SCRIPT, str(path)], env=env, capture_output=True,
+                              text=True, timeout=120)
+        exited = time.time()
+        assert done.returncode == 0, done.stderr
+        status, ended = done.stdout.split()
+        assert status == "succeeded"
+        return exited - float(ended)
+
     try:
-        t0 = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "orchestrator_nb.cli.main", "run", str(path), "--quiet"],
-                              env=env, capture_output=True, text=True, timeout=60)
-        took = time.perf_counter() - t0
+        with_traces, without = exit_delay(traced), exit_delay(plain)
     finally:
         hung.close()
-    assert done.returncode == 0, done.stderr
-    plain = dict(env)
-    plain.pop("OTEL_EXPORTER_OTLP_ENDPOINT")
-    t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "orchestrator_nb.cli.main", "run", str(path), "--quiet", "--no-cache"],
-                   env=plain, capture_output=True, text=True, timeout=60)
-    baseline = time.perf_counter() - t0
-    assert took - baseline < 1.5 + 1.5, (took, baseline)               # the exit wait, plus SDK import and slack
+    print(f"exit {with_traces:.2f} s after the run's end with a hung collector, {without:.2f} s without traces")
+    assert with_traces - without < 1.5 + 1.0
