@@ -2,13 +2,21 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 from ..errors import UsageError
 
 
 def export_cassette(cache, path: str, pipeline: str | None = None) -> int:
-    out = sys.stdout if path == "-" else open(path, "w", encoding="utf-8")
+    if path == "-":
+        out = sys.stdout
+    else:
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            out = open(path, "w", encoding="utf-8")
+        except OSError as e:
+            raise UsageError(f"cannot write {path}: {e.strerror}") from None
     n = 0
     try:
         for key, entry in cache.entries("llm"):

@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--reject", action="store_true", help="reject (the run fails at this step)")
     g.add_argument("--changes", action="store_true", help="request changes (needs --comment)")
     sp.add_argument("--comment", "-m", help="a note for the record; for --changes, what to change")
+    sp.add_argument("--edit", metavar="FILE", help="approve with edits: your version of the output under review "
+                                                   "(JSON if it parses, else text; - reads stdin)")
+    sp.add_argument("--input", metavar="JSON", help="the gate's form values as a JSON object (@FILE reads a file)")
     sp.add_argument("--by", help="who decides (default: $USER)")
     db(sp)
 
@@ -378,10 +381,37 @@ def cmd_approve(args) -> int:
     from ..store.queries import decide
     decision = "reject" if args.reject else "changes" if args.changes else "approve"
     by = args.by or os.environ.get("USER") or os.environ.get("USERNAME") or "cli"
-    out = decide(Store(args.db), args.run_id, args.step_id, decision, args.comment, by, "cli")
+    edited = _read_value("--edit", args.edit, parse_json=True) if args.edit else None
+    form = None
+    if args.input:
+        form = _read_value("--input", args.input[1:] if args.input.startswith("@") else None, parse_json=True,
+                           text=None if args.input.startswith("@") else args.input)
+        if not isinstance(form, dict):
+            raise UsageError("--input: give the form's values as a JSON object, e.g. --input '{\"budget\": 5}'")
+    if (edited is not None or form is not None) and decision != "approve":
+        raise UsageError("--edit and --input go with approving (leave out --reject/--changes)")
+    out = decide(Store(args.db), args.run_id, args.step_id, decision, args.comment, by, "cli",
+                 edited=edited, input=form)
     print(f"{out['decision']}: run {out['run_id']} step {out['step_id']} (round {out['round']}); "
           f"`orc resume {out['resume']}` continues a stored run (a live one continues by itself)")
     return 0
+
+
+def _read_value(option: str, path: str | None, parse_json: bool, text: str | None = None):
+    """A value given on the command line: a file's (or stdin's, for -) text, or ``text``; JSON
+    when it parses as JSON."""
+    if text is None:
+        try:
+            text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+        except OSError as e:
+            raise UsageError(f"{option} {path}: cannot read it ({e.strerror})") from None
+    if parse_json:
+        try:
+            return json.loads(text)
+        except ValueError:
+            if option == "--input":
+                raise UsageError(f"{option}: not valid JSON") from None
+    return text
 
 
 def cmd_sql(args) -> int:

@@ -38,7 +38,8 @@ async def run_isolated(kind: str, action, params: dict, ctx, limits: dict, timeo
     os.makedirs(outdir, exist_ok=True)
     scope = ctx.scope
     values = {"params": params, "inputs": ctx.inputs, "steps": dict(ctx.outputs), "item": scope.get("item"),
-              "index": scope.get("index"), "run_id": ctx.run_id,
+              "index": scope.get("index"), "iteration": scope.get("iteration"), "previous": scope.get("previous"),
+              "run_id": ctx.run_id,
               "feedback": str(ctx.feedback) if ctx.feedback is not None else None}
     job = {"kind": kind, "step_id": ctx.step_id, "outdir": outdir, "values": to_jsonable(values),
            "limits": {**limits, "cpu_seconds": timeout}}

@@ -177,6 +177,10 @@ class Pipeline:
                                 hint=suggest(s.revise, ids))
             if s.kind == "approval" and s.revise is not None:
                 deps.add(s.revise)
+            if s.kind == "sql":  # `steps_<id>` tables read upstream outputs: those steps come first
+                for ref in sql_refs(s.action, ids):
+                    if ref != sid:
+                        deps.add(ref)
             if s.kind == "code":
                 for ref in code_refs(s.action[1]):
                     if ref not in ids:
@@ -272,6 +276,14 @@ def code_refs(source: str) -> set[str]:
                 and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
             refs.add(node.args[0].value)
     return refs
+
+
+def sql_refs(action, ids) -> set[str]:
+    """Step ids whose outputs a sql step reads as `steps_<id>` tables."""
+    text = action["text"] if isinstance(action, dict) else action
+    if not isinstance(text, str):
+        return set()
+    return {m for m in re.findall(r"\bsteps_([A-Za-z_][A-Za-z0-9_]*)\b", text) if m in ids}
 
 
 def _input_refs(t: Template):

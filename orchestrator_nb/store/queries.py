@@ -201,8 +201,9 @@ def decide(store, ref: str, step_id: str, decision: str, comment: str | None = N
         raise UsageError("requesting changes needs a comment saying what to change (--comment TEXT)")
     with store.connect() as con:
         run_id = resolve_run_id(con, ref)
-        rows = _rows(con, "SELECT attempt, status, output->>'question' AS question FROM steps WHERE run_id = ? "
-                          "AND step_id = ? AND item_index = -1 ORDER BY attempt DESC LIMIT 1", [run_id, step_id])
+        rows = _rows(con, "SELECT attempt, status, output->>'question' AS question, output->'input_schema' AS form, "
+                          "output->>'editable' AS editable FROM steps WHERE run_id = ? AND step_id = ? "
+                          "AND item_index = -1 ORDER BY attempt DESC LIMIT 1", [run_id, step_id])
         if not rows:
             known = [r[0] for r in con.execute("SELECT DISTINCT step_id FROM steps WHERE run_id = ? AND status = "
                                                "'waiting'", [run_id]).fetchall()]
@@ -217,6 +218,7 @@ def decide(store, ref: str, step_id: str, decision: str, comment: str | None = N
             raise OrcError(f"step '{step_id}' of run {run_id} is a sub-pipeline, not an approval{where}")
         if status != "waiting":
             raise OrcError(f"step '{step_id}' of run {run_id} is not waiting for approval (it is {status})")
+        _check_extras(rows[0], word, edited, input)
         taken = con.execute("SELECT decision FROM approvals WHERE run_id = ? AND step_id = ? AND round = ?",
                             [run_id, step_id, round_]).fetchall()
         if taken:
@@ -234,6 +236,23 @@ def decide(store, ref: str, step_id: str, decision: str, comment: str | None = N
                      round_])
     store.touch_inbox(run_id)
     return {"run_id": run_id, "step_id": step_id, "round": round_, "decision": word, "resume": top}
+
+
+def _check_extras(row: dict, word: str, edited, form) -> None:
+    """An approval's form values must fit its schema; edits need an output under review."""
+    schema = _json(row.get("form"))
+    if edited is not None and str(row.get("editable")).lower() != "true":
+        raise UsageError("this gate reviews no step's output, so there is nothing to edit (leave out the edit)")
+    if word != "approved":
+        return
+    if schema:
+        from ..core.schemas import problem
+        wrong = problem(form if form is not None else {}, schema)
+        if wrong:
+            fields = ", ".join((schema.get("properties") or {}).keys())
+            raise UsageError(f"input: {wrong} (this gate's form has: {fields})")
+    elif form is not None:
+        raise UsageError("input: this gate has no form (leave out the input)")
 
 
 def resume_state(store, ref: str) -> tuple[dict, list[dict]]:

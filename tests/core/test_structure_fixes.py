@@ -134,3 +134,26 @@ def test_an_unknown_model_given_on_the_command_line_is_blamed_on_the_option(tmp_
     assert "\n" not in err
     assert err.startswith("orc: error: --model nosuch:model: unknown provider 'nosuch'"), err
     assert "p.yaml:" not in err
+
+
+def test_a_sql_step_reading_steps_tables_waits_for_those_steps_without_needs():
+    """It failed with a raw DuckDB CatalogException when `needs` was left out."""
+    p = orc.load({"name": "q", "steps": [
+        {"id": "q", "sql": "SELECT count(*) AS n FROM steps_rows"},
+        {"id": "rows", "code": "output = [{'a': 1}, {'a': 2}]"}]})
+    assert p.steps["q"].deps == {"rows"}
+    r = p.run(db=False)
+    assert r.status == "succeeded" and r["q"] == [{"n": 2}]
+
+
+def test_a_code_step_in_a_while_loop_sees_iteration_and_previous():
+    p = orc.load({"name": "w", "steps": [
+        {"id": "w", "while": "iteration < 3", "code": "output = (previous or 0) + iteration + 1"}]})
+    r = p.run(db=False)
+    assert r.status == "succeeded" and r["w"] == [1, 3, 6]
+
+
+def test_cache_export_makes_the_folder_it_writes_into(tmp_path, capsys):
+    target = tmp_path / "new" / "dir" / "c.jsonl"
+    assert orc_main(["cache", "export", str(target), "--db", str(tmp_path / "s.duckdb")]) == 0, capsys.readouterr()
+    assert target.exists()

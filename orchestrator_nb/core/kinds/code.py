@@ -15,6 +15,7 @@ async def run_code(compiled, params, ctx):
     ns = {
         "params": params, "inputs": ctx.inputs, "steps": dict(ctx.outputs),
         "item": scope.get("item"), "index": scope.get("index"), "run_id": ctx.run_id,
+        "iteration": scope.get("iteration"), "previous": scope.get("previous"),
         "feedback": str(ctx.feedback) if ctx.feedback is not None else None, "output": None,
         "log": ctx.log, "__name__": f"orc_code_{ctx.step_id}",
     }
