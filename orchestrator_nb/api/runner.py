@@ -121,11 +121,22 @@ async def _recorded(run: RunContext, store, sync: str, record) -> RunResult:
 
 
 def _calls_models(pipeline) -> bool:
+    """Whether a run may call a model that the maintained price data prices (self-hosted, local and
+    scripted models never are: a run of those does not wait for the data to load)."""
+    from ..providers.routing import resolve_chain
     for s in pipeline.steps.values():
-        if s.kind == "prompt" or getattr(s.check, "judge", None) is not None:
-            return True
         if s.kind == "pipeline" and hasattr(s.action, "steps") and _calls_models(s.action):
             return True
+        asks = [(s.model, s.task)] if s.kind == "prompt" else []
+        if getattr(s.check, "judge", None) is not None:
+            asks.append((s.check.model, s.check.task))
+        for model, task in asks:
+            try:
+                chain = resolve_chain(pipeline, model, task)
+            except Exception:
+                return True
+            if any(m.partition(":")[0] not in prices.FREE for m in chain):
+                return True
     return False
 
 

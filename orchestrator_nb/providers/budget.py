@@ -98,8 +98,9 @@ async def admit(ctx, ledger, provider, model_id: str, req, step_id: str):
     chain = _chain(ctx)
     if not chain and (ledger is None or not ledger.limits):
         return None
-    await prices.ready()
     overrides = ctx.pipeline.prices
+    if prices.needs_data(model_id, overrides):
+        await prices.ready()
     out_max, assumed = max_output(provider, req)
     n_in, how = tokens.upper_bound(req), "bound"
     worst = prices.cost_usd(model_id, n_in, out_max, overrides)

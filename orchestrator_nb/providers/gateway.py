@@ -303,7 +303,8 @@ class Gateway:
                              **extra)
                 raise err from None
             latency = (time.perf_counter() - t0) * 1000
-            await prices.ready()  # the price data loads once per process, off the event loop
+            if prices.needs_data(model_id, ctx.pipeline.prices):
+                await prices.ready()  # the price data loads once per process, off the event loop
             resp.cost_usd = prices.cost_usd(model_id, resp.tokens_in, resp.tokens_out, ctx.pipeline.prices)
             budget.settle(ticket, resp.cost_usd)
             self._record(step, item, attempt, model_id, req, key, resp=resp, latency=latency, purpose=purpose,

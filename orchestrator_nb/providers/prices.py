@@ -51,6 +51,13 @@ def _load():
     return _calc
 
 
+def needs_data(model_id: str, overrides: dict | None = None) -> bool:
+    """Whether pricing this model may read the maintained data (not for self-hosted ones or overrides)."""
+    if model_id.partition(":")[0] in FREE or _loaded:
+        return False
+    return not (overrides and (model_id in overrides or _override_base(model_id, overrides)))
+
+
 async def ready() -> None:
     """Load the price data without holding the event loop (a no-op once loaded)."""
     if not _loaded:
