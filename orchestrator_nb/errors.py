@@ -83,11 +83,12 @@ class ProviderError(OrcError):
     """A model call failed. ``retryable`` says whether trying again (or the next model) can help.
 
     ``reason`` is a short machine word recorded in ``llm_calls.error``: rate_limit, server, timeout,
-    connection, auth, missing_key, context_overflow, bad_request, invalid_output, replay_miss.
+    connection, auth, missing_key, context_overflow, bad_request, invalid_output, replay_miss,
+    no_tools (the model cannot call the step's tools).
     """
 
     FALLBACK_REASONS = frozenset(
-        {"rate_limit", "server", "timeout", "connection", "missing_key", "context_overflow"})
+        {"rate_limit", "server", "timeout", "connection", "missing_key", "context_overflow", "no_tools"})
 
     def __init__(self, message: str, *, reason: str = "error", retryable: bool = False,
                  retry_after: float | None = None, status: int | None = None):

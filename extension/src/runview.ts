@@ -14,7 +14,7 @@ import { h, statusBadge } from './dom';
 import { fullTime, money, seconds, tokens } from './format';
 import { renderOutput } from './outputs';
 import { timelineChart } from './timeline';
-import { ACTIVE, ILLMCall, IRunDetail, ITimelineStep } from './types';
+import { ACTIVE, ILLMCall, IRunDetail, ITimelineStep, IToolCall } from './types';
 
 export interface IRunViewOptions {
   runId: string;
@@ -131,6 +131,9 @@ export class RunView extends Widget {
       section('Timeline', timelineChart(d.timeline, run.started_at, run.ended_at)),
       section('Cost per step', costChart(d.timeline)),
       section('Steps', ...d.timeline.map(s => this.step(s, d.llm_calls))),
+      d.tool_calls && d.tool_calls.length
+        ? section('Tool calls', toolCallsTable(d.tool_calls))
+        : null,
       d.children.length
         ? section(
             'Sub-pipeline runs',
@@ -388,6 +391,38 @@ function callView(c: ILLMCall): HTMLElement {
         { className: 'jp-orc-msg jp-orc-msg-response' },
         h('span', { className: 'jp-orc-role' }, 'response'),
         h('pre', {}, c.response_text ?? '(none)')
+      )
+    )
+  );
+}
+
+/** The run's tool calls: step, turn, tool, arguments, result (or error), time, decision. */
+function toolCallsTable(calls: IToolCall[]): HTMLElement {
+  const brief = (v: unknown) => {
+    const text = typeof v === 'string' ? v : JSON.stringify(v);
+    return text && text.length > 160 ? text.slice(0, 159) + '…' : text || '';
+  };
+  return h(
+    'table',
+    { className: 'jp-orc-attempts jp-orc-tool-calls' },
+    h(
+      'tr',
+      {},
+      ['step', 'turn', 'tool', 'arguments', 'result', 'time', 'decision'].map(t => h('th', {}, t))
+    ),
+    calls.map(c =>
+      h(
+        'tr',
+        {},
+        h('td', {}, c.item_index >= 0 ? `${c.step_id}[${c.item_index}]` : c.step_id),
+        h('td', {}, String(c.turn)),
+        h('td', {}, c.tool),
+        h('td', {}, brief(c.arguments)),
+        c.error
+          ? h('td', { className: 'jp-orc-error' }, brief(c.error))
+          : h('td', {}, brief(c.result)),
+        h('td', {}, c.cached ? 'cached' : seconds((c.duration_ms || 0) / 1000)),
+        h('td', {}, c.decision || '')
       )
     )
   );

@@ -173,6 +173,22 @@ export interface IEvent {
   kind: string | null;
 }
 
+/** One tool call a step made (a row of the store's tool_calls table). */
+export interface IToolCall {
+  id: string;
+  step_id: string;
+  item_index: number;
+  attempt: number;
+  turn: number;
+  tool: string;
+  arguments: unknown;
+  result: unknown;
+  error: string | null;
+  duration_ms: number | null;
+  decision: string | null;
+  cached: boolean | null;
+}
+
 export interface IRunDetail {
   run: IRun & {
     inputs: unknown;
@@ -184,6 +200,7 @@ export interface IRunDetail {
   };
   timeline: ITimelineStep[];
   llm_calls: ILLMCall[];
+  tool_calls?: IToolCall[];
   approvals: IApprovalRecord[];
   artifacts: IArtifact[];
   events: IEvent[];

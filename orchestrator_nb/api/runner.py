@@ -24,6 +24,7 @@ from ..providers.gateway import Gateway
 from ..providers.routing import check_model
 from ..store import Store
 from ..store.journal import HOST, pid_alive
+from ..tools import Toolbox, check_pipeline
 from ..telemetry import subscriber_for
 from .budgets import ledger_for
 from .notify import webhooks_for
@@ -35,13 +36,16 @@ def services_for(store, approver, ledger=None) -> Services:
     """``ledger``: the cross-run budgets (api.budgets), shared by the run's gateway and its sub-runs'."""
     gateway = Gateway if ledger is None else functools.partial(Gateway, ledger=ledger)
     return Services(store=store, cache=store.cache if store is not None else None, approver=approver,
-                    gateway=gateway, check_model=check_model)
+                    gateway=gateway, check_model=check_model, tools=Toolbox)
 
 
 def prepare_pipeline(pipeline, isolate: bool = False) -> None:
     """Ready a pipeline to run: python steps imported (not under ``isolate``: their confined child
-    processes import them), sub-pipelines loaded, models checked."""
+    processes import them), sub-pipelines loaded, models and tools checked."""
+    first = not pipeline.prepared
     prepare(pipeline, check_model, isolate)
+    if first and any(s.tools or s.kind == "call" for s in pipeline.steps.values()):
+        check_pipeline(pipeline)
 
 
 def _store_for(db):

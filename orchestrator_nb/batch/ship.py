@@ -23,9 +23,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-TABLES = ("runs", "steps", "llm_calls", "approvals", "events", "artifacts", "notebook_runs")
+TABLES = ("runs", "steps", "llm_calls", "tool_calls", "approvals", "events", "artifacts", "notebook_runs")
 _REPLACE = {"runs", "steps", "artifacts", "notebook_runs"}   # newest version of a row wins
-_IGNORE = {"llm_calls", "approvals"}                         # immutable once written
+_IGNORE = {"llm_calls", "tool_calls", "approvals"}           # immutable once written
 _CHUNK = 200
 
 

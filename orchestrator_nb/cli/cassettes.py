@@ -1,4 +1,6 @@
-"""Recorded model calls as JSONL cassettes (`orc cache export|import`), for replay and sharing."""
+"""Recorded model calls and tool results as JSONL cassettes (`orc cache export|import`), for replay
+and sharing. A model call's line is ``{key, model, request, response, ...}``; a tool result's line
+has ``"ns": "tool"`` and ``{key, tool, arguments, result}``."""
 from __future__ import annotations
 
 import json
@@ -6,6 +8,8 @@ import os
 import sys
 
 from ..errors import UsageError
+
+NAMESPACES = ("llm", "tool")  # model answers, tool results
 
 
 def export_cassette(cache, path: str, pipeline: str | None = None) -> int:
@@ -19,11 +23,13 @@ def export_cassette(cache, path: str, pipeline: str | None = None) -> int:
             raise UsageError(f"cannot write {path}: {e.strerror}") from None
     n = 0
     try:
-        for key, entry in cache.entries("llm"):
-            if pipeline and entry.get("pipeline") != pipeline:
-                continue
-            out.write(json.dumps({"key": key, **entry}, ensure_ascii=False, sort_keys=True) + "\n")
-            n += 1
+        for ns in NAMESPACES:
+            for key, entry in cache.entries(ns):
+                if pipeline and entry.get("pipeline") != pipeline:
+                    continue
+                line = {"key": key, **entry} if ns == "llm" else {"ns": ns, "key": key, **entry}
+                out.write(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n")
+                n += 1
     finally:
         if out is not sys.stdout:
             out.close()
@@ -43,10 +49,14 @@ def import_cassette(cache, path: str) -> int:
             try:
                 entry = json.loads(line)
                 key = entry.pop("key")
-                if not isinstance(key, str) or len(key) != 64 or "response" not in entry:
-                    raise ValueError("needs a 64-hex `key` and a `response`")
+                ns = entry.pop("ns", "llm")
+                if ns not in NAMESPACES:
+                    raise ValueError(f"unknown ns {ns!r}")
+                needed = "response" if ns == "llm" else "result"
+                if not isinstance(key, str) or len(key) != 64 or needed not in entry:
+                    raise ValueError(f"needs a 64-hex `key` and a `{needed}`")
             except (ValueError, KeyError, AttributeError) as e:
                 raise UsageError(f"{path}:{lineno}: not a cassette line ({e})") from None
-            cache.put("llm", key, entry)
+            cache.put(ns, key, entry)
             n += 1
     return n

@@ -86,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--edit", metavar="FILE", help="approve with edits: your version of the output under review "
                                                    "(JSON if it parses, else text; - reads stdin)")
     sp.add_argument("--input", metavar="JSON", help="the gate's form values as a JSON object (@FILE reads a file)")
+    sp.add_argument("--args", metavar="JSON", help="a tool call's edited arguments, as a JSON object (like --edit, "
+                                                  "inline)")
     sp.add_argument("--by", help="who decides (default: $USER)")
     db(sp)
 
@@ -105,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("models", help="list providers, whether a key is set, base URLs and models")
     sp.add_argument("--json", action="store_true")
 
-    sp = sub.add_parser("cache", help="export, import or clear recorded model calls (JSONL cassettes)")
+    sp = sub.add_parser("cache", help="export, import or clear recorded model calls and tool results (JSONL cassettes)")
     csub = sp.add_subparsers(dest="cache_command", metavar="ACTION", parser_class=_Parser)
     cp = csub.add_parser("export", help="write recordings as JSONL")
     cp.add_argument("file", help="output path, or - for stdout")
@@ -115,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("file")
     db(cp)
     cp = csub.add_parser("clear", help="delete cached results")
-    cp.add_argument("--what", choices=["llm", "step", "all"], default="all")
+    cp.add_argument("--what", choices=["llm", "tool", "step", "all"], default="all")
     db(cp)
 
     from . import extra
@@ -324,6 +326,13 @@ def cmd_show(args) -> int:
                      [(c["step_id"], f"{c['provider']}:{c['model']}", f"{c['tokens_in']}/{c['tokens_out']}",
                        f"${c['cost_usd'] or 0:.5f}", f"{c['latency_ms'] or 0:.0f}ms", "yes" if c["cached"] else "",
                        (c["error"] or "")[:60]) for c in d["llm_calls"]]))
+    if d.get("tool_calls"):
+        print("\ntool calls:")
+        print(_table(("step", "item", "try", "turn", "tool", "arguments", "result", "took", "decision"),
+                     [(c["step_id"], "" if c["item_index"] < 0 else c["item_index"], c["attempt"], c["turn"], c["tool"],
+                       _brief(c["arguments"], 40), "error: " + _brief(c["error"], 36) if c["error"] else
+                       _brief(c["result"], 40), "cached" if c["cached"] else f"{c['duration_ms'] or 0:.0f}ms",
+                       c["decision"] or "") for c in d["tool_calls"]]))
     _print_pending(d.get("pending") or [])
     if d["approvals"]:
         print("\ndecisions:")
@@ -342,6 +351,12 @@ def cmd_show(args) -> int:
         for e in events:
             print(f"  {_when(e['ts'])} {e['level']:<7} {e['step_id'] or '-':<18} {e['message']}")
     return 0
+
+
+def _brief(value, width: int) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def _print_pending(pending: list[dict], limit: int = 4000) -> None:
@@ -382,6 +397,11 @@ def cmd_approve(args) -> int:
     decision = "reject" if args.reject else "changes" if args.changes else "approve"
     by = args.by or os.environ.get("USER") or os.environ.get("USERNAME") or "cli"
     edited = _read_value("--edit", args.edit, parse_json=True) if args.edit else None
+    if args.args is not None:  # a tool call's arguments, inline
+        try:
+            edited = json.loads(args.args)
+        except ValueError as e:
+            raise UsageError(f"--args is not valid JSON: {e}") from None
     form = None
     if args.input:
         form = _read_value("--input", args.input[1:] if args.input.startswith("@") else None, parse_json=True,

@@ -29,6 +29,7 @@ class ApprovalRequest:
     policy: str | None = None
     input_schema: dict | None = None   # a form the reviewer fills in (JSON Schema), if the gate asks
     editable: bool = False             # the reviewer may edit the output under review (`revise`'s)
+    tool: dict | None = None           # a tool call waiting for approval: {name, arguments, ref, call_id, turn}
 
 
 @dataclass
@@ -38,7 +39,8 @@ class Decision:
     decided_by: str | None = None
     mode: str = "auto"            # interactive | auto | cli | ui
     decided_at: float = field(default_factory=time.time)
-    edited: Any = None            # the reviewer's version of the output under review (approve with edits)
+    edited: Any = None            # the reviewer's version of the output under review (approve with edits),
+                                  # or a tool call's edited arguments
     input: Any = None             # the values of the gate's form (`input: {schema}`)
 
     def as_dict(self) -> dict:

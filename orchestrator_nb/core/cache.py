@@ -2,8 +2,8 @@
 
 Files, not DuckDB rows, so a lookup is one `open` (microseconds) and any number of processes
 can read and write at once: a write goes to a temporary file and is renamed into place.
-Namespaces: ``step`` (python/code/sql results) and ``llm`` (model responses, also the
-replay cassettes).
+Namespaces: ``step`` (python/code/sql results), ``llm`` (model responses) and ``tool`` (tool
+results); the last two are the replay cassettes.
 """
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ class Cache:
     def clear(self, ns: str | None = None) -> int:
         import shutil
         n = 0
-        for name in ([ns] if ns else ["step", "llm"]):
+        for name in ([ns] if ns else ["step", "llm", "tool"]):
             base = self.root / name
             if base.is_dir():
                 n += sum(1 for _ in base.rglob("*.json"))

@@ -17,7 +17,7 @@ class StepState:
     (``.output``, ``.status``, ``.error``; printed, it is its output)."""
 
     __slots__ = ("status", "output", "error", "attempt", "started", "ended", "model", "cached",
-                 "items", "rounds", "reason", "usage", "base_attempt", "asked")
+                 "items", "rounds", "reason", "usage", "base_attempt", "asked", "suspended")
 
     def __init__(self):
         self.status = "pending"
@@ -33,6 +33,7 @@ class StepState:
         self.usage = [0, 0, 0.0]                      # tokens in, tokens out, cost (all attempts)
         self.base_attempt: dict[int, int] = {}        # item -> attempts already made (resume)
         self.asked: float | None = None               # when an approval was first asked (its timeout)
+        self.suspended: dict[int, dict] = {}          # item -> what a waiting try saved (resume goes on from it)
 
     def __str__(self) -> str:  # `{{ steps.x }}` reads as its output
         return "" if self.output is None else str(self.output)
@@ -96,6 +97,8 @@ class RunContext:
         self.ended: float | None = None
         self.child_runner = None  # set by core.runner: starts `pipeline:` steps' child runs
         self._llm = None
+        self._tools = None
+        self.tool_calls: list[dict] = []  # this run's tool calls, in order (for results and views)
         self.scope_extra = dict(scope or {})
         self.scope = {**self.scope_extra, "inputs": inputs, "steps": StepsScope(self.states),
                       "run": RunInfo(run_id, pipeline.name, str(self.outdir))}
@@ -138,17 +141,40 @@ class RunContext:
             self._llm = self.services.gateway(self)
         return self._llm
 
+    @property
+    def toolbox(self):
+        """The tools of this run (made on first use; MCP servers it starts stop with the run)."""
+        if self._tools is None:
+            if self.services.tools is None:
+                raise OrcError("this run has no tools: start it through orchestrator_nb.run() (or the CLI / "
+                               "magics), which provides them")
+            self._tools = self.services.tools(self)
+        return self._tools
+
     async def aclose(self) -> None:
+        if self._tools is not None:
+            tools, self._tools = self._tools, None
+            await tools.aclose()
         if self._llm is not None:
             await self._llm.aclose()
 
     # accounting ------------------------------------------------------------------------------
+    def check_budget(self) -> None:
+        """Raise BudgetExceeded when this run (or a parent) has spent its budget already (a tool
+        loop asks before each turn: parallel steps may have spent it meanwhile)."""
+        self._within_budget()
+        if self.parent is not None:
+            self.parent.check_budget()
+
     def add_usage(self, cost_usd: float, tokens_in: int, tokens_out: int) -> None:
         self.cost_usd += cost_usd
         self.tokens_in += tokens_in
         self.tokens_out += tokens_out
         if self.parent is not None:
             self.parent.add_usage(cost_usd, tokens_in, tokens_out)
+        self._within_budget()
+
+    def _within_budget(self) -> None:
         budget = self.pipeline.budget
         if budget:
             cap = budget.get("max_cost_usd")

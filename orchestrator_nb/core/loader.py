@@ -99,7 +99,8 @@ def from_data(data, lines: Lines, *, file: str, names=(), source_text: str | Non
         p = Pipeline(data["name"], steps, description=data.get("description"), inputs=data.get("inputs"),
                      models=data.get("models"), routing=data.get("routing"), defaults=data.get("defaults"),
                      budget=data.get("budget"), version=data.get("version"), source_file=file,
-                     source_text=source_text, names=names, prices=data.get("prices"))
+                     source_text=source_text, names=names, prices=data.get("prices"), mcp=data.get("mcp"),
+                     tools=data.get("tools"))
     except SpecError as e:
         raise _locate(e, lines, file, data) from None
     p.lines = lines  # later checks (models, imports) locate their errors too

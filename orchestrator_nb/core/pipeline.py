@@ -11,7 +11,7 @@ import re
 from graphlib import CycleError, TopologicalSorter
 
 from ..errors import SpecError, suggest
-from ..spec.format import BUDGET, DEFAULTS, INPUT, PIPELINE, ModelRef
+from ..spec.format import BUDGET, DEFAULTS, INPUT, PIPELINE, TOOLS, ModelRef
 from ..spec.templates import Template
 from .policy import RetryPolicy
 from .schedule import Plan
@@ -88,7 +88,7 @@ class Pipeline:
     def __init__(self, name: str, steps, *, description: str | None = None, inputs=None,
                  models=None, routing=None, defaults=None, budget=None, version=None,
                  source_file: str | None = None, source_text: str | None = None, names=(),
-                 prices=None):
+                 prices=None, mcp=None, tools=None):
         PIPELINE.fields["name"].type.check(name, ("name",), True)
         self.name, self.description, self.version = name, description, version
         self.source_file, self.source_text = source_file, source_text
@@ -111,6 +111,12 @@ class Pipeline:
             raise e.within("defaults", "retry") from None
         self.budget = {k: v for k, v in BUDGET.check(dict(budget or {}), ("budget",), True).items() if v is not None}
         self.prices = PIPELINE.fields["prices"].type.check(self.prices, ("prices",), True)
+        self.mcp = PIPELINE.fields["mcp"].type.check(dict(mcp or {}), ("mcp",), True)
+        for name, server in self.mcp.items():
+            if (server.get("command") is None) == (server.get("url") is None):
+                raise SpecError("an MCP server needs `command` (stdio) or `url` (HTTP), not both or neither",
+                                loc=("mcp", name))
+        self.tools = {k: v for k, v in TOOLS.check(dict(tools or {}), ("tools",), True).items() if v is not None}
         steps = list(steps)
         if not steps:
             raise SpecError("a pipeline needs at least one step", loc=("steps",))
@@ -122,6 +128,7 @@ class Pipeline:
                 raise SpecError(f"duplicate step id '{s.id}'", loc=("steps", i, "id"),
                                 hint="each step needs its own id")
             self.steps[s.id] = s
+            _check_code_tools(s, i, self.tools.get("allow") or ())
         self.index = {sid: i for i, sid in enumerate(self.steps)}
         self.order_hint = tuple(self.steps)
         self._link(names)
@@ -226,7 +233,7 @@ class Pipeline:
             out["version"] = self.version
         if self.inputs:
             out["inputs"] = {k: v.to_dict() for k, v in self.inputs.items()}
-        for key in ("models", "routing", "defaults", "budget", "prices"):
+        for key in ("models", "routing", "defaults", "budget", "prices", "mcp", "tools"):
             if getattr(self, key):
                 out[key] = plain(getattr(self, key))
         out["steps"] = [s.to_dict() for s in self.steps.values()]
@@ -257,6 +264,19 @@ class Pipeline:
 
     def __repr__(self) -> str:
         return f"<Pipeline {self.name}: {len(self.steps)} steps>"
+
+
+CODE_TOOLS = ("python", "shell")  # built-in tools that run code here: off unless `tools: {allow: [...]}`
+
+
+def _check_code_tools(s, i: int, allowed) -> None:
+    """A step may list `python`/`shell` only when the pipeline allows them (checked again at run time)."""
+    names = list(s.tools or ()) + ([s.action] if s.kind == "call" else [])
+    for j, name in enumerate(names):
+        if isinstance(name, str) and name in CODE_TOOLS and name not in allowed:
+            where = ("steps", i, "tools", j) if j < len(s.tools or ()) else ("steps", i, "call")
+            raise SpecError(f"the '{name}' tool runs code on this machine and is off", loc=where,
+                            hint=f"enable it for this pipeline with `tools: {{allow: [{name}]}}` at the top level")
 
 
 def code_refs(source: str) -> set[str]:

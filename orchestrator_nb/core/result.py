@@ -19,6 +19,7 @@ class RunResult:
         self.tokens_in, self.tokens_out = ctx.tokens_in, ctx.tokens_out
         self.started, self.ended = ctx.started, ctx.ended
         self.outdir = str(ctx.outdir)
+        self.tool_calls = list(ctx.tool_calls)  # [{step_id, turn, tool, arguments, result, error, ...}]
         # plain data only (results travel between processes in batch runs); summaries are built lazily
         self._states = ctx.states
         self._meta = ctx.pipeline.meta

@@ -43,7 +43,8 @@ def prepare(pipeline, check_model=None, isolate: bool = False) -> None:
     all of them) are not imported here: their child process imports them, confined."""
     if pipeline.prepared == ("isolated" if isolate else True):
         return
-    if any(s.kind == "python" and sid not in pipeline.callables for sid, s in pipeline.steps.items()):
+    if any((s.kind == "python" and sid not in pipeline.callables) or s.tools or s.kind == "call"
+           for sid, s in pipeline.steps.items()):  # (tools may be module:function too)
         _importable_from(pipeline)
     for i, (sid, s) in enumerate(pipeline.steps.items()):
         try:
@@ -231,6 +232,9 @@ def restore(run: RunContext, rows: list[dict], usage: dict | None = None) -> Non
                     st.reason = ("child", out["run_id"])
                 if step.kind == "approval" and isinstance(out, dict):
                     st.asked = out.get("asked_at")  # a gate's timeout counts from its first asking
+                if isinstance(out, dict) and "tool" in out:  # a tool call's approval: go on from the saved turn
+                    st.rounds = int(out.get("round") or 1) - 1
+                    st.suspended[-1] = out
             else:
                 st.base_attempt[-1] = top
             st.attempt = st.base_attempt[-1]
@@ -241,6 +245,9 @@ def restore(run: RunContext, rows: list[dict], usage: dict | None = None) -> Non
                 continue
             if r["status"] == "succeeded":
                 items[i] = r["output"]
+            elif r["status"] == "waiting" and isinstance(r["output"], dict) and "tool" in r["output"]:
+                st.suspended[i] = r["output"]
+                st.rounds = max(st.rounds, int(r["output"].get("round") or 0))
             st.base_attempt[i] = max(st.base_attempt.get(i, 0), r["attempt"])
         if items:
             st.items = items

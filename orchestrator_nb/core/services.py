@@ -2,7 +2,7 @@
 
 The core runs pipelines; it knows neither DuckDB nor vendor SDKs. ``Services`` carries them in:
 the store (decisions made elsewhere, records of earlier runs), the cache, who decides approvals,
-and the model gateway. ``orchestrator_nb.api`` builds them for every front-end; a run started
+the model gateway, and the tools (built-ins, Python functions, MCP servers). ``orchestrator_nb.api`` builds them for every front-end; a run started
 from the core alone (``Pipeline.run`` before the api layer is imported) gets ``Services()``:
 no store, no models, approvals by policy.
 """
@@ -19,6 +19,7 @@ class Services:
     approver: Any = None       # decide(ApprovalRequest) -> Decision | None
     gateway: Callable | None = None      # gateway(run) -> an object with complete() and aclose()
     check_model: Callable | None = None  # check_model(pipeline, step) raises SpecError (prepare time)
+    tools: Callable | None = None        # tools(run) -> a toolbox: await resolve(refs, step) -> tools; aclose()
 
 
 _runner = None

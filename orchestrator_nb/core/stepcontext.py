@@ -2,13 +2,14 @@
 
 Every kind, built-in or plugin, is called as ``kind(action, params, ctx)`` (see ``core.kinds``).
 The context is the kind's only door to the run: reading finished outputs, rendering fields,
-logging and emitting events, asking models, asking people (approvals) and having upstream work
-revised. Kinds never touch the executor or the run's bookkeeping directly.
+logging and emitting events, asking models, calling tools, asking people (approvals) and having
+upstream work revised. Kinds never touch the executor or the run's bookkeeping directly.
 """
 from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 
 from ..errors import ApprovalRejected
 from ..spec.templates import render_field
@@ -114,12 +115,50 @@ class StepContext:
             await warm(self.step)
 
     async def complete(self, messages: list[dict], *, system=None, output=None, model=None, task=None,
-                       purpose: str = "step", item: int | None = None, attempt: int | None = None):
-        """Ask a model (through the run's gateway: routing, fallbacks, cache, records, budget)."""
+                       purpose: str = "step", item: int | None = None, attempt: int | None = None, tools=None):
+        """Ask a model (through the run's gateway: routing, fallbacks, cache, records, budget).
+        ``tools``: specs the model may call; the answer then may be tool calls (``.tool_calls``)."""
+        extra = {"tools": tools} if tools else {}
         return await self._run.llm.complete(
             step=self.step, item=self.item if item is None else item,
             attempt=self.attempt if attempt is None else attempt, messages=messages, system=system,
-            output=output, model=model, task=task, purpose=purpose)
+            output=output, model=model, task=task, purpose=purpose, **extra)
+
+    async def tools(self, refs) -> list:
+        """The tools named by ``refs`` (built-in names, module:function, mcp:server[/tool]) for this run."""
+        return await self._run.toolbox.resolve(list(refs), self.step)
+
+    def record_tool(self, **call) -> None:
+        """Record one tool call (a `tool_call` event: the store's tool_calls table, the views)."""
+        call.setdefault("item_index", self.item)
+        call.setdefault("attempt", self.attempt)
+        call.setdefault("id", uuid.uuid4().hex)  # the row's own id (a model's call ids repeat on replays)
+        call.setdefault("created_at", time.time())
+        self._run.tool_calls.append(dict(call, step_id=self.step.id))
+        self.emit("tool_call", **{k: v for k, v in call.items() if k not in ("item_index", "attempt")})
+
+    @property
+    def cache(self):
+        """The run's result cache (None without a store)."""
+        return self._run.cache
+
+    @property
+    def use_cache(self) -> bool:
+        """Whether this run may answer from the cache (not with --no-cache)."""
+        return self._run.use_cache
+
+    @property
+    def mode(self) -> str:
+        """normal | replay | live (``ORC_MODE``, as the model gateway reads it)."""
+        return getattr(self._run.llm, "mode", "normal")
+
+    @property
+    def resume_state(self):
+        """What this step (or item) saved when it last waited, for a resumed run to go on from; None."""
+        return self.state.suspended.pop(self.item, None)
+
+    def check_budget(self) -> None:
+        self._run.check_budget()
 
     def write_file(self, rel: str, data: bytes) -> dict:
         """Write an artifact under the output directory and record it: {path, sha256, bytes}."""
@@ -175,6 +214,27 @@ class StepContext:
                 await self._hooks.replace_output(self, revise, decision.edited,
                                                  decision.decided_by or decision.mode)
         self.state.rounds = round_
+        return decision
+
+    async def ask_tool(self, question: str, show: str, tool: dict, round: int | None = None):
+        """The decision on one tool call (``tool``: {name, ref, arguments, call_id, turn}), or raise
+        ``Waiting``. Its round is the step's next one, or ``round`` when asked again after a resume
+        (its decision is stored under it). Edited arguments come back as ``decision.edited``."""
+        run, sid, st = self._run, self.step.id, self.state
+        round_ = round if round is not None else st.rounds + 1
+        st.rounds = max(st.rounds, round_)  # taken now: calls asked in parallel get their own rounds
+        decision = None
+        if run.store is not None:  # decided already (`orc approve`, the sidebar) before a resume?
+            decision = await asyncio.to_thread(run.store.find_decision, run.run_id, sid, round_)
+        if decision is None:
+            req = ApprovalRequest(run_id=run.run_id, step_id=sid, round=round_, question=question, show=show,
+                                  policy=run.approval_policy, tool=tool)
+            if getattr(run.approver, "waits", True):  # someone is asked: say so (and record it)
+                self.emit("step_waiting", question=question, show=show, round=round_, revise=None, tool=tool)
+            decision = await run.approver.decide(req)
+            if decision is None:
+                raise Waiting({"question": question, "show": show, "round": round_, "revise": None, "tool": tool})
+            self.emit("approval", round=round_, **decision.as_dict())
         return decision
 
     def _timed_out(self):

@@ -21,6 +21,7 @@ MAX_ITERATIONS = 10              # a `while` step's cap when it gives no max_ite
 APPROVAL_ONLY = ("show", "revise", "max_revisions", "policy", "input", "on_timeout")
 SQL_ONLY = ("files", "sql_access")
 CODE_KINDS = ("code", "python")
+PROMPT_ONLY = ("tools", "max_turns")                 # tool calling belongs to prompt steps
 # fields holding templates (besides the action): compiled here, rendered by the executor
 _TEMPLATE_FIELDS = ("when", "for_each", "system", "params", "show", "while", "max_iterations")
 
@@ -32,6 +33,7 @@ class StepDef:
     name = description = when = for_each = max_parallel = retry = timeout = cache = check = None
     model = task = system = output = temperature = max_tokens = show = revise = max_revisions = None
     policy = max_iterations = files = sql_access = isolation = input = on_timeout = None
+    tools = max_turns = approve_tools = None
     needs: tuple = ()
     params: dict = {}
     on_error = "fail"
@@ -60,6 +62,12 @@ class StepDef:
             for key in APPROVAL_ONLY:
                 if getattr(self, key) is not None:
                     raise SpecError(f"'{key}' only applies to approval steps", loc=(key,))
+        if kind != "prompt":
+            for key in PROMPT_ONLY:
+                if getattr(self, key) is not None:
+                    raise SpecError(f"'{key}' only applies to prompt steps", loc=(key,))
+        if self.approve_tools is not None and kind not in ("prompt", "call"):
+            raise SpecError("'approve_tools' only applies to prompt and call steps", loc=("approve_tools",))
         if kind != "sql":
             for key in SQL_ONLY:
                 if getattr(self, key) is not None:
@@ -151,6 +159,8 @@ _COMPILE = {
     "check": Check.coerce,
     "model": lambda v: v if isinstance(v, str) else tuple(v),
     "timeout": float,
+    "tools": tuple,
+    "approve_tools": lambda v: v if isinstance(v, str) else tuple(v),
     "files": tuple,
 }
 
@@ -183,6 +193,8 @@ def _compile_action(kind: str, value):
             if norm == "." or path.endswith("/"):
                 raise SpecError(f"{path!r} names a directory, not a file", loc=("path",), hint="add a file name")
         return compile_field(dict(value))
+    if kind == "call":
+        return value  # a tool reference (resolved when the run starts) or a function
     if kind == "pipeline":
         return value  # a Pipeline (YAML sub-pipelines are loaded by the loader) or a path, loaded by prepare
     return compile_field(value)  # a plugin kind: templates are rendered before it is called

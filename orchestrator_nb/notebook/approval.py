@@ -1,5 +1,5 @@
-"""Approvals in the notebook: a card with Approve / Request changes / Reject, and the approver
-that shows it.
+"""Approvals in the notebook: a card with Approve / Request changes / Reject (a tool call's card:
+Approve / Edit arguments / Reject), and the approver that shows it.
 
 ``NotebookApprover.decide`` (the core's Approver protocol) follows an explicit policy
 (auto/reject/defer/fail) as is. For ``ask`` it shows a card only when a frontend really
@@ -109,6 +109,57 @@ class ApprovalCard:
             self.future.cancel()
 
 
+class ToolApprovalCard(ApprovalCard):
+    """A tool call waiting for approval: the tool, its arguments (editable, as JSON), and Approve /
+    Edit arguments (run it with the edited arguments) / Reject (the model hears the refusal and the
+    comment)."""
+
+    def __init__(self, req):
+        import json
+
+        import ipywidgets as w
+
+        super().__init__(req)
+        tool = req.tool or {}
+        self.original = tool.get("arguments") or {}
+        self.arguments = w.Textarea(value=json.dumps(self.original, indent=2, ensure_ascii=False),
+                                    layout=w.Layout(width="98%", height=f"{min(16, 3 + len(self.original) * 2)}em"))
+        self.arguments.add_class("orc-tool-arguments")
+        self.comment.placeholder = "Comment (optional; the model reads it when you reject)"
+        self.edit = w.Button(description="Edit arguments", button_style="info", icon="pencil",
+                             layout=w.Layout(width="auto", min_width="8em"))
+        self.edit.on_click(lambda _b: self.click_edit())
+        self.buttons.children = (self.approve, self.edit, self.reject)
+        label = w.HTML("<div style='font-size:12px;opacity:.75'>arguments (JSON; change them, then "
+                       "<b>Edit arguments</b> runs the call with yours)</div>")
+        self.widget.children = (self.title, self.shown, label, self.arguments, self.comment, self.buttons, self.message)
+
+    def click_edit(self) -> None:
+        import json
+        if self.future.done():
+            return
+        try:
+            edited = json.loads(self.arguments.value or "{}")
+        except ValueError as e:
+            self.message.value = f"<span style='color:#d93025'>The arguments are not valid JSON: {_e(str(e))}</span>"
+            return
+        if not isinstance(edited, dict):
+            self.message.value = "<span style='color:#d93025'>The arguments must be a JSON object.</span>"
+            return
+        comment = (self.comment.value or "").strip() or None
+        self.future.set_result(Decision("approved", comment, decided_by=who(), mode="interactive", edited=edited))
+
+    def _disable(self) -> None:
+        super()._disable()
+        self.edit.disabled = self.arguments.disabled = True
+
+    def decided(self, d: Decision) -> None:
+        super().decided(d)
+        if d.edited is not None and d.edited != self.original:
+            self.message.value += " — with edited arguments"
+        self.arguments.layout.display = "none"
+
+
 class NotebookApprover:
     """``ask`` -> a card (when watched) or the headless fallback; other policies as given."""
 
@@ -124,7 +175,7 @@ class NotebookApprover:
             return await PolicyApprover(policy).decide(req)
         if self.view is None or self.watched is None or not await self.watched():
             return await PolicyApprover(self.fallback).decide(req)
-        card = ApprovalCard(req)
+        card = ToolApprovalCard(req) if getattr(req, "tool", None) else ApprovalCard(req)
         self.cards.append(card)
         self.view.add_card(card)
         self.view.flush()

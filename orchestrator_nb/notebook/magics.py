@@ -153,10 +153,11 @@ class OrcMagics(Magics):
         %orc show RUN                       one run: steps, attempts, model calls, decisions
         %orc resume RUN [--approval P] [--out VAR] [--background]
                                             continue a failed, waiting or interrupted run
-        %orc approve RUN STEP [--reject|--changes] [--comment TEXT]
+        %orc approve RUN STEP [--reject|--changes] [--comment TEXT] [--args JSON]
                                             decide a pending approval (a live run continues)
         %orc sql QUERY                      query the store (DuckDB SQL) as a table
         %orc models                         providers, whether a key is set, models
+        %orc tools [NAME|PATH] [--no-mcp]   built-in tools and MCP servers' tools (with the pipeline's)
         %orc graph NAME|PATH                the pipeline's DAG
         %orc stats [--by model,pipeline,day] [--since DATE] [--pipeline P] [--model M]
                                             calls, tokens, cost, p50/p95 latency (a table and a chart)
@@ -220,7 +221,16 @@ class OrcMagics(Magics):
         from ..store.queries import decide
         from .approval import who
         decision = "reject" if args.reject else "changes" if args.changes else "approve"
-        out = decide(self.store(), args.run, args.step, decision, args.comment, who(), "interactive")
+        edited = None
+        if args.args is not None:  # a tool call's edited arguments
+            import json
+            try:
+                edited = json.loads(args.args)
+            except ValueError as e:
+                raise UsageError(f"--args is not valid JSON: {e}") from None
+            if not isinstance(edited, dict) or decision != "approve":
+                raise UsageError("--args takes a JSON object, and only with an approval (not --reject/--changes)")
+        out = decide(self.store(), args.run, args.step, decision, args.comment, who(), "interactive", edited=edited)
         print(f"{out['decision']}: run {out['run_id']} step {out['step_id']} (round {out['round']}). "
               f"A live run continues by itself; a stored one with %orc resume {out['run_id']}")
 
@@ -258,6 +268,27 @@ class OrcMagics(Magics):
     def _cmd_models(self, args):
         from .views import models_table
         return models_table()
+
+    def _cmd_tools(self, args):
+        """Lists in a thread of its own (MCP servers start and stop there): the kernel's loop stays free."""
+        import threading
+
+        from ..tools.listing import list_tools
+        from .views import tools_view
+        pipeline = self._pipeline(args.target) if args.target else None
+        out: dict = {}
+
+        def work():
+            try:
+                out["listing"] = asyncio.run(list_tools(pipeline, servers=not args.no_mcp))
+            except BaseException as e:  # shown in the cell, as one line
+                out["error"] = e
+        t = threading.Thread(target=work, name="orc-tools")
+        t.start()
+        t.join()
+        if "error" in out:
+            raise out["error"]
+        return tools_view(out["listing"])
 
     def _cmd_graph(self, args):
         from .views import pipeline_view
@@ -324,8 +355,8 @@ class OrcMagics(Magics):
         return result
 
 
-SUBCOMMANDS = ("load", "run", "runs", "show", "resume", "approve", "sql", "models", "graph", "stats", "budget",
-               "help")
+SUBCOMMANDS = ("load", "run", "runs", "show", "resume", "approve", "sql", "models", "tools", "graph", "stats",
+               "budget", "help")
 
 
 def parser(cmd: str):
@@ -365,8 +396,12 @@ def parser(cmd: str):
         g.add_argument("--reject", action="store_true")
         g.add_argument("--changes", action="store_true")
         p.add_argument("--comment", "-m")
+        p.add_argument("--args", metavar="JSON", help="a tool call's edited arguments")
     elif cmd == "graph":
         p.add_argument("target", metavar="NAME|PATH")
+    elif cmd == "tools":
+        p.add_argument("target", nargs="?", metavar="NAME|PATH")
+        p.add_argument("--no-mcp", action="store_true")
     elif cmd == "stats":
         p.add_argument("--by", default="model,pipeline,day")
         p.add_argument("--since")

@@ -173,6 +173,9 @@ class RunView:
             if sid != self.stream_sid or self.stream_done:
                 self.stream_sid, self.stream_text, self.stream_done = sid, "", False
             self.stream_text = (self.stream_text + (d.get("text") or ""))[-STREAM_CHARS * 2:]
+        elif kind == "tool_call":
+            row.note = f"tool {d.get('tool')}" + (f": error: {d.get('error')}"[:160] if d.get("error") else
+                                                   " (cached)" if d.get("cached") else "")
         elif kind == "log":
             row.note = str(d.get("message") or "")[:200]
         self._soon()

@@ -111,6 +111,8 @@ def run_view(store, ref: str) -> Sections:
                                        f"{c['tokens_in']}/{c['tokens_out']}", f"${c['cost_usd'] or 0:.5f}",
                                        f"{c['latency_ms'] or 0:.0f}ms", "yes" if c["cached"] else "",
                                        (c.get("error") or "")[:80]) for c in calls], title="model calls")))
+    if d.get("tool_calls"):
+        parts.append(("table", tool_calls_table(d["tool_calls"])))
     if d["approvals"]:
         parts.append(("table", Table(("step", "round", "decision", "by", "mode", "comment"),
                                      [(a["step_id"], a["round"], a["decision"], a["decided_by"], a["mode"],
@@ -152,6 +154,25 @@ def _run_graph(run: dict, steps: list[dict]) -> str:
     status = {sid: v[1] for sid, v in latest.items()}
     return svg(pipeline.graph, status=status, kinds={k: s.kind for k, s in pipeline.steps.items()},
                order=list(pipeline.steps))
+
+
+def tool_calls_table(calls: list[dict]) -> Table:
+    return Table(("step", "item", "try", "turn", "tool", "arguments", "result", "took", "decision"),
+                 [(c["step_id"], "" if c["item_index"] < 0 else c["item_index"], c["attempt"], c["turn"], c["tool"],
+                   _short(c["arguments"]), ("error: " + str(c["error"])[:100]) if c.get("error") else _short(c["result"]),
+                   "cached" if c.get("cached") else f"{c.get('duration_ms') or 0:.0f}ms", c.get("decision") or "")
+                  for c in calls], title="tool calls")
+
+
+def tools_view(listing: dict) -> Table:
+    rows = [(r["name"], "built-in", r["description"] + ("" if r["enabled"] else "  [off: tools: {allow: [...]}]"))
+            for r in listing["builtins"]]
+    for s in listing["servers"]:
+        if s["error"]:
+            rows.append((f"mcp:{s['name']}", f"MCP {s['kind']}", "error: " + s["error"]))
+        rows += [(t["ref"], f"MCP {s['kind']}", (t["description"] or "") + (" (read-only)" if t["read_only"] else ""))
+                 for t in s["tools"]]
+    return Table(("tool", "source", "what it does"), rows, title="tools (a step's `tools:` names them)")
 
 
 def models_table() -> Table:

@@ -4,12 +4,17 @@ Structured output is a forced tool call: the schema becomes the tool's ``input_s
 answer is the tool's input (streamed as ``input_json_delta`` pieces). Streaming reads the raw
 SSE events (``stream=True``): text deltas go to ``on_token`` as they arrive; usage comes from
 ``message_start`` (input) and ``message_delta`` (output). The SDK's own retries are off.
+
+Tools: the step's tools are ``tools`` (``input_schema``), the model's ``tool_use`` blocks come back
+as neutral calls, results go back as ``tool_result`` blocks in one user turn. A structured answer
+with tools cannot use the forced answer tool (the model must be free to call the others): the
+gateway asks for the JSON in the system prompt instead (``schema_with_tools = False``).
 """
 from __future__ import annotations
 
 import json
 
-from .base import DEFAULT_TIMEOUT, LLMRequest, LLMResponse, Provider, object_schema
+from .base import DEFAULT_TIMEOUT, LLMRequest, LLMResponse, Provider, object_schema, tool_arguments
 from .sdk_errors import classify
 
 DEFAULT_MAX_TOKENS = 4096
@@ -26,6 +31,8 @@ class AnthropicProvider(Provider):
     models = ("claude-opus-4-1", "claude-sonnet-4-5", "claude-haiku-4-5", "claude-3-5-haiku-latest")
     supports_schema = True
     default_max_tokens = DEFAULT_MAX_TOKENS   # sent when a step sets none: the budget's worst case
+    supports_tools = True
+    schema_with_tools = False
 
     def __init__(self, api_key=None, base_url=None):
         super().__init__(api_key, base_url)
@@ -46,14 +53,17 @@ class AnthropicProvider(Provider):
 
     def arguments(self, request: LLMRequest) -> tuple[dict, bool]:
         args: dict = {"model": request.model, "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
-                      "messages": [{"role": m["role"], "content": m["content"]} for m in request.messages],
+                      "messages": anthropic_messages(request.messages),
                       "timeout": request.timeout or DEFAULT_TIMEOUT}
         if request.system:
             args["system"] = request.system
         if request.temperature is not None and _sdk_takes("temperature"):
             args["temperature"] = request.temperature
         wrapped = False
-        if request.schema is not None:
+        if request.tools:
+            args["tools"] = [{"name": t["name"], "description": t.get("description", ""),
+                              "input_schema": t["parameters"]} for t in request.tools]
+        elif request.schema is not None:
             schema, wrapped = object_schema(request.schema)
             args["tools"] = [{"name": TOOL, "description": "Record the answer in this exact structure.",
                               "input_schema": schema}]
@@ -67,7 +77,7 @@ class AnthropicProvider(Provider):
         try:
             if on_token is None:
                 msg = await client.messages.create(**args)
-                out = _from_message(msg)
+                out = _from_message(msg, tools=bool(request.tools))
             else:
                 out = await self._stream(client, args, on_token)
         except Exception as e:
@@ -91,6 +101,8 @@ class AnthropicProvider(Provider):
         stream = await client.messages.create(**args, stream=True)
         texts: list[str] = []
         tool_json: list[str] = []
+        uses: dict[int, dict] = {}  # block index -> a tool_use block of the step's tools
+        step_tools = "tools" in args and not args.get("tool_choice")  # the step's tools, not our answer tool
         tokens_in = tokens_out = 0
         model = finish = None
         try:
@@ -100,11 +112,16 @@ class AnthropicProvider(Provider):
                     model = ev.message.model
                     tokens_in = _input_tokens(ev.message.usage)
                     tokens_out = getattr(ev.message.usage, "output_tokens", 0) or 0
+                elif kind == "content_block_start" and step_tools and ev.content_block.type == "tool_use":
+                    block = ev.content_block
+                    uses[ev.index] = {"id": block.id, "name": block.name, "json": []}
                 elif kind == "content_block_delta":
                     delta = ev.delta
                     if delta.type == "text_delta":
                         texts.append(delta.text)
                         on_token(delta.text)
+                    elif delta.type == "input_json_delta" and ev.index in uses:
+                        uses[ev.index]["json"].append(delta.partial_json)
                     elif delta.type == "input_json_delta":
                         tool_json.append(delta.partial_json)
                         if delta.partial_json:
@@ -116,6 +133,11 @@ class AnthropicProvider(Provider):
                         tokens_out = usage.output_tokens
         finally:
             await stream.close()
+        calls = [{"id": u["id"], "name": u["name"], "arguments": tool_arguments("".join(u["json"]) or "{}")}
+                 for _, u in sorted(uses.items())]
+        if calls:
+            return LLMResponse(text="".join(texts), model=model, finish_reason=finish, tokens_in=tokens_in,
+                               tokens_out=tokens_out, tool_calls=calls)
         data = None
         if tool_json:
             raw = "".join(tool_json)
@@ -137,16 +159,43 @@ def _input_tokens(usage) -> int:
                                                    "cache_read_input_tokens"))
 
 
-def _from_message(msg) -> LLMResponse:
-    texts, data = [], None
+def anthropic_messages(messages: list[dict]) -> list[dict]:
+    """Neutral messages in Messages API form: tool calls as ``tool_use`` blocks, the results of
+    one turn's calls together in one user turn of ``tool_result`` blocks."""
+    out: list[dict] = []
+    for m in messages:
+        role = m["role"]
+        if role == "tool":
+            block = {"type": "tool_result", "tool_use_id": m["tool_call_id"], "content": m["content"]}
+            if m.get("is_error"):
+                block["is_error"] = True
+            if out and out[-1]["role"] == "user" and isinstance(out[-1]["content"], list) \
+                    and out[-1]["content"] and out[-1]["content"][0].get("type") == "tool_result":
+                out[-1]["content"].append(block)
+            else:
+                out.append({"role": "user", "content": [block]})
+        elif role == "assistant" and m.get("tool_calls"):
+            blocks = [{"type": "text", "text": m["content"]}] if m.get("content") else []
+            blocks += [{"type": "tool_use", "id": c["id"], "name": c["name"], "input": c["arguments"]}
+                       for c in m["tool_calls"]]
+            out.append({"role": "assistant", "content": blocks})
+        else:
+            out.append({"role": role, "content": m["content"]})
+    return out
+
+
+def _from_message(msg, tools: bool = False) -> LLMResponse:
+    texts, data, calls = [], None, []
     for block in msg.content or ():
         if block.type == "text":
             texts.append(block.text)
+        elif block.type == "tool_use" and tools:
+            calls.append({"id": block.id, "name": block.name, "arguments": tool_arguments(block.input)})
         elif block.type == "tool_use" and data is None:
             data = block.input
     text = json.dumps(data, ensure_ascii=False) if data is not None else "".join(texts)
     usage = msg.usage
-    return LLMResponse(text=text, data=data, model=msg.model, finish_reason=msg.stop_reason,
+    return LLMResponse(text=text, data=data, model=msg.model, finish_reason=msg.stop_reason, tool_calls=calls,
                        tokens_in=_input_tokens(usage), tokens_out=getattr(usage, "output_tokens", 0) or 0)
 
 

@@ -22,8 +22,14 @@ DEFAULT_TIMEOUT = 120.0                         # seconds, when a step sets none
 
 @dataclass
 class LLMRequest:
+    """``messages`` are vendor-neutral: {"role": "user"|"assistant", "content": str}; with tools
+    also an assistant turn that calls tools {"role": "assistant", "content": str, "tool_calls":
+    [{"id", "name", "arguments": dict}]} and tool results {"role": "tool", "tool_call_id", "name",
+    "content": str, "is_error": bool}. ``tools``: [{"name", "description", "parameters": JSON
+    Schema}]. Each provider turns them into its vendor's wire format."""
+
     model: str                                  # the vendor's model name (no provider prefix)
-    messages: list[dict]                        # [{"role": "user"|"assistant", "content": str}]
+    messages: list[dict]
     system: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
@@ -31,12 +37,17 @@ class LLMRequest:
     json_mode: bool = False                     # answer must be a JSON value (no particular schema)
     timeout: float | None = None                # seconds for the whole call
     options: dict = field(default_factory=dict)  # provider-specific extras (validated by Options)
+    tools: list[dict] | None = None             # tools the model may call (see above)
 
     def cache_fields(self) -> dict:
-        """What identifies this request for caching (no timeout: it does not change the answer)."""
-        return {"model": self.model, "messages": self.messages, "system": self.system,
-                "temperature": self.temperature, "max_tokens": self.max_tokens,
-                "schema": self.schema, "json_mode": self.json_mode, "options": self.options}
+        """What identifies this request for caching (no timeout: it does not change the answer).
+        ``tools`` only when given, so recordings made before tools existed still match."""
+        out = {"model": self.model, "messages": self.messages, "system": self.system,
+               "temperature": self.temperature, "max_tokens": self.max_tokens,
+               "schema": self.schema, "json_mode": self.json_mode, "options": self.options}
+        if self.tools:
+            out["tools"] = self.tools
+        return out
 
 
 @dataclass
@@ -48,6 +59,7 @@ class LLMResponse:
     finish_reason: str | None = None
     data: Any = None                            # parsed JSON when the vendor returned it as a tool call
     cost_usd: float = 0.0                       # filled in by the gateway from the price table
+    tool_calls: list[dict] = field(default_factory=list)  # [{"id", "name", "arguments": dict}]
 
 
 class Provider(ABC):
@@ -60,6 +72,7 @@ class Provider(ABC):
     models: ClassVar[tuple[str, ...]] = ()      # well-known model names, for `orc models`
     supports_schema: ClassVar[bool] = False     # native structured output (JSON schema / tool use)
     supports_stream: ClassVar[bool] = True
+    supports_tools: ClassVar[bool] = False      # takes ``tools`` and answers with tool calls
     local: ClassVar[bool] = False               # runs on this machine (for routing code tasks)
     sdk: ClassVar[str | None] = None            # module to import before the first call (off the loop)
     sdk_extra: ClassVar[tuple[str, ...]] = ()   # submodules the SDK imports lazily on its first call
@@ -133,6 +146,28 @@ def object_schema(schema: dict) -> tuple[dict, bool]:
     if isinstance(schema, dict) and schema.get("type") == "object":
         return schema, False
     return {"type": "object", "properties": {"value": schema}, "required": ["value"]}, True
+
+
+def tool_arguments(raw) -> dict:
+    """A tool call's arguments as a dict. Vendors send a JSON text (OpenAI) or an object
+    (Anthropic); text that is not a JSON object is kept as ``{"_invalid": text}`` so the tool loop
+    can tell the model its arguments were not valid."""
+    import json
+    if isinstance(raw, dict):
+        return raw
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return {}
+    try:
+        value = json.loads(raw)
+    except (TypeError, ValueError):
+        return {"_invalid": str(raw)}
+    return value if isinstance(value, dict) else {"_invalid": str(raw)}
+
+
+def tool_result_text(message: dict) -> str:
+    """The text of a neutral tool-result message."""
+    content = message.get("content")
+    return content if isinstance(content, str) else str(content)
 
 
 def json_instruction(schema: dict | None) -> str:

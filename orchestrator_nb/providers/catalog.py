@@ -104,6 +104,8 @@ def price(model_id: str, overrides: dict | None = None) -> tuple[float, float] |
     p = PRICES.get(model_id)
     if p is not None:
         return p
+    if model_id.startswith("openai-responses:"):  # the same models through another API: the same prices
+        return price("openai:" + model_id.split(":", 1)[1], overrides)
     base = _base_name(model_id, overrides)
     if base is not None:
         return price(base, overrides)

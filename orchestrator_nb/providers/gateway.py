@@ -48,11 +48,23 @@ _WARMED: set = set()       # provider classes whose SDK this process has importe
 
 
 class LLMResult:
-    __slots__ = ("value", "text", "model", "tokens_in", "tokens_out", "cost_usd", "cached")
+    """A model's answer. ``tool_calls`` non-empty: the model asks for tools (``value`` is None and
+    ``message`` is the assistant turn to put in the conversation before the results)."""
 
-    def __init__(self, value, text, model, tokens_in=0, tokens_out=0, cost_usd=0.0, cached=False):
+    __slots__ = ("value", "text", "model", "tokens_in", "tokens_out", "cost_usd", "cached", "tool_calls")
+
+    def __init__(self, value, text, model, tokens_in=0, tokens_out=0, cost_usd=0.0, cached=False, tool_calls=()):
         self.value, self.text, self.model = value, text, model
         self.tokens_in, self.tokens_out, self.cost_usd, self.cached = tokens_in, tokens_out, cost_usd, cached
+        self.tool_calls = list(tool_calls)
+
+    @property
+    def message(self) -> dict:
+        """This answer as a neutral assistant message."""
+        out = {"role": "assistant", "content": self.text or ""}
+        if self.tool_calls:
+            out["tool_calls"] = self.tool_calls
+        return out
 
 
 class OutputFormat:
@@ -169,9 +181,10 @@ class Gateway:
         return resolve_chain(pipeline, model or step.model or None, task or step.task)
 
     async def complete(self, *, step, item, attempt, messages, system, output, model=None, task=None,
-                       purpose: str = "step", fresh: bool = False) -> LLMResult:
-        """``fresh``: do not answer from the cache. (A request this step already made in this run
-        never is: a retry whose request repeats an earlier one — a small model that copied its
+                       purpose: str = "step", fresh: bool = False, tools: list[dict] | None = None) -> LLMResult:
+        """``tools``: what the model may call ([{name, description, parameters}]); the answer may then
+        be tool calls instead of a final value (see ``LLMResult``). ``fresh``: do not answer from the
+        cache. (A request this step already made in this run never is: a retry whose request repeats an earlier one — a small model that copied its
         rejected answer — would otherwise get that answer back forever. Replay mode still answers
         from recordings.)"""
         ctx = self.ctx
@@ -193,8 +206,10 @@ class Gateway:
             provider = self.provider(pname)
             req = LLMRequest(model=mname, messages=list(messages), system=system, temperature=temperature,
                              max_tokens=max_tokens, schema=fmt.schema, json_mode=fmt.kind == "json",
-                             timeout=_share(deadline, len(chain) - n))
-            if fmt.kind == "json" or (fmt.structured and not getattr(provider, "supports_schema", False)):
+                             timeout=_share(deadline, len(chain) - n), tools=tools or None)
+            native = getattr(provider, "supports_schema", False) and (
+                not tools or getattr(provider, "schema_with_tools", True))
+            if fmt.kind == "json" or (fmt.structured and not native):
                 instruction = json_instruction(fmt.schema)
                 req.system = f"{system}\n\n{instruction}" if system else instruction
             last = n == len(chain) - 1
@@ -217,9 +232,18 @@ class Gateway:
                    fresh=False, deadline=None, fallback_from=None) -> LLMResult:
         """One model: cache, retries for this model, structured re-asks."""
         ctx = self.ctx
+        if req.tools and not provider.supports_tools:  # (the next model of a chain may take them)
+            err = ProviderError(f"{model_id} cannot call tools; give this step a model that can (e.g. "
+                                "openai:gpt-4.1 or anthropic:claude-sonnet-4-5)", reason="no_tools")
+            self._record(step, item, attempt, model_id, req, content_hash("llm", model_id, req.cache_fields()),
+                         error=err, purpose=purpose)
+            raise err
         for reask in range(MAX_REASKS + 1):
             resp, cached = await self._call(step, item, attempt, provider, model_id, req, last, purpose, replay_only,
                                             fresh, deadline, fallback_from)
+            if resp.tool_calls:  # not an answer yet: the tool loop runs them and asks again
+                return LLMResult(None, resp.text, model_id, resp.tokens_in, resp.tokens_out, resp.cost_usd, cached,
+                                 resp.tool_calls)
             value, prob = fmt.parse(resp.text, resp.data)
             if prob is None:
                 return LLMResult(value, resp.text, model_id, resp.tokens_in, resp.tokens_out, resp.cost_usd, cached)
@@ -229,7 +253,7 @@ class Gateway:
                                     reason="invalid_output")
             req = LLMRequest(model=req.model, system=req.system, temperature=req.temperature,
                              max_tokens=req.max_tokens, schema=req.schema, json_mode=req.json_mode,
-                             timeout=req.timeout, options=req.options,
+                             timeout=req.timeout, options=req.options, tools=req.tools,
                              messages=req.messages + [
                                  {"role": "assistant", "content": resp.text or "(empty reply)"},
                                  {"role": "user", "content": f"That reply is not valid: {prob}. Reply again with "
@@ -315,10 +339,11 @@ class Gateway:
             st.usage[1] += resp.tokens_out
             st.usage[2] += resp.cost_usd
             if cache is not None:
-                cache.put("llm", key, {"model": model_id, "request": _request_record(req),
-                                       "response": {"text": resp.text, "tokens_in": resp.tokens_in,
-                                                    "tokens_out": resp.tokens_out, "model": resp.model,
-                                                    "finish_reason": resp.finish_reason},
+                answer = {"text": resp.text, "tokens_in": resp.tokens_in, "tokens_out": resp.tokens_out,
+                          "model": resp.model, "finish_reason": resp.finish_reason}
+                if resp.tool_calls:
+                    answer["tool_calls"] = resp.tool_calls
+                cache.put("llm", key, {"model": model_id, "request": _request_record(req), "response": answer,
                                        "step": step.id, "pipeline": ctx.pipeline.name})
             ctx.add_usage(resp.cost_usd, resp.tokens_in, resp.tokens_out)  # may raise BudgetExceeded
             return resp, False
@@ -347,7 +372,8 @@ class Gateway:
                  error=(f"{error.reason}: {error}" if error is not None else None), purpose=purpose,
                  finish_reason=resp.finish_reason if resp is not None else None,
                  response_model=resp.model if resp is not None else None,
-                 retry=retry, fallback_from=fallback_from, estimate_usd=estimate_usd)
+                 retry=retry, fallback_from=fallback_from, estimate_usd=estimate_usd,
+                 tool_calls=resp.tool_calls if resp is not None and resp.tool_calls else None)
 
 
 def _share(deadline: float | None, models_left: int) -> float | None:
@@ -405,12 +431,16 @@ def _redacted(e: ProviderError) -> ProviderError:
 
 def _request_record(req: LLMRequest) -> dict:
     """What is stored of a request: the content, never credentials or headers."""
-    return {"model": req.model, "system": req.system, "messages": req.messages, "temperature": req.temperature,
-            "max_tokens": req.max_tokens, "schema": req.schema, "json_mode": req.json_mode,
-            "options": req.options}
+    out = {"model": req.model, "system": req.system, "messages": req.messages, "temperature": req.temperature,
+           "max_tokens": req.max_tokens, "schema": req.schema, "json_mode": req.json_mode,
+           "options": req.options}
+    if req.tools:
+        out["tools"] = req.tools
+    return out
 
 
 def _response_from(entry: dict):
     r = entry.get("response", {})
     return LLMResponse(text=r.get("text", ""), tokens_in=r.get("tokens_in", 0), tokens_out=r.get("tokens_out", 0),
-                       model=r.get("model"), finish_reason=r.get("finish_reason"))
+                       model=r.get("model"), finish_reason=r.get("finish_reason"),
+                       tool_calls=list(r.get("tool_calls") or ()))

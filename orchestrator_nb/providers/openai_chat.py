@@ -3,6 +3,8 @@ every OpenAI-compatible preset in ``presets``).
 
 Structured output uses ``response_format`` (``json_schema`` where the server supports it, else
 ``json_object`` plus the schema in the system prompt); streaming asks for a final usage chunk.
+Tools are ``tools=[{type: function, function: {...}}]``; the model's ``tool_calls`` (streamed as
+indexed fragments) come back as neutral calls, and results go back as ``role: tool`` messages.
 The SDK's own retries are off: the gateway retries, and records every attempt.
 """
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import json
 
 from ..errors import ProviderError
-from .base import DEFAULT_TIMEOUT, LLMRequest, LLMResponse, Provider, object_schema
+from .base import DEFAULT_TIMEOUT, LLMRequest, LLMResponse, Provider, object_schema, tool_arguments
 from .sdk_errors import classify
 
 
@@ -23,6 +25,7 @@ class OpenAIProvider(Provider):
     models = ("gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-4o", "gpt-4o-mini", "o4-mini", "gpt-5",
               "gpt-5-mini")
     supports_schema = True
+    supports_tools = True
     schema_mode = "json_schema"            # "json_schema" | "json_object" (the schema then goes in the prompt)
     max_tokens_param = "max_completion_tokens"
     stream_usage = True                    # send stream_options.include_usage
@@ -52,9 +55,12 @@ class OpenAIProvider(Provider):
     def arguments(self, request: LLMRequest) -> tuple[dict, bool]:
         """The ``chat.completions.create`` arguments, and whether the schema was wrapped."""
         messages = ([{"role": "system", "content": request.system}] if request.system else []) + \
-            [{"role": m["role"], "content": m["content"]} for m in request.messages]
+            [chat_message(m) for m in request.messages]
         args: dict = {"model": request.model, "messages": messages,
                       "timeout": request.timeout or DEFAULT_TIMEOUT}
+        if request.tools:
+            args["tools"] = [{"type": "function", "function": {"name": t["name"], "description": t.get("description", ""),
+                                                               "parameters": t["parameters"]}} for t in request.tools]
         if request.temperature is not None:
             args["temperature"] = request.temperature
         if request.max_tokens:
@@ -81,10 +87,14 @@ class OpenAIProvider(Provider):
                     raise ProviderError(f"{self.name}: the model refused: {choice.message.refusal}",
                                         reason="refused")
                 usage = resp.usage
+                calls = getattr(choice.message, "tool_calls", None) if choice is not None else None
                 out = LLMResponse(text=text, model=resp.model,
                                   finish_reason=choice.finish_reason if choice is not None else None,
                                   tokens_in=getattr(usage, "prompt_tokens", 0) or 0,
-                                  tokens_out=getattr(usage, "completion_tokens", 0) or 0)
+                                  tokens_out=getattr(usage, "completion_tokens", 0) or 0,
+                                  tool_calls=[{"id": c.id, "name": c.function.name,
+                                               "arguments": tool_arguments(c.function.arguments)}
+                                              for c in calls or () if getattr(c, "function", None) is not None])
             else:
                 out = await self._stream(client, args, request, on_token)
         except ProviderError:
@@ -100,6 +110,7 @@ class OpenAIProvider(Provider):
         stream = await client.chat.completions.create(**args, stream=True, **extra)
         parts: list[str] = []
         refusal: list[str] = []
+        calls: dict[int, dict] = {}  # index -> {"id", "name", "arguments": text so far}
         usage = model = finish = None
         try:
             async for chunk in stream:
@@ -114,6 +125,13 @@ class OpenAIProvider(Provider):
                         on_token(piece)
                     if delta is not None and getattr(delta, "refusal", None):
                         refusal.append(delta.refusal)
+                    for tc in (getattr(delta, "tool_calls", None) or ()) if delta is not None else ():
+                        call = calls.setdefault(tc.index, {"id": None, "name": "", "arguments": ""})
+                        call["id"] = tc.id or call["id"]
+                        fn = tc.function
+                        if fn is not None:
+                            call["name"] += fn.name or ""
+                            call["arguments"] += fn.arguments or ""
                     if choice.finish_reason:
                         finish = choice.finish_reason
         finally:
@@ -126,7 +144,22 @@ class OpenAIProvider(Provider):
         else:  # a server that sends no usage chunk: estimate (~4 characters a token)
             prompt = (request.system or "") + "".join(str(m["content"]) for m in request.messages)
             tokens_in, tokens_out = max(1, len(prompt) // 4), len(parts)
-        return LLMResponse(text=text, model=model, finish_reason=finish, tokens_in=tokens_in, tokens_out=tokens_out)
+        return LLMResponse(text=text, model=model, finish_reason=finish, tokens_in=tokens_in, tokens_out=tokens_out,
+                           tool_calls=[{"id": c["id"] or f"call_{i}", "name": c["name"],
+                                        "arguments": tool_arguments(c["arguments"])} for i, c in sorted(calls.items())])
+
+
+def chat_message(m: dict) -> dict:
+    """A neutral message in Chat Completions form."""
+    role = m["role"]
+    if role == "tool":
+        return {"role": "tool", "tool_call_id": m["tool_call_id"], "content": m["content"]}
+    if role == "assistant" and m.get("tool_calls"):
+        return {"role": "assistant", "content": m.get("content") or None,
+                "tool_calls": [{"id": c["id"], "type": "function",
+                                "function": {"name": c["name"], "arguments": json.dumps(c["arguments"])}}
+                               for c in m["tool_calls"]]}
+    return {"role": role, "content": m["content"]}
 
 
 def _unwrap(text: str):

@@ -12,6 +12,7 @@ _P = "orchestrator_nb.providers."
 BUILTIN: dict[str, str] = {
     "anthropic": _P + "anthropic_messages:AnthropicProvider",
     "openai": _P + "openai_chat:OpenAIProvider",
+    "openai-responses": _P + "openai_responses:OpenAIResponsesProvider",
     "azure": _P + "presets:AzureProvider",
     "ollama": _P + "presets:OllamaProvider",
     "vllm": _P + "presets:VLLMProvider",

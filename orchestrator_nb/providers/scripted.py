@@ -77,6 +77,7 @@ class ScriptedProvider(Provider):
     key_env = None
     models = ("echo", "any-name")
     supports_schema = True
+    supports_tools = True
     calls: list[dict] = []
 
     async def complete(self, request: LLMRequest, on_token=None) -> LLMResponse:
@@ -95,6 +96,13 @@ class ScriptedProvider(Provider):
             raise ProviderError(f"scripted failure: {reason}", reason=reason,
                                 retryable=reason in ProviderError.FALLBACK_REASONS,
                                 retry_after=rule.get("retry_after"))
+        if request.tools and isinstance(reply, dict) and "tool_calls" in reply:
+            n = len(ScriptedProvider.calls)
+            calls = [{"id": c.get("id") or f"call_{n}_{i}", "name": c["name"], "arguments": c.get("arguments") or {}}
+                     for i, c in enumerate(reply["tool_calls"])]
+            text = str(reply.get("text") or "")
+            return LLMResponse(text=text, tokens_in=max(1, len(text) // 4), tokens_out=1 + 8 * len(calls),
+                               model=request.model, finish_reason="tool_calls", tool_calls=calls)
         if reply is None:
             reply = _default_reply(request)
         if not isinstance(reply, str):

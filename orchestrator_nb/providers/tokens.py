@@ -29,7 +29,8 @@ _encodings: dict[str, object] = {}
 
 
 def texts(request) -> list[str]:
-    """Every piece of text a request sends: system, messages, and the schema of structured output."""
+    """Every piece of text a request sends: system, messages (with their tool calls), the tools it
+    offers, and the schema of structured output."""
     out = [request.system] if request.system else []
     for m in request.messages:
         c = m.get("content")
@@ -37,8 +38,11 @@ def texts(request) -> list[str]:
             out.append(c)
         elif c is not None:
             out.append(json.dumps(c, ensure_ascii=False))
-    if request.schema is not None:
-        out.append(json.dumps(request.schema, ensure_ascii=False))
+        if m.get("tool_calls"):
+            out.append(json.dumps(m["tool_calls"], ensure_ascii=False, default=str))
+    for extra in (getattr(request, "tools", None), request.schema):
+        if extra is not None:
+            out.append(json.dumps(extra, ensure_ascii=False, default=str))
     return out
 
 

@@ -101,6 +101,12 @@ class ConsoleProgress:
             row.model = f"{ev.data.get('provider')}:{ev.data.get('model')}"
             if ev.data.get("error"):
                 self._plain(row, f"model {row.model} failed: {ev.data['error']}")
+        elif kind == "tool_call":
+            d = ev.data
+            done = "error: " + str(d.get("error"))[:80] if d.get("error") else (
+                "cached" if d.get("cached") else f"{d.get('duration_ms') or 0:.0f} ms")
+            row.note = f"tool {d.get('tool')} ({done})"
+            self._plain(row, f"tool {d.get('tool')} {_args(d.get('arguments'))} — {done}")
         elif kind == "log":
             self._plain(row, str(ev.data.get("message")))
         self._dirty()
@@ -188,3 +194,9 @@ def summary_table(result) -> str:
     out.append(f"run {result.run_id}: {result.status} in {took} · {result.tokens} tokens · ${result.cost:.4f}"
                + (f"\n  {result.error}" if result.error and result.status != "succeeded" else ""))
     return "\n".join(out)
+
+
+def _args(arguments, width: int = 60) -> str:
+    import json
+    text = json.dumps(arguments, ensure_ascii=False, default=str) if arguments is not None else ""
+    return text if len(text) <= width else text[:width - 1] + "…"

@@ -34,6 +34,11 @@ def waiting_steps(result) -> list[str]:
 
 def result_text(result) -> str:
     text = summary_table(result)
+    calls = getattr(result, "tool_calls", None) or []
+    if calls:
+        errors = sum(1 for c in calls if c.get("error"))
+        text += f"\n{len(calls)} tool call(s)" + (f", {errors} with an error" if errors else "") + \
+            f": {', '.join(sorted({c['tool'] for c in calls}))}"
     for sid in waiting_steps(result):
         text += (f"\nwaiting for approval: %orc approve {result.run_id} {sid}   "
                  f"(or `orc approve {result.run_id} {sid}`), then %orc resume {result.run_id}")
@@ -79,7 +84,36 @@ def result_html(result) -> str:
     dag = svg(result.graph, status=status, kinds=kinds, order=[s["id"] for s in steps], max_width=720)
     body = (f"<div style='display:flex;flex-wrap:wrap;gap:14px;align-items:flex-start'>"
             f"<div>{step_rows(result)}</div><div>{dag}</div></div>")
-    return f"{CSS}<div class='orc-result'>{head}{body}{outputs_html(result)}</div>"
+    return f"{CSS}<div class='orc-result'>{head}{body}{tool_calls_html(result)}{outputs_html(result)}</div>"
+
+
+def tool_calls_html(result) -> str:
+    """The run's tool calls (a folded table): turn, tool, arguments, result or error, time, decision."""
+    calls = getattr(result, "tool_calls", None) or []
+    if not calls:
+        return ""
+    rows = []
+    for c in calls:
+        if c.get("error"):
+            res = f"<span style='color:#d93025'>{_e(_brief(c['error']))}</span>"
+        else:
+            res = _e(_brief(c.get("result")))
+        took = "cached" if c.get("cached") else f"{c.get('duration_ms') or 0:.0f} ms"
+        item = "" if c.get("item_index", -1) < 0 else f"[{c['item_index']}]"
+        rows.append(f"<tr><td>{_e(c['step_id'])}{item}</td><td>{c.get('turn', '')}</td><td><b>{_e(c['tool'])}</b></td>"
+                    f"<td><code>{_e(_brief(c.get('arguments')))}</code></td><td>{res}</td><td>{took}</td>"
+                    f"<td>{_e(c.get('decision') or '')}</td></tr>")
+    return (f"<details class='orc-tool-calls' style='margin-top:6px'><summary><b>tool calls</b> "
+            f"<span style='opacity:.6'>({len(calls)})</span></summary><table class='orc-table'><thead><tr><th>step</th>"
+            "<th>turn</th><th>tool</th><th>arguments</th><th>result</th><th>time</th><th>decision</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></details>")
+
+
+def _brief(value, width: int = 140) -> str:
+    import json
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def outputs_html(result) -> str:

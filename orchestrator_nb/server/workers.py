@@ -86,8 +86,9 @@ class Supervisor:
 
     async def _watch(self, w: Worker) -> None:
         code = await w.proc.wait()
-        if self.workers.get(w.run_id) is w:
-            del self.workers[w.run_id]
+        if self.workers.get(w.run_id) is not w:
+            return  # a newer worker (a resume) owns the run now: its state is that worker's to settle
+        del self.workers[w.run_id]
         # a worker that ended before its run started (or before it could say why) leaves it pending
         status = w.previous or "failed"
         last = _last_line(w.log_path)

@@ -305,6 +305,9 @@ def _is_callable(v) -> bool:
 
 
 Ref = Text(_REF, doc="'module:function' reference", hint="e.g. mypkg.steps:save")
+# a tool: a built-in name, module:function, mcp:server or mcp:server/tool (checked further at prepare time)
+_TOOL = r"^(?:[A-Za-z_][\w-]*|[\w.]+:[\w.]+|mcp:[A-Za-z0-9_-]+(?:/[\w.-]+)?)$"
+_TOOL_HINT = "a built-in name (fetch, search, ...), module:function, mcp:server or mcp:server/tool"
 ModelRef = Either(Text(doc="a model id or alias"), ListOf(Text(doc="a model id or alias"), min_items=1))
 Template = Text(doc="text (a template)")
 Condition = Either(Text(doc="an expression"), Bool())
@@ -354,6 +357,8 @@ Isolation = Either(OneOf("none", "process"), ISOLATION)
 
 ACTIONS = {
     "prompt": Field(Template, "LLM prompt (template)"),
+    "call": Field(Either(Text(_TOOL, doc="a tool", hint=_TOOL_HINT), Python(_is_callable, "a function")),
+                  "run one tool directly (no model) with `params` as its arguments"),
     "python": Field(Either(Ref, Python(_is_callable, "a function")),
                     "module:function called with `params` as keyword arguments"),
     "code": Field(Text(doc="Python source text"), "inline Python; assign the result to `output`"),
@@ -407,6 +412,12 @@ COMMON = {
                                   "process; a mapping sets its limits)"),
     "sql_access": Field(OneOf("confined", "full"), "sql: confined (the default: output directory and `files:` "
                                                    "only, no ATTACH or extensions) or full (all of DuckDB)"),
+    "tools": Field(ListOf(Either(Text(_TOOL, doc="a tool", hint=_TOOL_HINT), Python(_is_callable, "a function"))),
+                   "prompt: tools the model may call: built-in names, module:function, mcp:server, "
+                   "mcp:server/tool"),
+    "max_turns": Field(Int(ge=1), "prompt with tools: model turns before giving up (default 10)"),
+    "approve_tools": Field(Either(OneOf("all"), ListOf(Text(doc="a tool name"))),
+                           "tools whose every call waits for a person's approval, or `all`"),
 }
 
 
@@ -484,6 +495,36 @@ BUDGET = Record("BudgetSpec", "A run stops cleanly (status budget_exceeded) past
     "max_tokens": Field(Int(ge=1), "input + output tokens"),
 })
 
+MCP_SERVER = Record("McpServerSpec", "An MCP server: `command` (stdio) or `url` (streamable HTTP).", {
+    "command": Field(Either(Text(doc="a command"), ListOf(Text(doc="a command word"), min_items=1)),
+                     "stdio: the program and its arguments"),
+    "args": Field(ListOf(Text(doc="an argument")), "stdio: more arguments (as in other MCP clients' configs)"),
+    "env": Field(MapOf(Text(doc="text")), "stdio: extra environment variables ($NAME reads this process's)"),
+    "cwd": Field(Text(), "stdio: the server's working directory"),
+    "url": Field(Text(r"^https?://", doc="an http(s) URL"), "streamable HTTP: the server's URL"),
+    "headers": Field(MapOf(Text(doc="text")), "HTTP: request headers ($NAME reads this process's environment)"),
+    "timeout": Field(Num(gt=0), "seconds to start and for each call (default 60)"),
+})
+
+FETCH = Record("FetchSpec", "`fetch`: HTTP GET of a page as text.", {
+    "max_bytes": Field(Int(ge=1), "largest download (default 2000000)"),
+    "timeout": Field(Num(gt=0), "seconds (default 20)"),
+    "allow_private": Field(Bool(), "let model-chosen URLs reach this machine and private networks", False),
+})
+SEARCH = Record("SearchSpec", "`search`: a web search provider.", {
+    "provider": Field(OneOf("auto", "duckduckgo", "brave", "tavily"),
+                      "auto: a keyed provider whose key is set, else DuckDuckGo", "auto"),
+    "max_results": Field(Int(ge=1, le=50), "results per search (default 5)"),
+})
+TOOLS = Record("ToolsSpec", "Settings of the built-in tools for every step of the pipeline.", {
+    "allow": Field(ListOf(OneOf("python", "shell")),
+                   "tools that run code on this machine, off unless listed here (and in a step's tools)"),
+    "max_result_chars": Field(Int(ge=100), "longest tool result given back to the model (default 20000)"),
+    "fetch": Field(FETCH, "fetch settings"),
+    "search": Field(SEARCH, "search settings"),
+    "timeout": Field(Num(gt=0), "seconds for one python/shell tool call (default 30)"),
+})
+
 PIPELINE = Record("PipelineSpec", "An orchestrator-nb pipeline.", {
     "name": Field(Text(_NAME, doc="pipeline name", hint="start with a letter; letters, digits, '_' and '-'"),
                   "[A-Za-z][A-Za-z0-9_-]*", required=True),
@@ -496,11 +537,13 @@ PIPELINE = Record("PipelineSpec", "An orchestrator-nb pipeline.", {
     "budget": Field(BUDGET, "spending limits of a run"),
     "prices": Field(MapOf(MapOf(Num(ge=0))),
                     "per-model prices in USD per million tokens: {model: {input: x, output: y}}"),
+    "mcp": Field(MapOf(MCP_SERVER), "MCP servers the steps' tools may name (mcp:NAME), started on demand"),
+    "tools": Field(TOOLS, "settings of the built-in tools (allow python/shell, limits, search provider)"),
     "steps": Field(ListOf(STEP, min_items=1, too_few="a pipeline needs at least one step"), "the steps",
                    required=True),
 })
 
-SECTIONS = (PIPELINE, STEP, RETRY, CHECK, WRITE, DEFAULTS, BUDGET, INPUT, ISOLATION)
+SECTIONS = (PIPELINE, STEP, RETRY, CHECK, WRITE, DEFAULTS, BUDGET, INPUT, ISOLATION, MCP_SERVER, TOOLS, FETCH, SEARCH)
 
 # settings: not part of a pipeline; ``.orc/settings.yaml`` next to the store (or ``ORC_SETTINGS``),
 # read by ``spec.settings``. Environment variables (named in the descriptions) win over the file.

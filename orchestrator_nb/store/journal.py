@@ -192,6 +192,9 @@ class Recorder:
                "decision": d["decision"], "comment": d.get("comment"), "decided_by": d.get("decided_by"),
                "mode": d.get("mode"), "decided_at": d.get("decided_at") or ev.ts,
                "edited": d.get("edited"), "input": d.get("input")}, urgent=True)
+        elif kind == "tool_call":
+            w(dict(d, t="tool_call", run_id=ev.run_id, step_id=ev.step_id, item_index=ev.item, attempt=ev.attempt,
+                   created_at=d.get("created_at") or ev.ts), urgent=True)
         elif kind == "artifact":
             w({"t": "artifact", "run_id": ev.run_id, "step_id": ev.step_id, "path": d["path"],
                "rel_path": d.get("rel_path"), "sha256": d["sha256"], "media_type": d.get("media_type"),
@@ -210,7 +213,8 @@ class Recorder:
             if kind == "step_waiting":  # a live run's pending approval: visible to, and decidable by, others
                 w({"t": "step", "run_id": ev.run_id, "step_id": ev.step_id, "item_index": ev.item,
                    "attempt": ev.attempt, "status": "waiting", "ended_at": ev.ts, "cached": False,
-                   "output": {k: d.get(k) for k in ("question", "show", "round", "revise")},
+                   "output": {k: d.get(k) for k in ("question", "show", "round", "revise", "tool") if k != "tool"
+                              or d.get(k) is not None},
                    "error": "waiting for approval"})
             w({"t": "event", "run_id": ev.run_id, "ts": ev.ts, "level": _level(kind, d), "step_id": ev.step_id,
                "message": _message(kind, d), "kind": kind, "item_index": ev.item, "attempt": ev.attempt})

@@ -20,6 +20,11 @@ _EVENT_COLS = {"run_id": "VARCHAR", "ts": "DOUBLE", "level": "VARCHAR", "step_id
 _APPROVAL_COLS = {"run_id": "VARCHAR", "step_id": "VARCHAR", "round": "INTEGER", "decision": "VARCHAR",
                   "comment": "VARCHAR", "decided_by": "VARCHAR", "mode": "VARCHAR", "decided_at": "DOUBLE",
                   "edited": "JSON", "input": "JSON"}
+_TOOL_COLS = {"id": "VARCHAR", "run_id": "VARCHAR", "step_id": "VARCHAR", "item_index": "INTEGER",
+              "attempt": "INTEGER", "turn": "INTEGER", "position": "INTEGER", "call_id": "VARCHAR",
+              "tool": "VARCHAR", "ref": "VARCHAR",
+              "arguments": "JSON", "result": "JSON", "error": "VARCHAR", "duration_ms": "DOUBLE",
+              "decision": "VARCHAR", "cached": "BOOLEAN", "created_at": "DOUBLE"}
 _ARTIFACT_COLS = {"run_id": "VARCHAR", "step_id": "VARCHAR", "path": "VARCHAR", "rel_path": "VARCHAR",
                   "sha256": "VARCHAR", "media_type": "VARCHAR", "bytes": "BIGINT", "created_at": "DOUBLE"}
 _RUN_TIME_COLS = ("started_at", "ended_at")
@@ -58,7 +63,7 @@ def apply(con, records: list[dict]) -> None:
     """Write a batch of journal records (caller holds the transaction)."""
     runs: dict[str, dict] = {}
     steps: dict[tuple, dict] = {}
-    calls, events, approvals, artifacts = [], [], [], {}
+    calls, events, approvals, artifacts, tool_calls = [], [], [], {}, []
     for r in records:
         t = r.get("t")
         if t == "run":
@@ -73,6 +78,8 @@ def apply(con, records: list[dict]) -> None:
             events.append(_step_event(r))
         elif t == "llm_call":
             calls.append(r)
+        elif t == "tool_call":
+            tool_calls.append(r)
         elif t == "event":
             events.append(r)
         elif t == "approval":
@@ -91,6 +98,7 @@ def apply(con, records: list[dict]) -> None:
           "ended_at = excluded.ended_at, output = excluded.output, error = excluded.error, cached = excluded.cached")
     _bulk(con, "llm_calls", _CALL_COLS, calls, "ON CONFLICT DO NOTHING")
     _bulk(con, "approvals", _APPROVAL_COLS, approvals, "ON CONFLICT DO NOTHING")
+    _bulk(con, "tool_calls", _TOOL_COLS, tool_calls, "ON CONFLICT DO NOTHING")
     _bulk(con, "artifacts", _ARTIFACT_COLS, list(artifacts.values()),
           "ON CONFLICT (run_id, path) DO UPDATE SET sha256 = excluded.sha256, bytes = excluded.bytes, "
           "created_at = excluded.created_at, step_id = excluded.step_id")

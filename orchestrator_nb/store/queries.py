@@ -108,7 +108,18 @@ def run_detail(store, ref: str, calls: bool = True) -> dict:
             out["llm_calls"] = rows
         # what a reviewer must decide now: this run's approvals and its sub-pipelines'
         out["pending"] = with_commands(pending_approvals(store, run_id, tree=True), _outermost(con, run_id))
+        out["tool_calls"] = tool_calls(con, run_id)
         return out
+
+
+def tool_calls(con, run_id: str) -> list[dict]:
+    """A run's tool calls in the order they were made, arguments and results decoded."""
+    # a turn's calls in the order the model asked for them (they may finish in any order)
+    rows = _rows(con, "SELECT * FROM tool_calls WHERE run_id = ? ORDER BY min(created_at) OVER (PARTITION BY "
+                      "step_id, item_index, attempt, turn), step_id, item_index, attempt, turn, position", [run_id])
+    for c in rows:
+        c["arguments"], c["result"] = _json(c["arguments"]), _json(c["result"])
+    return rows
 
 
 def _outermost(con, run_id: str) -> str:
@@ -126,14 +137,15 @@ def pending_approvals(store, run_id: str | None = None, tree: bool = False) -> l
     """Approval steps whose latest attempt is `waiting`, with the question and what to show.
     ``tree``: with ``run_id``, also those of its sub-pipeline runs (at any depth)."""
     sql = """
-        SELECT s.run_id, s.step_id, s.attempt AS round, s.output, s.started_at, r.pipeline, r.status AS run_status,
-               r.source, r.parent_run_id
+        SELECT s.run_id, s.step_id, coalesce(TRY_CAST(s.output->>'round' AS INTEGER), s.attempt) AS round, s.output, s.started_at, r.pipeline,
+               r.status AS run_status, r.source, r.parent_run_id, s.item_index
         FROM steps s JOIN runs r USING (run_id)
-        WHERE s.status = 'waiting' AND s.item_index = -1 AND s.output->>'question' IS NOT NULL
+        WHERE s.status = 'waiting' AND s.output->>'question' IS NOT NULL
+          AND (s.item_index = -1 OR s.output->>'tool' IS NOT NULL)
           AND s.attempt = (SELECT max(attempt) FROM steps t WHERE t.run_id = s.run_id AND t.step_id = s.step_id
-                           AND t.item_index = -1)
+                           AND t.item_index = s.item_index)
           AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.run_id = s.run_id AND a.step_id = s.step_id
-                          AND a.round = s.attempt)
+                          AND a.round = coalesce(TRY_CAST(s.output->>'round' AS INTEGER), s.attempt))
           AND r.status IN ('running', 'waiting')
     """
     if run_id and tree:
@@ -149,6 +161,7 @@ def pending_approvals(store, run_id: str | None = None, tree: bool = False) -> l
         r["question"] = info.get("question") if isinstance(info, dict) else None
         r["show"] = info.get("show") if isinstance(info, dict) else None
         r["revise"] = info.get("revise") if isinstance(info, dict) else None
+        r["tool"] = info.get("tool") if isinstance(info, dict) else None  # a tool call waiting for approval
     return rows
 
 
@@ -192,8 +205,9 @@ def decide(store, ref: str, step_id: str, decision: str, comment: str | None = N
     """Record a decision for a pending approval. The waiting run picks it up (live runs at once,
     stored runs on `orc resume`). Returns {run_id, step_id, round, decision}.
 
-    ``edited``: the reviewer's version of the output under review; ``input``: what they typed into
-    the gate's form. Both are stored as JSON beside the decision (None: not given)."""
+    ``edited``: the reviewer's version of the output under review (for a tool call: the arguments to
+    run it with); ``input``: what they typed into the gate's form. Both are stored as JSON beside the
+    decision (None: not given)."""
     word = DECISION_WORDS.get(str(decision).lower())
     if word is None:
         raise UsageError(f"unknown decision '{decision}' (use approve, reject or changes)")
@@ -201,15 +215,21 @@ def decide(store, ref: str, step_id: str, decision: str, comment: str | None = N
         raise UsageError("requesting changes needs a comment saying what to change (--comment TEXT)")
     with store.connect() as con:
         run_id = resolve_run_id(con, ref)
-        rows = _rows(con, "SELECT attempt, status, output->>'question' AS question, output->'input_schema' AS form, "
-                          "output->>'editable' AS editable FROM steps WHERE run_id = ? AND step_id = ? "
-                          "AND item_index = -1 ORDER BY attempt DESC LIMIT 1", [run_id, step_id])
+        pick = ("SELECT attempt, status, output->>'question' AS question, output->'input_schema' AS form, "
+                "output->>'editable' AS editable, output->'tool' AS tool, TRY_CAST(output->>'round' AS INTEGER) "
+                "AS round FROM steps WHERE run_id = ? AND step_id = ? AND {} ORDER BY attempt DESC LIMIT 1")
+        rows = _rows(con, pick.format("item_index = -1"), [run_id, step_id])
+        if not rows or rows[0]["status"] != "waiting":  # a for_each item's tool call waiting for approval?
+            rows = _rows(con, pick.format("item_index >= 0 AND status = 'waiting' AND output->>'tool' IS NOT NULL "
+                                          "AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.run_id = steps.run_id AND "
+                                          "a.step_id = steps.step_id AND a.round = TRY_CAST(steps.output->>'round' AS "
+                                          "INTEGER))"), [run_id, step_id]) or rows
         if not rows:
             known = [r[0] for r in con.execute("SELECT DISTINCT step_id FROM steps WHERE run_id = ? AND status = "
                                                "'waiting'", [run_id]).fetchall()]
             raise UsageError(f"run {run_id} has no step '{step_id}'"
                              + (f" (waiting: {', '.join(known)})" if known else ""))
-        round_, status = rows[0]["attempt"], rows[0]["status"]
+        round_, status = rows[0]["round"] or rows[0]["attempt"], rows[0]["status"]  # a tool call's round is its own
         if status == "waiting" and rows[0]["question"] is None:
             child = con.execute("SELECT r.run_id, s.step_id FROM runs r JOIN steps s USING (run_id) WHERE "
                                 "r.parent_run_id = ? AND s.status = 'waiting' AND s.item_index = -1 "
@@ -241,6 +261,12 @@ def decide(store, ref: str, step_id: str, decision: str, comment: str | None = N
 def _check_extras(row: dict, word: str, edited, form) -> None:
     """An approval's form values must fit its schema; edits need an output under review."""
     schema = _json(row.get("form"))
+    if row.get("tool") is not None:  # a tool call: an edit is the arguments to run it with
+        if edited is not None and not isinstance(edited, dict):
+            raise UsageError("a tool call's edited arguments must be a JSON object")
+        if form is not None:
+            raise UsageError("input: a tool call has no form (leave out the input)")
+        return
     if edited is not None and str(row.get("editable")).lower() != "true":
         raise UsageError("this gate reviews no step's output, so there is nothing to edit (leave out the edit)")
     if word != "approved":

@@ -68,6 +68,12 @@ ALTER TABLE runs ADD COLUMN isolate BOOLEAN;
 ALTER TABLE approvals ADD COLUMN edited JSON;
 ALTER TABLE approvals ADD COLUMN input JSON;
 """),
+    ("tool calls", """
+CREATE TABLE tool_calls (
+    id VARCHAR PRIMARY KEY, run_id VARCHAR, step_id VARCHAR, item_index INTEGER, attempt INTEGER, turn INTEGER,
+    position INTEGER, call_id VARCHAR, tool VARCHAR, ref VARCHAR, arguments JSON, result JSON, error VARCHAR,
+    duration_ms DOUBLE, decision VARCHAR, cached BOOLEAN, created_at TIMESTAMP);
+"""),
     ("model calls: finish reason, answering model, retries, fallbacks, estimated worst case", """
 ALTER TABLE llm_calls ADD COLUMN finish_reason VARCHAR;
 ALTER TABLE llm_calls ADD COLUMN response_model VARCHAR;

@@ -9,14 +9,17 @@ Serves ``POST /v1/messages/count_tokens`` (listed in ``token_counts``, not ``req
 (message_start, content_block_start/delta/stop, ping, message_delta with usage, message_stop).
 A request with ``tools`` and a forced ``tool_choice`` is answered with a ``tool_use`` block whose
 input is the item's ``data`` (or the smallest value matching the tool's input schema); an item with
-``text`` answers in prose instead, as a model that ignores the tool would.
+``text`` answers in prose instead, as a model that ignores the tool would. An item with
+``tool_calls`` answers with those ``tool_use`` blocks (after its ``text``, if any), stop reason
+``tool_use``, streamed block by block with ``input_json_delta`` fragments.
 """
 from __future__ import annotations
 
 import json
 import time
 
-from .fake_http import FakeServer, count_words, default_text, example_value, item_fields, message_text, words
+from .fake_http import (FakeServer, count_words, default_text, example_value, item_fields, message_text,
+                        scripted_calls, words)
 
 
 class FakeAnthropic(FakeServer):
@@ -66,6 +69,10 @@ class FakeAnthropic(FakeServer):
         fields = item_fields(item)
         model = body.get("model") or "fake-claude"
         messages = body.get("messages") or []
+        calls = scripted_calls(fields, len(self.requests), "toolu_")
+        if calls:
+            self.answer_tools(h, rec, fields, body, model, messages, calls)
+            return
         tool = _forced_tool(body)
         if tool is not None and "text" not in fields:
             data = fields["data"] if "data" in fields else example_value(tool.get("input_schema"))
@@ -128,6 +135,47 @@ class FakeAnthropic(FakeServer):
         rec.answer = "ok"
 
 
+    def answer_tools(self, h, rec, fields, body, model, messages, calls) -> None:
+        blocks = ([{"type": "text", "text": str(fields["text"])}] if fields.get("text") else []) + [
+            {"type": "tool_use", "id": c["id"], "name": c["name"], "input": c["arguments"]} for c in calls]
+        system = body.get("system")
+        system_text = system if isinstance(system, str) else " ".join(message_text([{"content": system}]))
+        tokens_in = fields.get("tokens_in", count_words(system_text, *message_text(messages)))
+        tokens_out = fields.get("tokens_out", 1 + sum(len(json.dumps(c["arguments"])) // 4 for c in calls))
+        mid = f"msg_fake{len(self.requests)}"
+        rec.answer = "ok"
+        if not body.get("stream"):
+            h.send_json(200, {"id": mid, "type": "message", "role": "assistant", "model": model, "content": blocks,
+                              "stop_reason": "tool_use", "stop_sequence": None,
+                              "usage": {"input_tokens": tokens_in, "output_tokens": tokens_out}})
+            return
+        h.start_stream()
+        h.send_event({"type": "message_start", "message": {
+            "id": mid, "type": "message", "role": "assistant", "model": model, "content": [],
+            "stop_reason": None, "stop_sequence": None,
+            "usage": {"input_tokens": tokens_in, "output_tokens": 1}}}, event="message_start")
+        for i, block in enumerate(blocks):
+            if block["type"] == "text":
+                h.send_event({"type": "content_block_start", "index": i, "content_block": {"type": "text", "text": ""}},
+                             event="content_block_start")
+                for piece in words(block["text"]):
+                    h.send_event({"type": "content_block_delta", "index": i,
+                                  "delta": {"type": "text_delta", "text": piece}}, event="content_block_delta")
+            else:
+                h.send_event({"type": "content_block_start", "index": i, "content_block": dict(block, input={})},
+                             event="content_block_start")
+                raw = json.dumps(block["input"])
+                for k in range(0, len(raw), 7):
+                    h.send_event({"type": "content_block_delta", "index": i,
+                                  "delta": {"type": "input_json_delta", "partial_json": raw[k:k + 7]}},
+                                 event="content_block_delta")
+            h.send_event({"type": "content_block_stop", "index": i}, event="content_block_stop")
+        h.send_event({"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": None},
+                      "usage": {"output_tokens": tokens_out}}, event="message_delta")
+        h.send_event({"type": "message_stop"}, event="message_stop")
+        h.end_stream()
+
+
 def _input_tokens(body: dict) -> int:
     system = body.get("system")
     system_text = system if isinstance(system, str) else " ".join(message_text([{"content": system}]))
@@ -141,6 +189,6 @@ def _forced_tool(body: dict):
         return None
     if choice.get("type") == "tool":
         return next((t for t in tools if t.get("name") == choice.get("name")), tools[0])
-    if choice.get("type") == "any" or len(tools) == 1:
+    if choice.get("type") == "any":
         return tools[0]
-    return None
+    return None  # the model may answer in prose (tools offered to a tool loop)

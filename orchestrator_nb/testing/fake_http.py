@@ -5,6 +5,9 @@ random fault, else a default answer made from the request. Items:
 
 - ``"text"`` or ``{"text": "..."}``: a plain answer;
 - ``{"data": {...}}``: a structured answer (JSON content; a tool call for Anthropic tool requests);
+- ``{"tool_calls": [{"name": "add", "arguments": {"a": 1}}, ...], "text": "..."}``: the model asks
+  for tool calls (several at once: parallel calls), in the vendor's own form (ids made up unless
+  given); script the final answer as the next item;
 - ``{"status": 429, "retry_after": 0.05, "message": "..."}``: an HTTP error in the vendor's format;
 - ``{"malformed": True}``: a 200 whose body (or stream) is not valid JSON;
 - ``{"drop": True}``: the connection is closed without an answer;
@@ -338,6 +341,12 @@ def default_text(model: str, messages) -> str:
 def example_value(schema):
     from ..providers.scripted import example_for
     return example_for(schema or {"type": "object"})
+
+
+def scripted_calls(fields: dict, n: int, prefix: str) -> list[dict]:
+    """The item's tool calls with ids: [{"id", "name", "arguments": dict}]."""
+    return [{"id": c.get("id") or f"{prefix}{n}_{i}", "name": c["name"], "arguments": c.get("arguments") or {}}
+            for i, c in enumerate(fields.get("tool_calls") or ())]
 
 
 def item_fields(item) -> dict:

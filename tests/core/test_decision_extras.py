@@ -16,6 +16,10 @@ steps:
     code: 'output = {"steps": ["a", "b"]}'
   - id: review
     approval: Is the plan right?
+    input:
+      schema:
+        type: object
+        properties: {budget: {type: number}, owner: {type: string}}
 """
 
 

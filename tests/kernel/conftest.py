@@ -220,7 +220,11 @@ IPYKERNEL6 = "6.31.0"
 @pytest.fixture(scope="session")
 def ipykernel6_python(tmp_path_factory) -> str:
     """A side venv whose ipykernel is 6.x; everything else comes from this venv (a .pth file)."""
-    root = Path(os.environ.get("ORC_TEST_IK6_VENV") or (tmp_path_factory.getbasetemp().parent / "ik6-venv"))
+    # one side venv per main venv: its .pth points at this venv's site-packages (several worktrees,
+    # each with its own venv, must not share one and test each other's code)
+    import hashlib
+    mine = hashlib.sha256(sys.prefix.encode()).hexdigest()[:10]
+    root = Path(os.environ.get("ORC_TEST_IK6_VENV") or (tmp_path_factory.getbasetemp().parent / f"ik6-venv-{mine}"))
     python = root / "bin" / "python"
     marker = root / f"ipykernel-{IPYKERNEL6}.ok"
     if not marker.exists():

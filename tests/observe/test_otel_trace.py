@@ -238,3 +238,36 @@ def test_exit_is_bounded_when_the_collector_hangs(fake_anthropic, tmp_path):
         hung.close()
     print(f"exit {with_traces:.2f} s after the run's end with a hung collector, {without:.2f} s without traces")
     assert with_traces - without < 1.5 + 1.0
+
+
+def test_tool_calls_are_execute_tool_spans_under_their_attempt(fake_openai, orc_store, receiver, tmp_path):
+    (tmp_path / "notes.md").write_text("Neap tides are the smallest.\n")
+    fake_openai.push({"tool_calls": [{"name": "read_file", "arguments": {"path": "notes.md"}},
+                                     {"name": "list_files", "arguments": {}}]},
+                     "Neap tides are the smallest ones.")
+    pipeline = {"name": "reader", "steps": [{"id": "ask", "model": "openai:gpt-4.1", "max_tokens": 50,
+                                             "tools": ["read_file", "list_files"],
+                                             "prompt": "What does notes.md say about neap tides?"}]}
+    result = orc.run(pipeline, db=str(orc_store.path))
+    assert result.status == "succeeded", result.error
+    spans = receiver.wait_for(lambda s: any(x.name == "run reader" for x in s))
+    step = next(s for s in spans if s.name == "step ask")
+    tools = [s for s in spans if s.name.startswith("execute_tool ")]
+    cols, rows = orc.sql(f"SELECT * FROM tool_calls WHERE run_id = '{result.run_id}' ORDER BY turn, position",
+                         db=str(orc_store.path))
+    stored = [dict(zip(cols, r)) for r in rows]
+    assert sorted(s.name for s in tools) == sorted(f"execute_tool {r['tool']}" for r in stored) and len(stored) == 2
+    for span in tools:
+        assert span.parent_id == step.span_id and span.trace_id == step.trace_id
+        row = next(r for r in stored if r["tool"] == span.attributes["gen_ai.tool.name"])
+        assert span.attributes["gen_ai.operation.name"] == "execute_tool"
+        assert span.attributes["gen_ai.tool.call.id"] == row["call_id"]
+        assert (span.end - span.start) / 1e6 == pytest.approx(row["duration_ms"], abs=0.01)
+        assert "gen_ai.tool.call.arguments" not in span.attributes
+    chats = [s for s in spans if s.name.startswith("chat ")]
+    assert len(chats) == 2 and all(c.parent_id == step.span_id for c in chats)   # two turns of the loop
+    from orchestrator_nb.cli.main import main
+    with OtlpReceiver() as again:
+        assert main(["export", "otlp", result.run_id, "--endpoint", again.url]) == 0
+        exported = again.wait_for(lambda s: len(s) >= len(spans))
+    assert {(s.span_id, s.parent_id, s.name) for s in exported} == {(s.span_id, s.parent_id, s.name) for s in spans}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from ...errors import SpecError
 from ...spec.plugins import plugin_kinds
-from . import approval, code, prompt, python, sql, subpipeline, write
+from . import approval, call, code, prompt, python, sql, subpipeline, write
 
 
 class Kind:
@@ -45,6 +45,7 @@ BUILTIN = {
     "write": Kind("write", write.run_write),
     "approval": Kind("approval", approval.run_approval, awaits=True, own_timeout=True),  # timeout: on_timeout
     "pipeline": Kind("pipeline", subpipeline.run_subpipeline, takes="compiled", awaits=True),
+    "call": Kind("call", call.run_call, takes="compiled", awaits=True),
 }
 _loaded: dict[str, Kind] = {}
 

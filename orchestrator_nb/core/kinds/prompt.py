@@ -1,7 +1,10 @@
-"""`prompt:` steps (and LLM judges of `check: {judge: ...}`): messages in, model answer out."""
+"""`prompt:` steps (and LLM judges of `check: {judge: ...}`): messages in, model answer out.
+With `tools:`, the model may call tools first (``toolloop``)."""
 from __future__ import annotations
 
 import json
+
+from .toolloop import run_tool_loop
 
 
 def feedback_messages(feedback) -> list[dict]:
@@ -29,6 +32,8 @@ async def run_prompt(prompt, params, ctx):
     step = ctx.step
     system = ctx.render(step.system) if step.system is not None else ctx.pipeline.defaults.get("system")
     messages = [{"role": "user", "content": str(prompt)}] + feedback_messages(ctx.feedback)
+    if step.tools:
+        return await run_tool_loop(ctx, messages, system, step.output)
     result = await ctx.complete(messages, system=system, output=step.output)
     return result.value
 
