@@ -4,15 +4,40 @@ Front-ends (CLI, magics, server) print ``str(err)``: a single line, never a trac
 """
 from __future__ import annotations
 
+import re
+
+# C0/C1 controls, DEL and the Unicode line/paragraph separators: anything that could break a line
+# or hide text when a message echoes what a user (or an attacker) wrote.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def one_line(text: str) -> str:
+    """``text`` with control characters and line breaks written as escapes (``\\n``, ``\\x00``)."""
+    text = str(text)
+    if _CONTROL.search(text) is None:
+        return text
+    return _CONTROL.sub(lambda m: _NAMED.get(m.group()) or (
+        f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"), text)
+
 
 # how a run's status becomes a process exit code (`orc run`, `orc resume`, `orc notebook`)
 EXIT_CODES = {"succeeded": 0, "failed": 1, "waiting": 3, "budget_exceeded": 4, "cancelled": 130}
 
 
 class OrcError(Exception):
-    """Base of every error orchestrator-nb raises on purpose."""
+    """Base of every error orchestrator-nb raises on purpose.
+
+    Errors about bad input (``single_line = True``) print as one line whatever they quote:
+    control characters and newlines in a key, a value or a file name come out escaped.
+    """
 
     exit_code = 1
+    single_line = False
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return one_line(text) if self.single_line else text
 
 
 class SpecError(OrcError, ValueError):
@@ -23,6 +48,7 @@ class SpecError(OrcError, ValueError):
     """
 
     exit_code = 2
+    single_line = True
 
     def __init__(self, message: str, *, loc: tuple = (), file: str | None = None,
                  line: int | None = None, hint: str | None = None):
@@ -36,8 +62,10 @@ class SpecError(OrcError, ValueError):
         elif self.line:
             where = f"line {self.line}: "
         path = ""
-        for part in self.loc:
-            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        parts = self.loc if len(self.loc) <= 8 else self.loc[:4] + ("…",) + self.loc[-3:]
+        for part in parts:
+            path += f"[{part}]" if isinstance(part, int) else (
+                part if part == "…" else f".{part}" if path else str(part))
         hint = f" ({self.hint})" if self.hint else ""
         return f"{where}{path + ': ' if path else ''}{self.message}{hint}"
 
@@ -57,6 +85,7 @@ class UsageError(OrcError, ValueError):
     """Bad command-line / magic arguments or inputs (exit code 2)."""
 
     exit_code = 2
+    single_line = True
 
 
 class StepFailed(OrcError):
@@ -107,6 +136,7 @@ class StoreError(OrcError):
 
 class RunNotFound(OrcError, LookupError):
     exit_code = 2
+    single_line = True
 
 
 def suggest(word: str, options) -> str | None:

@@ -12,7 +12,7 @@ import os
 import sys
 
 from ..api.params import parse_params
-from ..errors import EXIT_CODES as EXIT, OrcError, UsageError
+from ..errors import EXIT_CODES as EXIT, OrcError, UsageError, one_line
 
 
 
@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
                                     "(provider:model or an alias)")
     sp.add_argument("--no-cache", action="store_true", help="recompute everything (results are still cached)")
     sp.add_argument("--dry-run", action="store_true",
-                    help="check, show the plan and the estimated cost range; run nothing")
+                    help="check inputs, references and model choices, show the plan and the estimated cost "
+                         "range; run (and import) nothing")
     sp.add_argument("--isolate", action="store_true",
                     help="run every code/python step in a confined child process (for pipelines you do not trust)")
     sp.add_argument("--quiet", "-q", action="store_true", help="no progress, only the summary")
@@ -139,7 +140,7 @@ def main(argv=None) -> int:
     try:
         return COMMANDS[args.command](args) or 0
     except OrcError as e:
-        print(f"orc: error: {e}", file=sys.stderr)
+        print(f"orc: error: {one_line(str(e))}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("orc: interrupted", file=sys.stderr)
@@ -157,10 +158,11 @@ def main(argv=None) -> int:
 
 # commands ---------------------------------------------------------------------------------------
 def cmd_validate(args) -> int:
-    from ..api.runner import prepare_pipeline as prepare
+    from ..api.validate import validate_pipeline
     from ..core.loader import load
     p = load(args.file)
-    prepare(p)
+    for note in validate_pipeline(p):  # finds python: modules without importing them
+        print(f"note: {note}", file=sys.stderr)
     kinds = {}
     for s in p.steps.values():
         kinds[s.kind] = kinds.get(s.kind, 0) + 1
@@ -237,21 +239,26 @@ def cmd_run(args) -> int:
 
 
 def _dry_run(pipeline, params) -> int:
-    """The plan and what it may cost; nothing runs."""
+    """The plan and what it may cost, checked without running or importing any of the pipeline's code."""
     from ..api.estimate import estimate_lines, estimate_pipeline
-    from ..core.runner import coerce_inputs
+    from ..api.runner import coerce_inputs
+    from ..api.validate import validate_pipeline
     from ..providers.routing import resolve_chain
     inputs = coerce_inputs(pipeline, params)
+    notes = validate_pipeline(pipeline)
     print(f"dry run: {pipeline.name} — {len(pipeline.steps)} steps, checked; nothing ran")
+    if inputs:
+        shown = json.dumps(inputs, ensure_ascii=False, default=str)
+        print("inputs: " + (shown if len(shown) < 300 else shown[:297] + "..."))
     rows = []
     for sid, s in pipeline.steps.items():
-        try:
-            chain = " → ".join(resolve_chain(pipeline, s.model, s.task)) if s.kind == "prompt" else ""
-        except OrcError as e:
-            chain = str(e)
-        rows.append((sid, s.kind, ", ".join(sorted(s.deps)), chain))
-    print(_table(("step", "kind", "needs", "model chain"), rows))
+        chain = " → ".join(resolve_chain(pipeline, s.model, s.task)) if s.kind == "prompt" else ""
+        target = s.action if s.kind == "python" and isinstance(s.action, str) else ""
+        rows.append((sid, s.kind, ", ".join(sorted(s.deps)), chain or target))
+    print(_table(("step", "kind", "needs", "model chain / target"), rows))
     print("\n".join(estimate_lines(estimate_pipeline(pipeline, inputs))))
+    for note in notes:
+        print(f"note: {note}")
     return 0
 
 
@@ -437,7 +444,15 @@ def _read_value(option: str, path: str | None, parse_json: bool, text: str | Non
 def cmd_sql(args) -> int:
     from ..store import Store
     from ..store.queries import sql
-    cols, rows = sql(Store(args.db), args.query)
+    try:
+        cols, rows = sql(Store(args.db), args.query)
+    except OrcError:
+        raise
+    except Exception as e:  # DuckDB's parser/binder errors are about the user's SQL: one line, exit 2
+        import duckdb
+        if isinstance(e, duckdb.Error):
+            raise UsageError(f"SQL: {str(e).splitlines()[0]}") from None
+        raise
     if args.json:
         from ..core.serialize import dumps
         print(dumps([dict(zip(cols, r)) for r in rows]))

@@ -47,15 +47,26 @@ def load(source, *, names=(), _stack=()):
         return source
     if isinstance(source, dict):
         return from_data(source, Lines(), file="<dict>", names=names, _stack=_stack)
+    if not isinstance(source, (str, os.PathLike)):
+        raise SpecError(f"a pipeline is a file path, YAML text or a dict, not {type(source).__name__}")
     if isinstance(source, os.PathLike) or (isinstance(source, str) and "\n" not in source
                                            and not source.lstrip().startswith(("name:", "steps:", "{"))):
         path = resolve_path(str(source))
         try:
+            _check_size(path)
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
             raise SpecError(f"cannot read pipeline file: {e.__class__.__name__}: {e}", file=str(source)) from None
         return load_text(text, file=str(path), names=names, _stack=_stack)
     return load_text(source, file="<string>", names=names, _stack=_stack)
+
+
+def _check_size(path: Path) -> None:
+    """Refuse an oversized file before reading it into memory."""
+    from ..limits import LIMITS
+    size = path.stat().st_size
+    if LIMITS["yaml_bytes"].exceeded_by(size):
+        raise SpecError(LIMITS["yaml_bytes"].message(size), file=str(path))
 
 
 def load_text(text: str, *, file: str = "<string>", names=(), _stack=()):

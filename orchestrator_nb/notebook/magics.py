@@ -67,9 +67,10 @@ def run_options(fn):
 class RunPlan:
     """What to run, decided from the magic's arguments (before anything starts)."""
 
-    def __init__(self, pipeline, inputs, var, args, *, scope=None, shape="pipeline", resume_ref=None):
+    def __init__(self, pipeline, inputs, var, args, *, scope=None, shape="pipeline", resume_ref=None, notes=()):
         self.pipeline, self.inputs, self.var, self.args = pipeline, inputs, var, args
         self.scope, self.shape, self.resume_ref = scope or {}, shape, resume_ref
+        self.notes = list(notes)  # a dry run's "not checked without running" references
 
 
 @magics_class
@@ -329,14 +330,20 @@ class OrcMagics(Magics):
             check_override(pipeline, args.model)
         pipeline.model_override = args.model or None  # this run's choice only
         inputs = coerce_inputs(pipeline, parse_params(args.param, ()))
-        prepare(pipeline, bool(getattr(args, "isolate", False)))
-        return RunPlan(pipeline, inputs, var, args, scope=kernel_scope(pipeline, self.user_ns), shape=shape)
+        notes = []
+        if args.dry_run:  # check python: references without importing them; nothing runs
+            from ..api.validate import validate_pipeline
+            notes = validate_pipeline(pipeline)
+        else:
+            prepare(pipeline, bool(getattr(args, "isolate", False)))
+        return RunPlan(pipeline, inputs, var, args, scope=kernel_scope(pipeline, self.user_ns), shape=shape,
+                       notes=notes)
 
     async def _execute(self, plan: RunPlan):
         args = plan.args
         if args.dry_run:
             from .views import dry_run_view
-            return dry_run_view(plan.pipeline, plan.inputs)
+            return dry_run_view(plan.pipeline, plan.inputs, plan.notes)
         from .launch import NotebookRun, RunHandle
         approval = args.approval or os.environ.get("ORC_APPROVAL") or "ask"
         run = NotebookRun(self.shell, store=self.store(), pipeline=plan.pipeline, inputs=plan.inputs,

@@ -45,7 +45,7 @@ def pipeline_view(pipeline, title: str, graph_only: bool = False) -> Sections:
     return Sections(parts, data=pipeline)
 
 
-def dry_run_view(pipeline, inputs: dict) -> Sections:
+def dry_run_view(pipeline, inputs: dict, notes=()) -> Sections:
     parts = [("h", f"dry run: {pipeline.name} — {len(pipeline.steps)} steps, checked; nothing ran")]
     if inputs:
         parts.append(("table", Table(("input", "value"), [(k, _short(v)) for k, v in inputs.items()])))
@@ -60,6 +60,8 @@ def dry_run_view(pipeline, inputs: dict) -> Sections:
             (r["step"] + (" (judge)" if r["call"] == "judge" else ""), r["input_tokens"], r["max_output"], r["calls"],
              f"${r['low_usd']:.4f}", f"${r['high_usd']:.4f}" + (" /item" if r["per_item"] else ""))
             for r in est["steps"] if not r.get("error")])))
+    for note in notes:  # references that only running could check
+        parts.append(("p", f"note: {note}"))
     return Sections(parts, data={"pipeline": pipeline, "inputs": inputs, "cost": est})
 
 

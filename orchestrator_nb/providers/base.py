@@ -95,6 +95,12 @@ class Provider(ABC):
         """Usable without further setup: a key is present (or none is needed)."""
         return cls.key_env is None or bool(cls.env_key())
 
+    @classmethod
+    def unknown_model(cls, model: str) -> str | None:
+        """For a provider with a fixed set of models: how to fix a name it cannot serve (else None).
+        Checked statically by `orc validate` and dry runs; most providers accept any name."""
+        return None
+
     def require_key(self) -> str:
         if self.key_env and not self.api_key:
             raise ProviderError(f"{self.name}: no API key; set {self.key_env} in the environment or a .env file",

@@ -77,11 +77,16 @@ class LocalProvider(Provider):
     def env_base_url(cls) -> str | None:
         return None  # in-process: no URL
 
+    @classmethod
+    def unknown_model(cls, model: str) -> str | None:
+        if model in ("", "default", *cls.models) or model.endswith(".gguf") or os.sep in model:
+            return None
+        return "use local:smollm2 or local:/path/to/model.gguf"
+
     async def complete(self, request: LLMRequest, on_token=None) -> LLMResponse:
-        if request.model not in ("", "default", *self.models) and not (
-                request.model.endswith(".gguf") or os.sep in request.model):
-            raise ProviderError(f"local: unknown model '{request.model}' (use local:smollm2 or local:/path/to/model.gguf)",
-                                reason="bad_request")
+        fix = self.unknown_model(request.model)
+        if fix:
+            raise ProviderError(f"local: unknown model '{request.model}' ({fix})", reason="bad_request")
         if find_spec("llama_cpp") is None:
             raise ProviderError(f"local: llama-cpp-python is not installed; {INSTALL}", reason="missing_key")
         path = model_path(request.model if request.model not in ("", "default", "smollm2") else None)

@@ -62,12 +62,17 @@ def auto_chain(task: str | None) -> tuple[str, ...]:
 def check_model(pipeline, step) -> None:
     """Prepare-time check of a step's models: aliases expand and every provider exists
     (``Services.check_model``: the core asks it before a run starts)."""
+    chains = []
     if step.kind == "prompt":
-        for model_id in resolve_chain(pipeline, step.model, step.task):
-            provider_class(split_model(model_id)[0])
+        chains.append(resolve_chain(pipeline, step.model, step.task))
     if step.check is not None and step.check.judge is not None:
-        for model_id in resolve_chain(pipeline, step.check.model or step.model, step.check.task or "review"):
-            provider_class(split_model(model_id)[0])
+        chains.append(resolve_chain(pipeline, step.check.model or step.model, step.check.task or "review"))
+    for chain in chains:
+        for model_id in chain:
+            provider, model = split_model(model_id)
+            fix = provider_class(provider).unknown_model(model)  # a provider with a fixed list of models
+            if fix:
+                raise SpecError(f"{provider} has no model '{model}'", hint=fix)
 
 
 def check_override(pipeline, ref: str, option: str = "--model") -> tuple[str, ...]:
@@ -76,7 +81,10 @@ def check_override(pipeline, ref: str, option: str = "--model") -> tuple[str, ..
     try:
         chain = expand(pipeline, ref)
         for model_id in chain:
-            provider_class(split_model(model_id)[0])
+            provider, model = split_model(model_id)
+            fix = provider_class(provider).unknown_model(model)
+            if fix:
+                raise SpecError(f"{provider} has no model '{model}'", hint=fix)
     except SpecError as e:
         raise UsageError(f"{option} {ref}: {e.message}" + (f" ({e.hint})" if e.hint else "")) from None
     return chain

@@ -21,32 +21,13 @@ from tornado import web
 
 from ..errors import OrcError, RunNotFound, SpecError, UsageError
 from .encode import known_secrets, to_json
+from .body import json_object
 from .handlers import BadRequest, OrcHandler, RunsHandler
 from .workers import TooBusy
 
 APPROVAL_POLICIES = ("defer", "auto", "reject", "fail")
-MAX_BODY = 5_000_000     # bytes of a request body
 MAX_FILE = 1_000_000     # bytes of one `files` input
 SOURCE = "server"
-
-
-def json_object(raw: bytes, fields: tuple[str, ...], empty_ok: bool = False) -> dict:
-    """A request body: a JSON object with only ``fields`` (an empty body is {} when allowed)."""
-    if len(raw or b"") > MAX_BODY:
-        raise BadRequest("body", f"the body is larger than {MAX_BODY // 1_000_000} MB", status=413)
-    if empty_ok and not (raw or b"").strip():
-        return {}
-    try:
-        data = json.loads(raw or b"")
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("body", "the body must be a JSON object" + (" with the fields " + ", ".join(fields)
-                                                                    if fields else ": {} or nothing")) from None
-    if not isinstance(data, dict):
-        raise BadRequest("body", f"the body must be a JSON object, got {type(data).__name__}")
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise BadRequest(unknown[0], f"unknown field {unknown[0]!r} (fields: {', '.join(fields) or 'none'})")
-    return data
 
 
 def _text(data: dict, name: str, required: bool = False) -> str | None:
@@ -201,7 +182,7 @@ class RunsControlHandler(RunsHandler, ControlHandler):
 
     async def _start(self) -> dict:
         from ..store.control import not_started, queue_run
-        body = start_body(self.request.body)
+        body = start_body(self.body())
         self.supervisor.check_capacity()
         job = await self.blocking(prepare_start, body, self.root_dir)
         await self.blocking(queue_run, self.store, job["run_id"], pipeline=job.pop("pipeline_name"),
@@ -224,7 +205,7 @@ class ResumeHandler(ControlHandler):
 
     async def _resume(self, ref: str) -> dict:
         from ..store.control import claim_resume, not_started
-        body = json_object(self.request.body, ("approval",), empty_ok=True)
+        body = json_object(self.body(), ("approval",), empty_ok=True)
         approval = _approval(body)
         self.supervisor.check_capacity()
         if not self.store.exists():
@@ -248,7 +229,7 @@ class CancelHandler(ControlHandler):
         await self.settle(self._cancel(run_id))
 
     async def _cancel(self, ref: str) -> dict:
-        json_object(self.request.body, (), empty_ok=True)
+        json_object(self.body(), (), empty_ok=True)
         if not self.store.exists():
             raise RunNotFound(f"no run '{ref}': the store {self.store.path} has no runs yet")
         return await self.supervisor.cancel(ref, self.who())

@@ -1,6 +1,7 @@
 """REST handlers under ``/orc/api/`` that read runs and decide approvals (run control is in
 ``control``, the route table in ``routes``). Every method needs an authenticated, authorized user
-(403 otherwise); bad input gets a 4xx JSON body ``{"message", "field"}`` naming the field.
+(403 otherwise); bad input gets a 4xx JSON body ``{"message", "field"}`` naming the field. Bodies
+are streamed in and read within limits (``body``: size 413, JSON nesting 400), never a 500.
 
 Store calls run on the extension's thread pool: they block for tens of milliseconds (a file
 lock, a journal merge) and must never stall the server's IO loop.
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
@@ -17,6 +17,7 @@ from tornado import web
 
 from ..errors import OrcError, RunNotFound, StoreError, UsageError
 from .approvals import record_decision, waiting_approvals
+from .body import BadRequest, BodyReader, json_object, text_field
 from .encode import known_secrets, to_json
 from .runs import STATUSES, run_view, runs_page
 
@@ -28,14 +29,34 @@ _DECISION_ALIASES = {"approve": "approve", "approved": "approve", "reject": "rej
                      "changes_requested": "request_changes"}
 
 
-class BadRequest(Exception):
-    def __init__(self, field: str | None, message: str, status: int = 400):
-        super().__init__(message)
-        self.field, self.message, self.status = field, message, status
-
-
+@web.stream_request_body
 class OrcHandler(APIHandler):
+    """Bodies are streamed in (``data_received``), so one past the size limit is never held;
+    handlers read it with ``body()``."""
+
     auth_resource = AUTH_RESOURCE
+    _reader: BodyReader | None = None
+    _refused: BadRequest | None = None
+
+    async def prepare(self):
+        await super().prepare()
+        if self._finished:
+            return
+        try:
+            self._reader = BodyReader(self.request.headers.get("Content-Length"))
+        except BadRequest as e:  # refused from its Content-Length, before reading it
+            self._refused = e
+            self.fail(e.status, e.message, e.field)
+
+    def data_received(self, chunk: bytes) -> None:
+        if self._reader is not None:
+            self._reader.feed(chunk)
+
+    def body(self) -> bytes:
+        """The request body (BadRequest 413 when it was too large)."""
+        if self._refused is not None:
+            raise self._refused
+        return self._reader.body() if self._reader is not None else b""
 
     @property
     def store(self):
@@ -139,7 +160,7 @@ class ApprovalsHandler(OrcHandler):
     @authorized
     async def post(self):
         try:
-            body = decision_body(self.request.body)
+            body = decision_body(self.body())
         except BadRequest as e:
             return self.fail(e.status, e.message, e.field)
         if not self.store.exists():
@@ -202,35 +223,20 @@ def decision_body(raw: bytes) -> dict:
     """Validate a POST body: {"run_id": str, "step_id": str, "decision": approve|reject|request_changes,
     "comment": str (required to request changes), "edited": the reviewed output as the reviewer
     changed it (any JSON), "input": the gate's form values (an object)}."""
-    try:
-        data = json.loads(raw or b"")
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("body", "the body must be JSON: {\"run_id\", \"step_id\", \"decision\", \"comment\"}") from None
-    if not isinstance(data, dict):
-        raise BadRequest("body", f"the body must be a JSON object, got {type(data).__name__}")
-    unknown = sorted(set(data) - set(DECISION_FIELDS))
-    if unknown:
-        raise BadRequest(unknown[0], f"unknown field {unknown[0]!r} (fields: {', '.join(DECISION_FIELDS)})")
+    data = json_object(raw, DECISION_FIELDS)
     for name in ("edited", "input"):
         if name in data and not decision_extras():
             raise BadRequest(name, f"{name}: this version's approval steps take no edited output or typed "
                                    "input yet; decide without it")
     if data.get("input") is not None and not isinstance(data["input"], dict):
         raise BadRequest("input", f"input must be a JSON object of form values, got {type(data['input']).__name__}")
-    out = {}
-    for name in ("run_id", "step_id"):
-        value = data.get(name)
-        if not isinstance(value, str) or not value.strip():
-            raise BadRequest(name, f"{name} is required (a non-empty string)")
-        out[name] = value.strip()
+    out = {name: text_field(data, name, required=True, max_chars=200) for name in ("run_id", "step_id")}
     decision = data.get("decision")
     word = _DECISION_ALIASES.get(decision.strip().lower()) if isinstance(decision, str) else None
     if word is None:
-        raise BadRequest("decision", f"decision must be one of {', '.join(DECISIONS)}, got {decision!r}")
-    comment = data.get("comment")
-    if comment is not None and not isinstance(comment, str):
-        raise BadRequest("comment", f"comment must be a string, got {type(comment).__name__}")
-    comment = (comment or "").strip() or None
+        shown = repr(decision) if len(repr(decision)) <= 40 else repr(decision)[:37] + "..."
+        raise BadRequest("decision", f"decision must be one of {', '.join(DECISIONS)}, got {shown}")
+    comment = text_field(data, "comment", limit="api_comment_chars")
     if word == "request_changes" and comment is None:
         raise BadRequest("comment", "a comment is required to request changes (say what to change)")
     out.update(decision=word, comment=comment)

@@ -252,7 +252,7 @@ def _json(schema: str, description: str = "") -> dict:
 def _errors(*codes: int) -> dict:
     words = {400: "malformed input: `field` names the field", 403: "no token, or not authorized",
              404: "no such run", 409: "the run's state does not allow it (already ended, still running...)",
-             413: "the body is too large", 429: "the server runs as many runs as it may (OrcServer.max_runs)",
+             413: "the body is too large (ORC_API_MAX_BODY_BYTES)", 429: "the server runs as many runs as it may (OrcServer.max_runs)",
              503: "the store stayed busy"}
     return {str(c): _json("Error", words[c]) for c in codes}
 
@@ -318,7 +318,7 @@ def document(base_url: str = "/") -> dict:
             "get": _op("Approvals waiting for a decision", {"200": _json("Approvals"), **_errors(403, 503)},
                        params=[_query("run_id", {"type": "string"}, "only this run's")]),
             "post": _op("Decide a pending approval", {"201": _json("DecisionResult"),
-                                                      **_errors(400, 403, 404, 409, 503)}, body="Decision",
+                                                      **_errors(400, 403, 404, 409, 413, 503)}, body="Decision",
                         description="A stored run continues with POST /runs/{run_id}/resume (the `resume` run); "
                         "a live one (a notebook's) at once."),
         },

@@ -10,8 +10,6 @@ import datetime as dt
 import functools
 import os
 
-import yaml
-
 from ..store.queries import list_runs, run_detail
 
 STATUSES = ("pending", "running", "succeeded", "failed", "skipped", "waiting", "cancelled", "budget_exceeded")
@@ -118,10 +116,12 @@ def plan(spec_yaml: str | None) -> list[dict]:
 
 @functools.lru_cache(maxsize=256)
 def _plan_cached(spec_yaml: str) -> tuple:
+    from ..errors import OrcError
     from ..spec.format import ACTION_KEYS as ACTIONS
-    try:
-        data = yaml.load(spec_yaml, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) if spec_yaml else None
-    except yaml.YAMLError:
+    from ..spec.yamlio import load_yaml
+    try:  # within the YAML limits: a stored spec is text someone else may have written
+        data = load_yaml(spec_yaml)[0] if spec_yaml else None
+    except OrcError:
         return ()
     if isinstance(data, dict) and isinstance(data.get("steps"), list):
         steps = data["steps"]

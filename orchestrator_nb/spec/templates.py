@@ -6,6 +6,8 @@ A field is compiled once at load time into a ``Template``:
 - anything else: text.
 Analysis finds the ``steps.X`` a template reads (implicit dependencies), the top-level names
 it uses (checked against the scope), and refuses private attributes (``__class__`` and friends).
+Rendering is bounded in time and size by the sandbox (``spec.sandbox``); nothing a template
+says runs while it is compiled.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import re
 from functools import lru_cache
 
 from ..errors import SpecError
+from ..limits import LimitExceeded
 
 _EXPR_ONLY = re.compile(r"^\s*\{\{(.*)\}\}\s*$", re.S)
 
@@ -21,8 +24,8 @@ _EXPR_ONLY = re.compile(r"^\s*\{\{(.*)\}\}\s*$", re.S)
 SAFE_GLOBALS = {
     "len": len, "min": min, "max": max, "sum": sum, "abs": abs, "round": round, "sorted": sorted,
     "any": any, "all": all, "int": int, "float": float, "str": str, "bool": bool, "list": list,
-    "dict": dict, "range": range, "enumerate": enumerate, "zip": zip,
-}
+    "dict": dict, "enumerate": enumerate, "zip": zip,
+}  # plus a bounded `range` (spec.sandbox)
 
 
 def _slugify(value, sep: str = "-") -> str:
@@ -43,10 +46,6 @@ def _to_yaml(value) -> str:
 def _basename(value) -> str:
     import posixpath
     return posixpath.basename(str(value))
-
-
-def _regex_replace(value, pattern: str, repl: str = "") -> str:
-    return re.sub(pattern, repl, str(value))
 
 
 def _date(value, fmt: str = "%Y-%m-%d") -> str:
@@ -71,7 +70,7 @@ FILTERS = {
     "to_json": lambda v, indent=None: json.dumps(v, indent=indent, ensure_ascii=False, default=str),
     "fromjson": json.loads, "from_json": json.loads,
     "toyaml": _to_yaml, "to_yaml": _to_yaml,
-    "slugify": _slugify, "regex_replace": _regex_replace, "basename": _basename,
+    "slugify": _slugify, "basename": _basename,  # regex_replace: spec.sandbox (with a timeout)
     "truncate_words": _truncate_words, "date": _date, "strftime": _date,
 }
 
@@ -79,12 +78,17 @@ FILTERS = {
 @lru_cache(maxsize=1)
 def env():
     from jinja2 import StrictUndefined
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    e = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
-                                      keep_trailing_newline=True)
+    from .sandbox import GUARDS, LimitedEnvironment, bounded_lipsum, bounded_range, guard_filter, regex_replace
+
+    e = LimitedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
     e.globals.update(SAFE_GLOBALS)
+    e.globals.update(range=bounded_range, lipsum=bounded_lipsum)
     e.filters.update(FILTERS)
+    e.filters["regex_replace"] = regex_replace
+    for name, fn in list(e.filters.items()):  # every filter: timed, sized, never folded at compile time
+        if name not in GUARDS.values():
+            e.filters[name] = guard_filter(name, fn)
     return e
 
 
@@ -102,6 +106,13 @@ class Template:
         self.source = source
         self.steps: frozenset[str] = frozenset()
         self.names: frozenset[str] = frozenset()
+        try:
+            self._build(source, expression)
+        except (RecursionError, SyntaxError):  # Jinja's parser and Python's compiler both recurse
+            raise SpecError("template nests too deeply",
+                            hint="fewer nested parentheses, brackets or blocks") from None
+
+    def _build(self, source, expression: bool) -> None:
         m = _EXPR_ONLY.match(source) if isinstance(source, str) else None
         if m and "{{" not in m.group(1) and "}}" not in m.group(1):
             body = m.group(1)
@@ -116,7 +127,7 @@ class Template:
         elif is_template(source):
             self.kind = "text"
             self._analyze(source)
-            self._fn = _compile(env().from_string, source, source).render
+            self._fn = _bounded_text(_compile(env().from_string, source, source))
         else:
             self.kind = "const"
             self._fn = None
@@ -152,7 +163,11 @@ class Template:
     def render(self, scope: dict):
         if self._fn is None:
             return self.source
-        return self._fn(scope)
+        try:
+            return self._fn(scope)
+        except LimitExceeded as e:
+            short = self.source if len(self.source) <= 60 else self.source[:57] + "..."
+            raise e.at(f"template {short!r}") from None
 
     def __repr__(self) -> str:
         return f"Template({self.source!r})"
@@ -167,6 +182,25 @@ def _strict(expr):
         if isinstance(value, Undefined):
             value._fail_with_undefined_error()
         return value
+    return run
+
+
+def _bounded_text(template):
+    """Render a text template piece by piece, stopping once it passes the size limit."""
+    from .sandbox import _CHARS
+
+    new_context, body, floor = template.new_context, template.root_render_func, _CHARS.floor
+
+    def run(scope):
+        out, size, limit = [], 0, None
+        for piece in body(new_context(scope)):
+            size += len(piece)
+            if size > floor:
+                limit = limit or _CHARS.value()
+                if size > limit:
+                    raise LimitExceeded("template_chars", size, "rendered text")
+            out.append(piece)
+        return "".join(out)
     return run
 
 

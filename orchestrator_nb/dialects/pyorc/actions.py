@@ -55,8 +55,10 @@ def action(level: Level, it: Item, out: Out, resolver) -> None:
     if act is None and tool is None:
         raise level.tr.error("a step needs an `action` (or `tool` + `action`), or `steps` with for_each/while",
                              p, hint="e.g. action: generate_text with parameters: {prompt: ...}")
-    if act is not None and not isinstance(act, str):
-        raise level.tr.error("must be an action name", p + ("action",))
+    if act is not None and (not isinstance(act, str) or not act.strip()):
+        raise level.tr.error("must be an action name", p + ("action",), hint="e.g. action: generate_text")
+    if tool is not None and (not isinstance(tool, str) or not tool.strip()):
+        raise level.tr.error("must be a tool name", p + ("tool",), hint="e.g. tool: filesystem")
     params = r.get("parameters") or {}
     if not isinstance(params, dict):
         raise level.tr.error("must be a mapping of names to values", p + ("parameters",))
