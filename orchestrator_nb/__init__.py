@@ -5,12 +5,16 @@
     result = pipeline.run({"topic": "tides"})     # `await pipeline.arun(...)` inside Jupyter
     result.status, result["summary"], result.cost
 
-In a notebook: ``%load_ext orchestrator_nb`` then ``%%orc`` cells. Imports are lazy so that
-``import orchestrator_nb`` stays fast.
+In a notebook: ``%load_ext orchestrator_nb`` then ``%%orc`` cells.
+
+``import orchestrator_nb`` brings in what building and running a pipeline needs (the core, the run
+lifecycle, the journal: small modules, ~10 ms) so a first run is not slowed by imports; everything
+heavier comes when first used: YAML, Jinja, DuckDB, model SDKs, the notebook and server parts.
 """
 from __future__ import annotations
 
 from .version import __version__
+from .api import runner as _runner  # noqa: F401 - the run path, imported with the package (see above)
 
 _EXPORTS = {
     "load": ("orchestrator_nb.api", "load"),

@@ -28,9 +28,9 @@ async def arun(pipeline, inputs: dict | None = None, **options) -> RunResult:
 
 
 def resume(run_id: str, **options) -> RunResult:
-    import asyncio
+    from .blocking import run_blocking
     from .runner import resume_run
-    return asyncio.run(resume_run(run_id, **options))
+    return run_blocking(resume_run(run_id, **options))
 
 
 async def aresume(run_id: str, **options) -> RunResult:

@@ -14,29 +14,40 @@ import os
 from ..core.approvals import PolicyApprover
 from ..core.context import RunContext
 from ..core.events import Bus
-from ..core.loader import load, load_text
 from ..core.result import RunResult
 from ..core.runner import check_run_id, coerce_inputs, lifecycle, new_run_id, prepare, restore, run_record
 from ..core.services import Services
 from ..errors import OrcError, UsageError
-from ..providers import prices
-from ..providers.gateway import Gateway
-from ..providers.routing import check_model
-from ..store import Store
-from ..store.journal import HOST, pid_alive
-from ..tools import Toolbox, check_pipeline
-from ..telemetry import subscriber_for
-from .budgets import ledger_for
+from ..store import Store, default_db_path
+from ..store.merger import merge_later
+from .blocking import run_blocking
 from .notify import webhooks_for
 
-__all__ = ["run_pipeline", "resume_run", "run_pipeline_sync", "new_run_id", "prepare_pipeline", "services_for"]
+__all__ = ["run_pipeline", "resume_run", "run_pipeline_sync", "run_blocking", "new_run_id", "prepare_pipeline", "services_for"]
 
 
 def services_for(store, approver, ledger=None) -> Services:
     """``ledger``: the cross-run budgets (api.budgets), shared by the run's gateway and its sub-runs'."""
-    gateway = Gateway if ledger is None else functools.partial(Gateway, ledger=ledger)
     return Services(store=store, cache=store.cache if store is not None else None, approver=approver,
-                    gateway=gateway, check_model=check_model, tools=Toolbox)
+                    gateway=_gateway if ledger is None else functools.partial(_gateway, ledger=ledger),
+                    check_model=check_model, tools=_toolbox)
+
+
+# The providers layer (and YAML, for pipelines given as text) is imported when a run first needs
+# it: a pipeline of python steps never does.
+def _gateway(ctx, ledger=None):
+    from ..providers.gateway import Gateway
+    return Gateway(ctx, ledger)
+
+
+def _toolbox(ctx):
+    from ..tools import Toolbox
+    return Toolbox(ctx)
+
+
+def check_model(pipeline, step) -> None:
+    from ..providers.routing import check_model as check
+    check(pipeline, step)
 
 
 def prepare_pipeline(pipeline, isolate: bool = False) -> None:
@@ -45,13 +56,24 @@ def prepare_pipeline(pipeline, isolate: bool = False) -> None:
     first = not pipeline.prepared
     prepare(pipeline, check_model, isolate)
     if first and any(s.tools or s.kind == "call" for s in pipeline.steps.values()):
+        from ..tools import check_pipeline
         check_pipeline(pipeline)
 
 
+_stores: dict[str, Store] = {}
+
+
 def _store_for(db):
+    """The Store for ``db`` (one per path in this process: runs in a loop share it)."""
     if db is False:
         return None
-    return db if isinstance(db, Store) else Store(db)
+    if isinstance(db, Store):
+        return db
+    key = os.path.abspath(os.fspath(db) if db is not None else default_db_path())
+    store = _stores.get(key)
+    if store is None:
+        store = _stores[key] = Store(key)
+    return store
 
 
 async def run_pipeline(pipeline, inputs: dict | None = None, *, db=None, outdir=".", approval: str | None = None,
@@ -60,11 +82,14 @@ async def run_pipeline(pipeline, inputs: dict | None = None, *, db=None, outdir=
                        sync: str = "now", nb_run_id: str | None = None, isolate: bool = False) -> RunResult:
     """Run ``pipeline`` to the end (succeeded, failed, waiting, budget_exceeded or cancelled).
 
-    db: store path, a Store, or False for no store (and no cache). sync: when the journal is
-    merged into DuckDB: "now", "background" (a thread) or "none" (the next reader does it).
+    db: store path, a Store, or False for no store (and no cache). The run's records are in its
+    journal when this returns, visible to every reader (they merge pending journals first). sync:
+    when this process merges the journal into the DuckDB file itself: "now" (once the process
+    has been idle for a second), "background" (at once, in a thread) or "none" (the next reader).
     isolate: every code/python step in a confined child process (for pipelines you do not trust).
     """
     if isinstance(pipeline, (str, os.PathLike, dict)):
+        from ..core.loader import load
         pipeline = load(pipeline, names=list(scope or ()))
     inputs = coerce_inputs(pipeline, inputs)
     if run_id is not None:
@@ -80,6 +105,7 @@ async def run_pipeline(pipeline, inputs: dict | None = None, *, db=None, outdir=
                                 isolate=isolate)
     store = _store_for(db)
     policy = approval or os.environ.get("ORC_APPROVAL") or "defer"
+    from .budgets import ledger_for  # cross-run budgets: the store is read only when one is set
     ledger = ledger_for(store, pipeline.name, notebook_path)
     run = RunContext(pipeline, run_id or new_run_id(), inputs,
                      services=services_for(store, approver or PolicyApprover(policy), ledger), bus=Bus(subscribers),
@@ -113,8 +139,10 @@ async def _recorded(run: RunContext, store, sync: str, record) -> RunResult:
         recorder = store.recorder(run.run_id)
         run.bus.subscribers.insert(0, recorder)
     run.bus.subscribe(webhooks_for(run))  # notifications (api.notify); None when no webhook is set
+    from ..telemetry import subscriber_for  # light: the SDK is imported only when traces are on
     run.bus.subscribe(subscriber_for(store.path if store is not None else None))  # OpenTelemetry, when on
     if _calls_models(run.pipeline):
+        from ..providers import prices
         await prices.ready()  # the price data loads once per process: before any step's timeout starts
     try:
         return await lifecycle(run, record)
@@ -127,6 +155,10 @@ async def _recorded(run: RunContext, store, sync: str, record) -> RunResult:
 def _calls_models(pipeline) -> bool:
     """Whether a run may call a model that the maintained price data prices (self-hosted, local and
     scripted models never are: a run of those does not wait for the data to load)."""
+    if not any(s.kind in ("prompt", "pipeline") or getattr(s.check, "judge", None) is not None
+               for s in pipeline.steps.values()):
+        return False  # python, code, sql... steps: the providers layer is not even imported
+    from ..providers.prices import FREE
     from ..providers.routing import resolve_chain
     for s in pipeline.steps.values():
         if s.kind == "pipeline" and hasattr(s.action, "steps") and _calls_models(s.action):
@@ -139,35 +171,27 @@ def _calls_models(pipeline) -> bool:
                 chain = resolve_chain(pipeline, model, task)
             except Exception:
                 return True
-            if any(m.partition(":")[0] not in prices.FREE for m in chain):
+            if any(m.partition(":")[0] not in FREE for m in chain):
                 return True
     return False
 
 
 def _sync(store, how: str) -> None:
+    """The run's journal is closed: every record is on disk, and every reader merges pending
+    journals before reading, so the run is visible at once. DuckDB's file itself is brought up to
+    date by the next reader, or here in the background ("now": once this process has been idle
+    for a second, a burst of runs together; "background": at once)."""
     if how == "now":
-        store.sync()
+        merge_later(store)
     elif how == "background":
-        import atexit
-        import threading
-        t = threading.Thread(target=_quiet_sync, args=(store,), name="orc-store-sync", daemon=True)
-        t.start()
-        # let a merge in progress finish before the interpreter tears down (DuckDB aborts otherwise)
-        atexit.register(t.join, 30)
-
-
-def _quiet_sync(store) -> None:
-    try:
-        store.sync()
-    except Exception:
-        pass  # the journal keeps the records; the next reader merges them
+        merge_later(store, 0.0)
 
 
 def run_pipeline_sync(pipeline, inputs=None, **options) -> RunResult:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(run_pipeline(pipeline, inputs, **options))
+        return run_blocking(run_pipeline(pipeline, inputs, **options))
     raise OrcError("an event loop is already running here (Jupyter?): use `await pipeline.arun(...)` "
                    "or the %%orc magic")
 
@@ -181,6 +205,7 @@ async def resume_run(ref: str, *, db=None, approval: str | None = None, approver
     store = _store_for(db)
     if store is None:
         raise UsageError("resume needs the store (the run's records)")
+    from ..store.journal import HOST, pid_alive
     stored, rows = store.load_run(ref)
     run_id, status = stored["run_id"], stored["status"]
     if status == "succeeded" and not finished_ok:
@@ -191,6 +216,7 @@ async def resume_run(ref: str, *, db=None, approval: str | None = None, approver
     if pipeline is None:
         spec_path = stored.get("spec_path")
         file = spec_path if spec_path and not spec_path.startswith("<") else f"<run {run_id}>"
+        from ..core.loader import load_text
         pipeline = load_text(stored["spec_yaml"], file=file, names=None)
     if stored.get("model_override"):  # the run was started with --model: keep using it
         pipeline.model_override = stored["model_override"]
@@ -198,6 +224,7 @@ async def resume_run(ref: str, *, db=None, approval: str | None = None, approver
         isolate = bool(stored.get("isolate"))
     prepare_pipeline(pipeline, isolate)
     policy = approval or stored.get("approval_policy") or os.environ.get("ORC_APPROVAL") or "defer"
+    from .budgets import ledger_for
     ledger = ledger_for(store, pipeline.name, stored.get("notebook_path"))
     run = RunContext(pipeline, run_id, stored.get("inputs") or {},
                      services=services_for(store, approver or PolicyApprover(policy), ledger), bus=Bus(subscribers),

@@ -11,6 +11,7 @@ from ..core.stepdef import OUTPUT_FORMATS
 from ..errors import SpecError
 from ..providers.routing import check_model
 from ..spec.refs import check_ref, search_dirs
+from ..tools.toolbox import check_pipeline as check_tools
 
 
 def validate_pipeline(pipeline, *, dirs=None) -> list[str]:
@@ -45,6 +46,7 @@ def validate_pipeline(pipeline, *, dirs=None) -> list[str]:
             raise _located(pipeline, e, ("steps", i, "model" if s.model else s.kind)) from None
         if s.kind == "pipeline":
             notes += validate_pipeline(s.action, dirs=dirs)
+    check_tools(pipeline, static_dirs=dirs)
     return notes
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from .serialize import dumps
@@ -37,6 +36,7 @@ class Cache:
         data = dumps(entry).encode()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            import tempfile  # writes are rarer than reads: not imported by runs that only read
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             with os.fdopen(fd, "wb") as f:
                 f.write(data)

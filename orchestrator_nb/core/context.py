@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from ..errors import BudgetExceeded, OrcError
@@ -10,6 +11,7 @@ from .isolation import limits_of
 from .services import Services
 
 FINAL = frozenset({"succeeded", "skipped", "failed", "cancelled"})
+DONE = frozenset({"succeeded", "skipped"})
 
 
 class StepState:
@@ -62,6 +64,31 @@ class StepsScope:
 
     def __iter__(self):
         return iter(self._states)
+
+
+class Outputs(Mapping):
+    """Outputs of the steps that have finished (None for skipped ones), by id: a read-only view of
+    the run's states, so reading it costs the same in a step of a 10-step run as of a 1,000-step one."""
+
+    __slots__ = ("_states",)
+
+    def __init__(self, states: dict):
+        self._states = states
+
+    def __getitem__(self, sid: str):
+        st = self._states[sid]
+        if st.status in DONE:
+            return st.output
+        raise KeyError(sid)
+
+    def __iter__(self):
+        return (sid for sid, st in self._states.items() if st.status in DONE)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
 
 
 class RunInfo:
@@ -117,9 +144,9 @@ class RunContext:
         st.status, st.output, st.error = status, output, error
 
     @property
-    def outputs(self) -> dict:
-        """Outputs of the steps that have finished (None for skipped ones), by id."""
-        return {sid: st.output for sid, st in self.states.items() if st.status in ("succeeded", "skipped")}
+    def outputs(self) -> Outputs:
+        """Outputs of the steps that have finished (None for skipped ones), by id (a live view)."""
+        return Outputs(self.states)
 
     def isolation(self, step) -> dict | None:
         """The limits of a step's child process, or None when it runs in-process."""

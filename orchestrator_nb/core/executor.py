@@ -191,11 +191,18 @@ class Executor:
 
     # fast paths for plain python steps ---------------------------------------------------------
     def _run_inline(self, sid, step, st):
-        """First try of a plain sync python step, right here. None when it succeeded, else the
-        (attempt number, exception) the task path continues from (retries)."""
-        att = Attempt(self.run, sid, -1, self._first_number(st, -1) + 1)
+        """First try of a plain sync python step (or of code without `await`), right here. None
+        when it succeeded, else the (attempt number, exception) the task path continues from (retries)."""
+        run = self.run
+        att = Attempt(run, sid, -1, self._first_number(st, -1) + 1)
         try:
-            output = self.callables[sid](**(render_field(step.params, self.run.scope) if step.params else {}))
+            params = render_field(step.params, run.scope) if step.params else {}
+            if step.kind == "python":
+                output = self.callables[sid](**params)
+            else:  # its kind, called here instead of in a task
+                ctx = StepContext(run, step, run.scope, -1, att.number, None, hooks=self)
+                ctx._att = att
+                output = kinds.get(step.kind).fn(step.action, params, ctx)
         except Exception as e:
             att.end("failed", None, describe(e))
             return att.number, e

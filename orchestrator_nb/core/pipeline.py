@@ -279,8 +279,25 @@ def _check_code_tools(s, i: int, allowed) -> None:
                             hint=f"enable it for this pipeline with `tools: {{allow: [{name}]}}` at the top level")
 
 
+# `steps['x']` / `steps.get("x")` written plainly: the common case, read without parsing (see code_refs)
+_REF = re.compile(r"""(?<![\w.])steps\s*(?:\[\s*(['"])([^'"\\\n]*)\1\s*\]|\.\s*get\s*\(\s*(['"])([^'"\\\n]*)\3)""")
+_WORD = re.compile(r"(?<![\w.])steps(?!\w)")
+
+
 def code_refs(source: str) -> set[str]:
     """Step ids an inline `code:` step reads: steps["x"], steps['x'], steps.get("x")."""
+    if "steps" not in source:
+        return set()
+    found = list(_REF.finditer(source))
+    # Without comments, backslashes or other string literals, and with every `steps` one of those
+    # shapes, no match can hide inside a string or a comment: the matches are the references.
+    if "#" not in source and "\\" not in source and len(_WORD.findall(source)) == len(found) \
+            and source.count("'") + source.count('"') == 2 * len(found):
+        return {m.group(2) if m.group(2) is not None else m.group(4) for m in found}
+    return _parsed_refs(source)
+
+
+def _parsed_refs(source: str) -> set[str]:
     import ast
     refs = set()
     try:

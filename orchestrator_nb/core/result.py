@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from ..errors import OrcError, suggest
-from ..report.html import run_result_bundle
 
 
 class RunResult:
@@ -76,4 +75,5 @@ class RunResult:
                 f"{self.tokens} tokens, ${self.cost:.4f}>")
 
     def _repr_mimebundle_(self, include=None, exclude=None):
+        from ..report.html import run_result_bundle  # display only: not on a run's path
         return run_result_bundle(self)

@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-import uuid
 
 from ..errors import SpecError, UsageError
 from .callables import is_async, resolve_callable
 from .context import RunContext
 from .executor import Executor
+from .kinds.code import awaits as code_awaits
 from .result import RunResult
 from .stepcache import cache_on
 
@@ -24,7 +24,7 @@ RUN_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01
 
 
 def new_run_id() -> str:
-    return uuid.uuid4().hex[:12]
+    return os.urandom(6).hex()  # 12 random hex digits, as uuid4().hex[:12] gave (without importing uuid)
 
 
 def check_run_id(run_id: str) -> str:
@@ -62,6 +62,9 @@ def prepare(pipeline, check_model=None, isolate: bool = False) -> None:
                 s.direct = (is_async(fn) and s.check is None and s.timeout is None and s.for_each is None
                             and getattr(s, "while") is None and not cached
                             and not pipeline.defaults.get("timeout"))
+            elif s.kind == "code":  # code without `await` runs inline too, like a sync python step
+                s.inline = inlinable(s, None) and not code_awaits(s.action) and s.check is None \
+                    and not cache_on(pipeline, s) and not (isolate or _isolated_setting(pipeline, s))
             elif s.kind == "pipeline":
                 if isinstance(s.action, str):  # given by path in Python (YAML files load them already)
                     from .loader import load  # PyYAML only for this rare case
@@ -93,7 +96,7 @@ def _no_code_in_parent(s, i, pipeline) -> None:
 
 def inlinable(s, fn) -> bool:
     """Plain sync python steps run inline in the scheduler (no task): same blocking, less cost."""
-    return (not is_async(fn) and not s.thread and s.timeout is None and s.for_each is None
+    return ((fn is None or not is_async(fn)) and not s.thread and s.timeout is None and s.for_each is None
             and getattr(s, "while") is None)
 
 
@@ -144,8 +147,11 @@ async def lifecycle(run: RunContext, record) -> RunResult:
     except asyncio.CancelledError as e:
         status, raised = "cancelled", e
         run.error = run.error or "cancelled (interrupted)"
-    except BaseException as e:  # a bug or KeyboardInterrupt: record it, then let it propagate
-        status, raised = ("cancelled" if isinstance(e, KeyboardInterrupt) else "failed"), e
+    except KeyboardInterrupt as e:  # Ctrl-C in a step that holds the loop (an inline one included)
+        status, raised = "cancelled", e
+        run.error = run.error or "cancelled (interrupted)"
+    except BaseException as e:  # a bug: record it, then let it propagate
+        status, raised = "failed", e
         run.error = run.error or f"{type(e).__name__}: {e}"
     try:
         await run.aclose()

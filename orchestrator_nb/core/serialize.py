@@ -49,10 +49,6 @@ def to_jsonable(value):
     return repr(value)
 
 
-def dumps(value) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_default)
-
-
 def _default(value):
     converted = to_jsonable(value)
     if converted is value:  # pragma: no cover
@@ -60,8 +56,17 @@ def _default(value):
     return converted
 
 
+# one encoder each, made once (json.dumps with options builds a new encoder on every call)
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_default).encode
+_canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_default).encode
+
+
+def dumps(value) -> str:
+    return _dumps(value)
+
+
 def canonical(value) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_default)
+    return _canonical(value)
 
 
 def content_hash(*parts) -> str:

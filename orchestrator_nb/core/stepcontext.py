@@ -69,8 +69,8 @@ class StepContext:
         return self._run.inputs
 
     @property
-    def outputs(self) -> dict:
-        """Outputs of the steps finished so far, by id."""
+    def outputs(self):
+        """Outputs of the steps finished so far, by id (a read-only mapping)."""
         return self._run.outputs
 
     @property

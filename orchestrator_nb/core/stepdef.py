@@ -215,6 +215,8 @@ def compile_code(source: str):
 
 def _template_braces(source: str) -> int | None:
     """The line of a `{{ name }}` written as code (two '{' tokens in a row), if any."""
+    if "{{" not in source:  # two '{' tokens with nothing between them are the text "{{"
+        return None
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
     except (tokenize.TokenError, SyntaxError):

@@ -20,11 +20,9 @@ id replays that one model.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import os
 import re
-import sys
 import time
 import uuid
 
@@ -161,20 +159,31 @@ class Gateway:
     async def warm(self, step) -> None:
         """Ready the providers a step's models need: SDK imports (~1 s each), once per process, in
         a thread so the loop keeps serving clicks and other steps. The executor calls it before the
-        step's timeout starts counting."""
+        step's timeout starts counting. Only for a step that will call a model: one whose answers
+        may come from the cache imports nothing now (a cached answer needs no SDK); a real call
+        then readies its provider first, outside the call's time (``_ready``)."""
+        if self.ctx.cache is not None and _cache_on(self.ctx, step) and self.mode != "live":
+            return
         for model_id in self.chain(step):
             pname, mname = split_model(model_id)
             if pname == "replay":
-                pname = split_model(mname)[0]
+                continue  # answers only from recordings
             cls = provider_class(pname)
-            if cls not in _WARMED:
+            if cls not in _WARMED and (not cls.key_env or cls.env_key()):  # no key: the call fails without it
                 await asyncio.to_thread(cls.warm)  # parallel steps may both do it: imports are locked
                 _WARMED.add(cls)
 
-    async def _ready(self, provider) -> None:
-        if not getattr(provider, "_ready", False):
-            await asyncio.to_thread(provider.setup)
-            provider._ready = True
+    async def _ready(self, provider) -> float:
+        """Before a provider's first real call: its key checked (a missing one fails the call as the
+        provider would, without importing anything), its SDK imported and client made, in a thread.
+        Returns the seconds it took (they do not count against the call)."""
+        if getattr(provider, "_ready", False):
+            return 0.0
+        provider.require_key()
+        t0 = time.monotonic()
+        await asyncio.to_thread(provider.setup)
+        provider._ready = True
+        return time.monotonic() - t0
 
     def chain(self, step, model=None, task=None) -> tuple[str, ...]:
         pipeline = self.ctx.pipeline
@@ -284,7 +293,6 @@ class Gateway:
                 "ORC_MODE=replay to record it, or `orc cache import` a cassette", reason="replay_miss")
             self._record(step, item, attempt, model_id, req, key, error=err, latency=0.0, purpose=purpose)
             raise err
-        await self._ready(provider)  # SDK import and client set-up: not part of the call's time
         rate_limited = failed = 0
         while True:
             # the worst case must fit every budget, or the request is not sent (raises BudgetExceeded)
@@ -295,6 +303,11 @@ class Gateway:
             on_token = self._token_sink(step.id, item, attempt) if _wants_tokens(ctx.bus) else None
             t0 = time.perf_counter()
             try:
+                spent = await self._ready(provider)  # SDK import and client set-up: not the call's time
+                if spent:
+                    req.timeout = req.timeout + spent if req.timeout else req.timeout
+                    deadline = deadline + spent if deadline is not None else None
+                    t0 = time.perf_counter()
                 resp = await _bounded(provider.complete(req, on_token), req.timeout, model_id)
             except ProviderError as e:
                 budget.settle(ticket, 0.0)

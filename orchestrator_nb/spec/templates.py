@@ -101,9 +101,12 @@ class Template:
 
     __slots__ = ("source", "kind", "steps", "names", "_fn")
 
-    def __init__(self, source: str, *, expression: bool = False):
-        """``expression=True`` for fields that are expressions even without braces (``when``)."""
+    def __init__(self, source: str, *, expression: bool = False, jinja: bool = False):
+        """``expression=True`` for fields that are expressions even without braces (``when``).
+        ``jinja=True`` compiles with Jinja even a shape that has a direct path (``spec.paths``)."""
         self.source = source
+        if not jinja and _direct(self, source, expression):
+            return
         self.steps: frozenset[str] = frozenset()
         self.names: frozenset[str] = frozenset()
         try:
@@ -226,7 +229,7 @@ def compile_field(value, *, expression: bool = False):
     Returns the value unchanged when it holds no template (a cheap common case)."""
     if isinstance(value, str):
         if expression or is_template(value):
-            return Template(value, expression=expression)
+            return shared(value, expression)
         return value
     if isinstance(value, dict):
         return {k: compile_field(v) for k, v in value.items()}
@@ -256,3 +259,80 @@ def field_templates(value):
     elif isinstance(value, list):
         for v in value:
             yield from field_templates(v)
+
+
+# Templates with the same source (a thousand steps reading `{{ steps.prev.output }}`-like fields,
+# one pipeline loaded many times) share one compiled form; Templates never change once built.
+_SHARED: dict[tuple[str, bool], Template] = {}
+# names Jinja's environment defines (they are not the template's own names): Jinja's job
+JINJA_GLOBALS = frozenset(SAFE_GLOBALS) | {"range", "dict", "lipsum", "cycler", "joiner", "namespace"}
+_SHARED_MAX = 20_000
+
+
+def shared(source: str, expression: bool = False) -> Template:
+    """The compiled Template for a field's text, made once per (source, mode)."""
+    key = (source, expression)
+    t = _SHARED.get(key)
+    if t is None:
+        if len(_SHARED) >= _SHARED_MAX:
+            _SHARED.clear()
+        t = _SHARED[key] = Template(source, expression=expression)
+    return t
+
+
+def _direct(t: Template, source, expression: bool) -> bool:
+    """Compile the common shapes (a name and a path, or text with such pieces) without Jinja.
+    Rendering hands over to Jinja (compiled then, once) when a value needs its rules (``spec.paths``)."""
+    from .paths import Slow, parse, parse_text
+
+    if not isinstance(source, str):
+        return False
+    m = _EXPR_ONLY.match(source)
+    if m and "{{" not in m.group(1) and "}}" not in m.group(1):
+        path = parse(m.group(1))
+    elif expression and not is_template(source):
+        path = parse(source)
+    else:
+        path = None
+    if path is not None and path.root not in JINJA_GLOBALS:
+        t.kind, t.names, t.steps = "expr", frozenset((path.root,)), path.steps
+        resolve = path.resolve
+        slow = _by_jinja(source, expression)
+
+        def expr(scope):
+            try:
+                return resolve(scope)
+            except Slow:
+                return slow()._fn(scope)
+        t._fn = expr
+        return True
+    if expression or not is_template(source) or (m and "{{" not in m.group(1) and "}}" not in m.group(1)):
+        return False
+    parts = parse_text(source)
+    if parts is None or any(not isinstance(p, str) and p.root in JINJA_GLOBALS for p in parts):
+        return False
+    paths = [p for p in parts if not isinstance(p, str)]
+    t.kind = "text"
+    t.names = frozenset(p.root for p in paths)
+    t.steps = frozenset().union(*(p.steps for p in paths))
+    pieces = tuple((p, None) if isinstance(p, str) else (None, p.resolve) for p in parts)
+    slow = _by_jinja(source, expression)
+
+    def text(scope):
+        try:
+            return "".join(p if p is not None else str(r(scope)) for p, r in pieces)
+        except Slow:
+            return slow()._fn(scope)
+    t._fn = text
+    return True
+
+
+def _by_jinja(source: str, expression: bool):
+    """The Jinja-compiled form of a template, made on first need."""
+    made: list[Template] = []
+
+    def get() -> Template:
+        if not made:
+            made.append(Template(source, expression=expression, jinja=True))
+        return made[0]
+    return get

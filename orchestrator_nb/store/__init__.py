@@ -4,8 +4,9 @@ DuckDB lets one process hold a database file at a time (no other process can eve
 meanwhile). So nobody holds it for long: every access is ``with store.connect() as con:``, which
 takes an OS file lock (``<db>.lock``, so our processes queue instead of failing), opens the file,
 migrates it once per process, merges pending journals (see ``journal``), runs the caller's
-statements, and closes. Runs write to journals, never directly, so a run is never slowed or
-failed by someone reading. If another program holds the file (a `duckdb` shell), we retry with
+statements, and closes. Runs write to journals and never open DuckDB, so a run is never slowed
+or failed by someone reading, and does not pay for opening the file: the next reader merges its
+journal (or ``store.merger``, once the process is idle). If another program holds the file (a `duckdb` shell), we retry with
 backoff and finally say which process holds it.
 
 Paths: ``--db`` > ``ORC_DB`` > ``./.orc/orc.duckdb``; next to it ``orc.lock``, ``orc.journal/``
@@ -167,14 +168,13 @@ class Store:
 
     # journals -> tables ----------------------------------------------------------------------
     def sync(self) -> None:
-        """Merge pending journals now (runs call this when they end)."""
+        """Merge pending journals now (the idle merger of ``store.merger`` calls this; so can anyone)."""
         if self.journal_dir.is_dir() and any(self.journal_dir.iterdir()):
             with self.connect():
                 pass
 
     def _merge(self, con) -> None:
         from .journal import read_new, writer_alive
-        from .merge import apply
         try:
             names = [n for n in os.listdir(self.journal_dir) if n.endswith(".jsonl")]
         except FileNotFoundError:
@@ -183,36 +183,65 @@ class Store:
             return
         offsets = dict(con.execute('SELECT file, "offset" FROM journal_offsets').fetchall())
         names.sort(key=lambda n: _mtime(self.journal_dir / n))
+        batch: list[tuple[str, list, int]] = []   # (file, new records, new offset)
+        ended: list[str] = []                      # files complete (eof) or whose writer died
+        dead: list[str] = []
         for name in names:
-            path = self.journal_dir / name
             offset = offsets.get(name, 0)
             try:
-                records, new_offset, eof = read_new(str(path), offset)
+                records, new_offset, eof = read_new(str(self.journal_dir / name), offset)
             except FileNotFoundError:
                 continue
             if records or new_offset != offset:
-                con.execute("BEGIN TRANSACTION")
-                try:
-                    apply(con, records)
-                    con.execute('INSERT INTO journal_offsets VALUES (?, ?, current_timestamp) ON CONFLICT (file) '
-                                'DO UPDATE SET "offset" = excluded."offset", updated_at = excluded.updated_at',
-                                [name, new_offset])
-                    con.execute("COMMIT")
-                except Exception as e:
-                    con.execute("ROLLBACK")
-                    raise StoreError(f"could not merge journal {name} into the store: {type(e).__name__}: {e}") from None
+                batch.append((name, records, new_offset))
             if eof:
-                self._retire(con, name, path)
+                ended.append(name)
             elif not writer_alive(name):
+                dead.append(name)
+                ended.append(name)
+        # many runs' journals (a burst of small runs) go in together: one transaction, not one each
+        if len(batch) > 1:
+            try:
+                self._apply(con, batch, dead)
+            except StoreError:
+                pass  # one by one below, so that the error names the journal that fails
+            else:
+                batch, dead = [], []
+        for one in batch:
+            self._apply(con, [one], [n for n in dead if n == one[0]])
+        for name in dead:  # a dead writer's journal with nothing new in it
+            if all(one[0] != name for one in batch):
                 self._mark_crashed(con, name)
-                self._retire(con, name, path)
+        self._retire(con, ended)
 
-    def _retire(self, con, name: str, path: Path) -> None:
-        con.execute("DELETE FROM journal_offsets WHERE file = ?", [name])
+    def _apply(self, con, batch, dead) -> None:
+        """Records and their files' new offsets in one transaction (each line lands exactly once)."""
+        from .merge import apply
+        con.execute("BEGIN TRANSACTION")
         try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
+            apply(con, [r for _, records, _ in batch for r in records])
+            con.execute('INSERT INTO journal_offsets VALUES ' + ", ".join("(?, ?, current_timestamp)" for _ in batch)
+                        + ' ON CONFLICT (file) DO UPDATE SET "offset" = excluded."offset", '
+                          'updated_at = excluded.updated_at', [v for name, _, offset in batch for v in (name, offset)])
+            for name in dead:
+                self._mark_crashed(con, name)
+            con.execute("COMMIT")
+        except Exception as e:
+            con.execute("ROLLBACK")
+            names = ", ".join(name for name, _, _ in batch)
+            raise StoreError(f"could not merge journal {names} into the store: {type(e).__name__}: {e}") from None
+
+    def _retire(self, con, names: list[str]) -> None:
+        """Remove merged journals. The files go first: a crash in between leaves stale offset rows
+        (harmless), never a merged file without its offset (it would be merged again)."""
+        if not names:
+            return
+        for name in names:
+            try:
+                (self.journal_dir / name).unlink()
+            except FileNotFoundError:
+                pass
+        con.execute(f"DELETE FROM journal_offsets WHERE file IN ({', '.join('?' for _ in names)})", names)
 
     def _mark_crashed(self, con, name: str) -> None:
         run_id = name.split(".", 1)[0]

@@ -78,12 +78,24 @@ class JournalWriter:
             else:
                 self._later = loop
         if urgent:
-            loop.call_soon(self.flush)
+            loop.call_soon(self._flush_soon)
         else:
-            loop.call_later(self.LATER, self.flush)
+            loop.call_later(self.LATER, self._flush_later)
 
     def flush(self) -> None:
         with self._lock:
+            self._flush_locked()
+
+    # a scheduled flush stays scheduled when records go out earlier (before a step): each step
+    # would otherwise schedule, and later run, a timer of its own
+    def _flush_soon(self) -> None:
+        with self._lock:
+            self._soon = None
+            self._flush_locked()
+
+    def _flush_later(self) -> None:
+        with self._lock:
+            self._later = None
             self._flush_locked()
 
     def durable(self) -> None:
@@ -92,7 +104,6 @@ class JournalWriter:
             self.flush()
 
     def _flush_locked(self) -> None:
-        self._soon = self._later = None
         self._must = 0
         if self._pending and self.fd is not None:
             pending, self._pending = self._pending, []

@@ -90,8 +90,7 @@ def apply(con, records: list[dict]) -> None:
                                       + (f": {r['comment']}" if r.get("comment") else "")})
         elif t == "artifact":
             artifacts[(r["run_id"], r["path"])] = r
-    for r in runs.values():
-        _upsert_run(con, r)
+    _upsert_runs(con, list(runs.values()))
     _bulk(con, "steps", _STEP_COLS, list(steps.values()),
           "ON CONFLICT (run_id, step_id, item_index, attempt) DO UPDATE SET status = excluded.status, "
           "model = coalesce(excluded.model, steps.model), started_at = coalesce(excluded.started_at, steps.started_at), "
@@ -105,21 +104,22 @@ def apply(con, records: list[dict]) -> None:
     _bulk(con, "events", _EVENT_COLS, [e for e in events if e is not None], "")
 
 
-def _upsert_run(con, r: dict) -> None:
-    cols = [c for c in _RUN_COLS if c in r]
-    values = []
-    for c in cols:
-        v = r[c]
-        if c in _RUN_TIME_COLS:
-            v = ts(v)
-        elif c == "inputs":
-            v = dumps(v)
-        values.append(v)
-    cols.append("updated_at")
-    values.append(dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
-    sets = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "run_id")
-    con.execute(f"INSERT INTO runs ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)}) "
-                f"ON CONFLICT (run_id) DO UPDATE SET {sets}", values)
+def _upsert_runs(con, records: list[dict]) -> None:
+    """Runs with the same columns (a whole run; a run's end merged after its start) in one statement each."""
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    groups: dict[tuple, list[list]] = {}
+    for r in records:
+        cols = tuple(c for c in _RUN_COLS if c in r)
+        values = [ts(r[c]) if c in _RUN_TIME_COLS else dumps(r[c]) if c == "inputs" else r[c] for c in cols]
+        groups.setdefault(cols, []).append(values + [now])
+    for cols, rows in groups.items():
+        cols = cols + ("updated_at",)
+        sets = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "run_id")
+        one = "(" + ", ".join("?" for _ in cols) + ")"
+        for i in range(0, len(rows), 200):
+            chunk = rows[i:i + 200]
+            con.execute(f"INSERT INTO runs ({', '.join(cols)}) VALUES {', '.join(one for _ in chunk)} "
+                        f"ON CONFLICT (run_id) DO UPDATE SET {sets}", [v for row in chunk for v in row])
 
 
 def _step_event(r: dict) -> dict:

@@ -18,6 +18,7 @@ from .files import ListFiles, ReadFile, WriteFile
 from .functions import function_tool
 from ..core.cache import MISS
 from ..core.serialize import content_hash
+from ..spec.refs import check_ref
 from .mcp import Listed, McpServer, McpTool, check_declared, describe_server, listing_record
 from .search import Search
 from .web import Fetch
@@ -136,10 +137,11 @@ class Toolbox:
         await asyncio.gather(*(s.stop() for s in servers), return_exceptions=True)
 
 
-def check_pipeline(pipeline) -> None:
+def check_pipeline(pipeline, static_dirs=None) -> None:
     """Every tool reference of every step: built-ins known (python/shell allowed), functions
     importable with a describable signature, MCP servers declared. Starts no server; errors are
-    located at the step's `tools` entry."""
+    located at the step's `tools` entry. ``static_dirs``: find `module:function` tools without
+    importing them (`orc validate`, dry runs), searching these folders."""
     settings = dict(getattr(pipeline, "tools", None) or {})
     servers = None
     for i, (sid, s) in enumerate(pipeline.steps.items()):
@@ -152,6 +154,8 @@ def check_pipeline(pipeline) -> None:
                 elif ref.startswith("mcp:"):
                     servers = servers if servers is not None else declared_servers(pipeline)
                     check_declared(ref[4:].split("/")[0], servers)
+                elif ":" in ref and static_dirs is not None:
+                    check_ref(ref, static_dirs)
                 elif ":" in ref:
                     function_tool(ref)
                 else:

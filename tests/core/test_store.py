@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 
 import duckdb
 import pytest
@@ -172,9 +173,16 @@ def test_unchanged_steps_are_not_recomputed_on_a_rerun():
 
 
 def test_plain_duckdb_sees_every_table_after_a_run(tmp_path):
+    """A run does not open DuckDB; this process merges its journal once idle (store.merger)."""
     p = orc.load("name: plain\nsteps:\n  - id: a\n    code: output = dict(x=1)\n  - id: w\n"
                  "    write: {path: out.txt, content: hi}\n")
     r = asyncio.run(run_pipeline(p, db=None))
+    from orchestrator_nb.store.merger import _mergers
+    merger, journals = _mergers[str(Store().path)], Store().journal_dir
+    deadline = time.monotonic() + 30
+    while (any(journals.iterdir()) or merger.merging) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(journals.iterdir()), "the idle merger did not merge the run's journal"
     con = duckdb.connect(str(Store().path), read_only=True)
     try:
         assert con.execute("SELECT status FROM runs WHERE run_id = ?", [r.run_id]).fetchall() == [("succeeded",)]
@@ -238,3 +246,68 @@ def test_resume_keeps_the_model_the_run_was_started_with(scripted, capsys):
     orc.approve(run_id, "gate")
     r = asyncio.run(resume_run(run_id))
     assert r.status == "succeeded" and r["ask"].startswith("[chosen]")
+
+
+def test_a_finished_run_is_visible_at_once_without_the_run_opening_duckdb():
+    """The run only writes its journal; the first reader merges it (and the runs before it) in one go."""
+    p = orc.Pipeline("v", [orc.step("a", python=lambda: {"n": 1}),
+                           orc.step("b", python=lambda n: n + 1, params={"n": "{{ steps.a.output.n }}"})])
+    ids = [p.run().run_id for _ in range(5)]
+    store = Store()
+    assert not store.path.exists()            # no run opened DuckDB
+    assert len(list(store.journal_dir.iterdir())) == 5
+    rows = orc.sql("SELECT run_id, count(*) FILTER (WHERE status = 'succeeded') FROM steps GROUP BY run_id")[1]
+    assert sorted(rows) == sorted((i, 2) for i in ids)
+    assert [r["run_id"] for r in orc.runs(limit=10)] == ids[::-1]
+    assert not any(store.journal_dir.iterdir())
+
+
+def test_a_burst_of_journals_is_merged_in_one_transaction_and_a_bad_one_is_named(tmp_path):
+    p = orc.Pipeline("burst", [orc.step("a", python=lambda: 1)])
+    for _ in range(3):
+        p.run(sync="none")
+    store = Store()
+    bad = store.journal_dir / f"badrun000001.{os.uname().nodename}.{os.getpid()}.99.jsonl"
+    bad.write_text('{"t": "step", "run_id": "badrun000001", "step_id": "a", "item_index": "x", "attempt": 1}\n'
+                   '{"t":"eof"}\n')
+    with pytest.raises(Exception, match="badrun000001"):
+        store.sync()
+    bad.unlink()
+    assert counts(store)["runs"] == 3  # the good ones were merged one by one
+
+
+
+CTRL_C = r'''
+import asyncio
+import orchestrator_nb as orc
+async def wait(seconds):
+    print("started", seconds, flush=True)
+    await asyncio.sleep(seconds)
+p = orc.Pipeline("interrupted", [orc.step("a", python=lambda: 1),
+                                 orc.step("w", python=wait, params={"seconds": "{{ inputs.seconds }}"}, needs=["a"])],
+                 inputs={"seconds": {"type": "number"}})
+for _ in range(2):
+    p.run({"seconds": 0}, db=False)   # the thread's loop is kept between runs
+try:
+    p.run({"seconds": 30})
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+print(p.run({"seconds": 0}, db=False).status)   # and still works after an interrupted run
+'''
+
+
+def test_ctrl_c_in_the_blocking_api_cancels_the_run_and_records_it(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    script = tmp_path / "ctrlc.py"
+    script.write_text(CTRL_C)
+    env = {**os.environ, "PYTHONPATH": str(__import__("pathlib").Path(orc.__file__).parents[1])}
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, stdout=subprocess.PIPE, text=True, env=env)
+    lines = [proc.stdout.readline().split() for _ in range(3)]
+    assert lines == [["started", "0"], ["started", "0"], ["started", "30"]], lines
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert out.split() == ["interrupted", "started", "0", "succeeded"], out
+    runs = orc.runs(db=str(tmp_path / ".orc" / "orc.duckdb"))
+    assert [r["status"] for r in runs] == ["cancelled"]

@@ -109,6 +109,7 @@ def test_the_sql_step_still_reads_upstream_records(tmp_path):
 def test_the_store_file_is_never_attached_even_when_it_sits_in_the_output_directory(tmp_path):
     db = tmp_path / "store.duckdb"  # a visible file at the top of the output directory
     orc.run({"name": "seed", "steps": [{"id": "s", "python": "os:getcwd"}]}, db=str(db))
+    assert orc.runs(db=str(db))  # runs leave their journal to the next reader: this read writes the file
     p = orc.load({"name": "forge", "steps": [
         {"id": "q", "sql": f"ATTACH '{db}' AS s; INSERT INTO s.runs (run_id, pipeline, status) VALUES ('x', 'y', 'succeeded')"}]})
     r = p.run(db=str(tmp_path / "other.duckdb"), outdir=str(tmp_path))

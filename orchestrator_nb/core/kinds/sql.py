@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
 from ...errors import SpecError
@@ -28,6 +26,9 @@ ALLOWED_STATEMENTS = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "CREATE"
 
 
 def run_sql(query, params, ctx):
+    import shutil
+    import tempfile
+
     import duckdb
     if isinstance(query, dict):  # templates in the query: their values are bound too
         text, bound = query["text"], dict(query["values"])
