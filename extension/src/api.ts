@@ -5,7 +5,7 @@
  * XSRF; see connection.ts), in the unit tests a scripted fake. Every failure comes out as one
  * `OrcApiError` whose message a person can act on.
  */
-import { Decision, IApproval, IDecisionResult, IRunDetail, IRunsPage } from './types';
+import { Decision, IApproval, IDecisionResult, IRunDetail, IRunsPage, IStats } from './types';
 
 /** Sends a request to `/orc/api/<path>` (path may carry a query string). */
 export type OrcFetch = (path: string, init: RequestInit) => Promise<Response>;
@@ -52,6 +52,11 @@ export class OrcClient {
           top_level: q.topLevel ? 1 : undefined
         })
     );
+  }
+
+  /** Cost and latency of model calls (`orc stats --json`): by model, pipeline and/or day. */
+  stats(q: { by?: string; since?: string } = {}): Promise<IStats> {
+    return this.request<IStats>('stats' + query({ by: q.by, since: q.since }));
   }
 
   getRun(runId: string): Promise<IRunDetail> {

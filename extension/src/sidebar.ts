@@ -3,8 +3,8 @@
  * first. It polls the server every 2 s while visible and updates what it shows in place (see
  * keyed.ts), so focus, selection and scroll survive each refresh. A click on a run opens it.
  *
- * The parts (filters, approvals, runs) are separate modules; a new part is one more field here
- * that `refresh` feeds.
+ * The parts (filters, approvals, runs, cost and latency) are separate modules; a new part is one
+ * more field here that `refresh` feeds.
  */
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Poll } from '@lumino/polling';
@@ -12,6 +12,7 @@ import { Widget } from '@lumino/widgets';
 
 import { OrcApiError, OrcClient } from './api';
 import { ApprovalList } from './approvallist';
+import { CostPanel } from './costs';
 import { h, setText } from './dom';
 import { RunFilters } from './filters';
 import { IRunAction } from './runrow';
@@ -44,6 +45,7 @@ export class OrcSidebar extends Widget {
       onDecided: () => void this._poll.refresh(),
       onOpenRun: options.openRun
     });
+    this._costs = new CostPanel(options.client, () => void this._poll.refresh());
     this._runs = new RunList({
       open: options.openRun,
       move: direction => this.page(direction),
@@ -58,7 +60,8 @@ export class OrcSidebar extends Widget {
       ),
       this._message,
       this._approvals.node,
-      this._runs.node
+      this._runs.node,
+      this._costs.node
     );
     this._poll = new Poll({
       auto: false,
@@ -80,14 +83,15 @@ export class OrcSidebar extends Widget {
     const ticket = ++this._ticket;
     const filter = this._filters.value;
     try {
-      const [page, approvals] = await Promise.all([
+      const [page, approvals, stats] = await Promise.all([
         this.options.client.listRuns({
           ...filter,
           limit: PAGE,
           offset: this._offset,
           topLevel: true
         }),
-        this.options.client.listApprovals()
+        this.options.client.listApprovals(),
+        this._costs.open ? this._costs.fetch() : Promise.resolve(null)
       ]);
       if (ticket !== this._ticket) {
         return; // the filters or the page changed while this was on its way
@@ -95,6 +99,9 @@ export class OrcSidebar extends Widget {
       setText(this._message, '');
       this._approvals.update(approvals);
       this._runs.update(page);
+      if (stats) {
+        this._costs.update(stats);
+      }
     } catch (e) {
       if (ticket === this._ticket) {
         setText(
@@ -125,6 +132,7 @@ export class OrcSidebar extends Widget {
   private _message: HTMLElement;
   private _approvals: ApprovalList;
   private _runs: RunList;
+  private _costs: CostPanel;
   private _offset = 0;
   private _ticket = 0;
 }

@@ -208,3 +208,25 @@ export interface IRunDetail {
   children: IRun[];
   pending: IApproval[];
 }
+
+/** One group of `GET stats` (a model, a pipeline or a UTC day); `total` has no key. */
+export interface IStatsRow {
+  key?: string;
+  calls: number;
+  errors: number;
+  cached: number;
+  tokens_in: number;
+  tokens_out: number;
+  cost_usd: number;
+  p50_ms: number | null;
+  p95_ms: number | null;
+  retries: number;
+  fallbacks: number;
+}
+
+export interface IStats {
+  total: IStatsRow | null;
+  model?: IStatsRow[];
+  pipeline?: IStatsRow[];
+  day?: IStatsRow[];
+}

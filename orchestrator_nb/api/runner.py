@@ -7,6 +7,7 @@ answer (``providers``), who decides approvals, and when the journal is merged in
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 
@@ -25,16 +26,18 @@ from .notify import webhooks_for
 __all__ = ["run_pipeline", "resume_run", "run_pipeline_sync", "run_blocking", "new_run_id", "prepare_pipeline", "services_for"]
 
 
-def services_for(store, approver) -> Services:
+def services_for(store, approver, ledger=None) -> Services:
+    """``ledger``: the cross-run budgets (api.budgets), shared by the run's gateway and its sub-runs'."""
     return Services(store=store, cache=store.cache if store is not None else None, approver=approver,
-                    gateway=_gateway, check_model=check_model, tools=_toolbox)
+                    gateway=_gateway if ledger is None else functools.partial(_gateway, ledger=ledger),
+                    check_model=check_model, tools=_toolbox)
 
 
 # The providers layer (and YAML, for pipelines given as text) is imported when a run first needs
 # it: a pipeline of python steps never does.
-def _gateway(ctx):
+def _gateway(ctx, ledger=None):
     from ..providers.gateway import Gateway
-    return Gateway(ctx)
+    return Gateway(ctx, ledger)
 
 
 def _toolbox(ctx):
@@ -102,8 +105,10 @@ async def run_pipeline(pipeline, inputs: dict | None = None, *, db=None, outdir=
                                 isolate=isolate)
     store = _store_for(db)
     policy = approval or os.environ.get("ORC_APPROVAL") or "defer"
+    from .budgets import ledger_for  # cross-run budgets: the store is read only when one is set
+    ledger = ledger_for(store, pipeline.name, notebook_path)
     run = RunContext(pipeline, run_id or new_run_id(), inputs,
-                     services=services_for(store, approver or PolicyApprover(policy)), bus=Bus(subscribers),
+                     services=services_for(store, approver or PolicyApprover(policy), ledger), bus=Bus(subscribers),
                      outdir=outdir, scope=scope, source=source, notebook_path=notebook_path, use_cache=use_cache,
                      approval_policy=approval, isolate=isolate)
     return await _recorded(run, store, sync, lambda: run_record(run, policy, nb_run_id=nb_run_id, isolate=isolate))
@@ -134,12 +139,41 @@ async def _recorded(run: RunContext, store, sync: str, record) -> RunResult:
         recorder = store.recorder(run.run_id)
         run.bus.subscribers.insert(0, recorder)
     run.bus.subscribe(webhooks_for(run))  # notifications (api.notify); None when no webhook is set
+    from ..telemetry import subscriber_for  # light: the SDK is imported only when traces are on
+    run.bus.subscribe(subscriber_for(store.path if store is not None else None))  # OpenTelemetry, when on
+    if _calls_models(run.pipeline):
+        from ..providers import prices
+        await prices.ready()  # the price data loads once per process: before any step's timeout starts
     try:
         return await lifecycle(run, record)
     finally:
         if recorder is not None:
             recorder.w.close()
             _sync(store, sync)
+
+
+def _calls_models(pipeline) -> bool:
+    """Whether a run may call a model that the maintained price data prices (self-hosted, local and
+    scripted models never are: a run of those does not wait for the data to load)."""
+    if not any(s.kind in ("prompt", "pipeline") or getattr(s.check, "judge", None) is not None
+               for s in pipeline.steps.values()):
+        return False  # python, code, sql... steps: the providers layer is not even imported
+    from ..providers.prices import FREE
+    from ..providers.routing import resolve_chain
+    for s in pipeline.steps.values():
+        if s.kind == "pipeline" and hasattr(s.action, "steps") and _calls_models(s.action):
+            return True
+        asks = [(s.model, s.task)] if s.kind == "prompt" else []
+        if getattr(s.check, "judge", None) is not None:
+            asks.append((s.check.model, s.check.task))
+        for model, task in asks:
+            try:
+                chain = resolve_chain(pipeline, model, task)
+            except Exception:
+                return True
+            if any(m.partition(":")[0] not in FREE for m in chain):
+                return True
+    return False
 
 
 def _sync(store, how: str) -> None:
@@ -190,8 +224,10 @@ async def resume_run(ref: str, *, db=None, approval: str | None = None, approver
         isolate = bool(stored.get("isolate"))
     prepare_pipeline(pipeline, isolate)
     policy = approval or stored.get("approval_policy") or os.environ.get("ORC_APPROVAL") or "defer"
+    from .budgets import ledger_for
+    ledger = ledger_for(store, pipeline.name, stored.get("notebook_path"))
     run = RunContext(pipeline, run_id, stored.get("inputs") or {},
-                     services=services_for(store, approver or PolicyApprover(policy)), bus=Bus(subscribers),
+                     services=services_for(store, approver or PolicyApprover(policy), ledger), bus=Bus(subscribers),
                      outdir=stored.get("outdir") or ".", scope=scope, source=stored.get("source") or "api",
                      notebook_path=stored.get("notebook_path"), use_cache=use_cache,
                      approval_policy=approval or stored.get("approval_policy"), isolate=isolate)

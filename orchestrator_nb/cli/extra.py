@@ -10,6 +10,9 @@ MODULES: list[str] = [
     "orchestrator_nb.cli.batch",      # orc batch (parameter sweeps)
     "orchestrator_nb.cli.convert",    # orc convert (py-orc dialect -> native YAML)
     "orchestrator_nb.cli.tools",      # orc tools (built-in and MCP tools)
+    "orchestrator_nb.cli.stats",      # orc stats (cost and latency)
+    "orchestrator_nb.cli.budget",     # orc budget (cross-run budgets)
+    "orchestrator_nb.cli.export",     # orc export otlp (stored runs as OpenTelemetry traces)
 ]
 
 

@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
                                     "(provider:model or an alias)")
     sp.add_argument("--no-cache", action="store_true", help="recompute everything (results are still cached)")
     sp.add_argument("--dry-run", action="store_true",
-                    help="check inputs, references and model choices, show the plan; run (and import) nothing")
+                    help="check inputs, references and model choices, show the plan and the estimated cost "
+                         "range; run (and import) nothing")
     sp.add_argument("--isolate", action="store_true",
                     help="run every code/python step in a confined child process (for pipelines you do not trust)")
     sp.add_argument("--quiet", "-q", action="store_true", help="no progress, only the summary")
@@ -238,7 +239,8 @@ def cmd_run(args) -> int:
 
 
 def _dry_run(pipeline, params) -> int:
-    """The plan, checked without running or importing any of the pipeline's code."""
+    """The plan and what it may cost, checked without running or importing any of the pipeline's code."""
+    from ..api.estimate import estimate_lines, estimate_pipeline
     from ..api.runner import coerce_inputs
     from ..api.validate import validate_pipeline
     from ..providers.routing import resolve_chain
@@ -254,6 +256,7 @@ def _dry_run(pipeline, params) -> int:
         target = s.action if s.kind == "python" and isinstance(s.action, str) else ""
         rows.append((sid, s.kind, ", ".join(sorted(s.deps)), chain or target))
     print(_table(("step", "kind", "needs", "model chain / target"), rows))
+    print("\n".join(estimate_lines(estimate_pipeline(pipeline, inputs))))
     for note in notes:
         print(f"note: {note}")
     return 0

@@ -99,9 +99,11 @@ class Executor:
         run = self.run
         if run.stop_reason is None:
             run.stop_reason, run.error = reason, error
-        if reason in ("budget_exceeded", "cancelled"):
+        if reason == "cancelled":
             for t in self.tasks:
                 t.cancel()
+        # budget_exceeded: nothing new starts; calls in flight were admitted within the budget
+        # (providers.budget) and are paid for, so they finish rather than being thrown away
 
     def _collect(self, task: asyncio.Task) -> None:
         """A step task ended: turn its exception into the run's state (it recorded itself)."""
@@ -266,11 +268,14 @@ class Executor:
                 finished, rest = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
                 failures = [t for t in finished if not t.cancelled() and t.exception() is not None]
                 if failures:
-                    for t in rest:
-                        t.cancel()
+                    exc = failures[0].exception()
+                    if not isinstance(exc, BudgetExceeded):  # a budget stop lets admitted calls finish
+                        for t in rest:
+                            t.cancel()
                     if rest:
                         await asyncio.wait(rest)
-                    exc = failures[0].exception()
+                        for t in rest:  # retrieved, so no "exception was never retrieved" at garbage collection
+                            t.cancelled() or t.exception()
                     if isinstance(exc, Waiting):
                         return  # an item waits: so does the step (its state says so)
                     whole.end("failed", None, describe(exc), final=True)

@@ -160,6 +160,9 @@ class OrcMagics(Magics):
         %orc models                         providers, whether a key is set, models
         %orc tools [NAME|PATH] [--no-mcp]   built-in tools and MCP servers' tools (with the pipeline's)
         %orc graph NAME|PATH                the pipeline's DAG
+        %orc stats [--by model,pipeline,day] [--since DATE] [--pipeline P] [--model M]
+                                            calls, tokens, cost, p50/p95 latency (a table and a chart)
+        %orc budget                         cross-run budgets: limits, spent today, left
 
         RUN is a run id or a unique prefix of one. Settings: %config OrcMagics.db = "path".
         """
@@ -231,6 +234,20 @@ class OrcMagics(Magics):
         out = decide(self.store(), args.run, args.step, decision, args.comment, who(), "interactive", edited=edited)
         print(f"{out['decision']}: run {out['run_id']} step {out['step_id']} (round {out['round']}). "
               f"A live run continues by itself; a stored one with %orc resume {out['run_id']}")
+
+    def _cmd_stats(self, args):
+        from ..api.when import parse_when
+        from ..store.stats import DIMENSIONS
+        from .statsview import stats_view
+        by = tuple(p.strip() for p in args.by.split(",") if p.strip())
+        if not by or any(b not in DIMENSIONS for b in by):
+            raise UsageError(f"--by {args.by!r}: use model, pipeline and/or day, comma-separated")
+        return stats_view(self.store(), by, parse_when(args.since) if args.since else None,
+                          parse_when(args.until, "--until") if args.until else None, args.pipeline, args.model)
+
+    def _cmd_budget(self, args):
+        from .statsview import budget_view
+        return budget_view(self.store())
 
     def _cmd_sql(self, query):
         from .tables import Table
@@ -345,7 +362,8 @@ class OrcMagics(Magics):
         return result
 
 
-SUBCOMMANDS = ("load", "run", "runs", "show", "resume", "approve", "sql", "models", "tools", "graph", "help")
+SUBCOMMANDS = ("load", "run", "runs", "show", "resume", "approve", "sql", "models", "tools", "graph", "stats",
+               "budget", "help")
 
 
 def parser(cmd: str):
@@ -391,6 +409,12 @@ def parser(cmd: str):
     elif cmd == "tools":
         p.add_argument("target", nargs="?", metavar="NAME|PATH")
         p.add_argument("--no-mcp", action="store_true")
+    elif cmd == "stats":
+        p.add_argument("--by", default="model,pipeline,day")
+        p.add_argument("--since")
+        p.add_argument("--until")
+        p.add_argument("--pipeline")
+        p.add_argument("--model")
     return p
 
 

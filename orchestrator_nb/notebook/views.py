@@ -51,9 +51,18 @@ def dry_run_view(pipeline, inputs: dict, notes=()) -> Sections:
         parts.append(("table", Table(("input", "value"), [(k, _short(v)) for k, v in inputs.items()])))
     parts.append(("html", (pipeline_svg(pipeline), text_graph(pipeline.graph, list(pipeline.steps)))))
     parts.append(("table", _steps_table(pipeline, chains=True)))
+    from ..api.estimate import estimate_pipeline, estimate_lines
+    est = estimate_pipeline(pipeline, inputs)
+    lines = estimate_lines(est)
+    parts.append(("p", lines[0]))
+    if len(lines) > 1:
+        parts.append(("table", Table(("call", "input tokens", "max output", "calls", "low", "high"), [
+            (r["step"] + (" (judge)" if r["call"] == "judge" else ""), r["input_tokens"], r["max_output"], r["calls"],
+             f"${r['low_usd']:.4f}", f"${r['high_usd']:.4f}" + (" /item" if r["per_item"] else ""))
+            for r in est["steps"] if not r.get("error")])))
     for note in notes:  # references that only running could check
         parts.append(("p", f"note: {note}"))
-    return Sections(parts, data={"pipeline": pipeline, "inputs": inputs})
+    return Sections(parts, data={"pipeline": pipeline, "inputs": inputs, "cost": est})
 
 
 def _short(value) -> str:

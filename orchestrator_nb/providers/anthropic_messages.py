@@ -18,6 +18,7 @@ from .base import DEFAULT_TIMEOUT, LLMRequest, LLMResponse, Provider, object_sch
 from .sdk_errors import classify
 
 DEFAULT_MAX_TOKENS = 4096
+COUNT_TIMEOUT = 10.0   # seconds for a token count (a budget check before a call)
 TOOL = "answer"
 
 
@@ -29,6 +30,7 @@ class AnthropicProvider(Provider):
     default_base_url = "https://api.anthropic.com"
     models = ("claude-opus-4-1", "claude-sonnet-4-5", "claude-haiku-4-5", "claude-3-5-haiku-latest")
     supports_schema = True
+    default_max_tokens = DEFAULT_MAX_TOKENS   # sent when a step sets none: the budget's worst case
     supports_tools = True
     schema_with_tools = False
 
@@ -84,6 +86,16 @@ class AnthropicProvider(Provider):
             out.data = out.data["value"]
             out.text = json.dumps(out.data, ensure_ascii=False)
         return out
+
+    async def count_tokens(self, request: LLMRequest) -> int:
+        """Input tokens of ``request``, from the free ``/v1/messages/count_tokens`` endpoint."""
+        args, _ = self.arguments(request)
+        wanted = {k: v for k, v in args.items() if k in ("model", "messages", "system", "tools", "tool_choice")}
+        try:
+            counted = await self.client().messages.count_tokens(**wanted, timeout=COUNT_TIMEOUT)
+        except Exception as e:
+            raise classify(e, self.name, self.secrets()) from None
+        return int(counted.input_tokens)
 
     async def _stream(self, client, args, on_token) -> LLMResponse:
         stream = await client.messages.create(**args, stream=True)

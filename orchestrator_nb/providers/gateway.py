@@ -4,7 +4,9 @@ For one call it resolves the fallback chain, answers from the cache when it can 
 the cache in replay mode), calls the provider with per-model retries (honouring retry-after),
 falls back to the next model on rate-limit exhaustion / 5xx / timeout / connection errors /
 missing keys / context overflow, validates structured output and re-asks with the validation
-error, prices the call, records every attempt as an ``llm_call`` event, and charges the budget.
+error, prices the call (``providers.prices``), records every attempt as an ``llm_call`` event, and
+charges the budget. Before each request leaves, ``providers.budget`` checks its worst case against
+the run's budget and the cross-run budgets (``ledger``) and refuses it when it would cross one.
 
 Retries of one model (``RATE_LIMITS`` / ``SERVER_ERRORS``, the project's one ``RetryPolicy``): a rate
 limit is retried (waiting what the server's ``retry-after`` says, else the policy's backoff) before
@@ -29,8 +31,8 @@ from ..core.callables import resolve_callable
 from ..core.policy import RetryPolicy
 from ..core.serialize import content_hash
 from ..errors import ProviderError, SpecError
+from . import budget, prices
 from .base import LLMRequest, LLMResponse, json_instruction, redact
-from .catalog import cost_usd
 from .registry import provider_class, split_model
 from .routing import resolve_chain
 from ..core.schemas import problem as schema_problem
@@ -129,8 +131,9 @@ def parse_json(text: str):
 
 
 class Gateway:
-    def __init__(self, ctx):
+    def __init__(self, ctx, ledger=None):
         self.ctx = ctx
+        self.ledger = ledger      # cross-run budgets (providers.budget.Ledger), shared with sub-runs
         self.providers: dict[str, object] = {}
         self.asked: dict[tuple, set] = {}  # (step, item) -> request keys already sent in this run
         self.mode = os.environ.get("ORC_MODE", "").strip().lower() or "normal"
@@ -200,8 +203,9 @@ class Gateway:
         temperature = step.temperature if step.temperature is not None else defaults.get("temperature")
         max_tokens = step.max_tokens or defaults.get("max_tokens")
         failures = []
-        budget = step.timeout or defaults.get("timeout")
-        deadline = time.monotonic() + budget if budget else None
+        seconds = step.timeout or defaults.get("timeout")
+        deadline = time.monotonic() + seconds if seconds else None
+        previous = None  # the model this one falls back from
         for n, model_id in enumerate(chain):
             pname, mname = split_model(model_id)
             replay_only = self.mode == "replay"
@@ -220,8 +224,9 @@ class Gateway:
             last = n == len(chain) - 1
             try:
                 return await self._ask(step, item, attempt, provider, model_id, req, fmt, last, purpose, replay_only,
-                                       fresh, deadline)
+                                       fresh, deadline, previous)
             except ProviderError as e:
+                previous = model_id
                 failures.append(f"{model_id}: {e.reason}")
                 if (e.falls_back or e.reason == "replay_miss") and not last:
                     ctx.log(f"falling back from {model_id} to {chain[n + 1]} ({e.reason})", "warning", step.id)
@@ -233,7 +238,7 @@ class Gateway:
         raise ProviderError("no model to call")  # pragma: no cover - chains are never empty
 
     async def _ask(self, step, item, attempt, provider, model_id, req, fmt, last, purpose, replay_only,
-                   fresh=False, deadline=None) -> LLMResult:
+                   fresh=False, deadline=None, fallback_from=None) -> LLMResult:
         """One model: cache, retries for this model, structured re-asks."""
         ctx = self.ctx
         if req.tools and not provider.supports_tools:  # (the next model of a chain may take them)
@@ -244,7 +249,7 @@ class Gateway:
             raise err
         for reask in range(MAX_REASKS + 1):
             resp, cached = await self._call(step, item, attempt, provider, model_id, req, last, purpose, replay_only,
-                                            fresh, deadline)
+                                            fresh, deadline, fallback_from)
             if resp.tool_calls:  # not an answer yet: the tool loop runs them and asks again
                 return LLMResult(None, resp.text, model_id, resp.tokens_in, resp.tokens_out, resp.cost_usd, cached,
                                  resp.tool_calls)
@@ -265,7 +270,7 @@ class Gateway:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _call(self, step, item, attempt, provider, model_id, req, last, purpose, replay_only=False,
-                    fresh=False, deadline=None):
+                    fresh=False, deadline=None, fallback_from=None):
         """One request to one model, with this model's retries. Returns (response, cached)."""
         ctx = self.ctx
         key = content_hash("llm", model_id, req.cache_fields())
@@ -278,7 +283,7 @@ class Gateway:
             if hit is not MISS:
                 resp = _response_from(hit)
                 self._record(step, item, attempt, model_id, req, key, resp=resp, cached=True, latency=0.0,
-                             purpose=purpose)
+                             purpose=purpose, fallback_from=fallback_from)
                 ctx.states[step.id].cached = True
                 return resp, True
         if replay_only:
@@ -290,6 +295,11 @@ class Gateway:
             raise err
         rate_limited = failed = 0
         while True:
+            # the worst case must fit every budget, or the request is not sent (raises BudgetExceeded)
+            ticket = await budget.admit(ctx, self.ledger, provider, model_id, req, step.id) \
+                if budget.applies(ctx, self.ledger) else None
+            extra = {"retry": rate_limited + failed, "fallback_from": fallback_from,
+                     "estimate_usd": ticket.estimate if ticket is not None else None}
             on_token = self._token_sink(step.id, item, attempt) if _wants_tokens(ctx.bus) else None
             t0 = time.perf_counter()
             try:
@@ -300,9 +310,11 @@ class Gateway:
                     t0 = time.perf_counter()
                 resp = await _bounded(provider.complete(req, on_token), req.timeout, model_id)
             except ProviderError as e:
+                budget.settle(ticket, 0.0)
                 latency = (time.perf_counter() - t0) * 1000
                 e = _redacted(e)
-                self._record(step, item, attempt, model_id, req, key, error=e, latency=latency, purpose=purpose)
+                self._record(step, item, attempt, model_id, req, key, error=e, latency=latency, purpose=purpose,
+                             **extra)
                 if e.reason == "rate_limit":
                     rate_limited += 1
                 elif e.reason in ("server", "timeout", "connection"):
@@ -314,18 +326,26 @@ class Gateway:
                 await asyncio.sleep(wait)
                 continue
             except asyncio.CancelledError:  # the step timed out or the run stopped: record the attempt
+                budget.settle(ticket, 0.0)
                 latency = (time.perf_counter() - t0) * 1000
                 err = ProviderError("the call was cancelled (step timeout or run stopped)", reason="cancelled")
-                self._record(step, item, attempt, model_id, req, key, error=err, latency=latency, purpose=purpose)
+                self._record(step, item, attempt, model_id, req, key, error=err, latency=latency, purpose=purpose,
+                             **extra)
                 raise
             except Exception as e:  # a provider bug or an SDK error it did not classify
+                budget.settle(ticket, 0.0)
                 latency = (time.perf_counter() - t0) * 1000
                 err = ProviderError(redact(f"{model_id}: {type(e).__name__}: {e}"), reason="error")
-                self._record(step, item, attempt, model_id, req, key, error=err, latency=latency, purpose=purpose)
+                self._record(step, item, attempt, model_id, req, key, error=err, latency=latency, purpose=purpose,
+                             **extra)
                 raise err from None
             latency = (time.perf_counter() - t0) * 1000
-            resp.cost_usd = cost_usd(model_id, resp.tokens_in, resp.tokens_out, ctx.pipeline.prices)
-            self._record(step, item, attempt, model_id, req, key, resp=resp, latency=latency, purpose=purpose)
+            if prices.needs_data(model_id, ctx.pipeline.prices):
+                await prices.ready()  # the price data loads once per process, off the event loop
+            resp.cost_usd = prices.cost_usd(model_id, resp.tokens_in, resp.tokens_out, ctx.pipeline.prices)
+            budget.settle(ticket, resp.cost_usd)
+            self._record(step, item, attempt, model_id, req, key, resp=resp, latency=latency, purpose=purpose,
+                         **extra)
             st = ctx.states[step.id]
             st.model = model_id
             st.usage[0] += resp.tokens_in
@@ -349,7 +369,7 @@ class Gateway:
         return on_token
 
     def _record(self, step, item, attempt, model_id, req, key, *, resp=None, error=None, cached=False,
-                latency=0.0, purpose="step") -> None:
+                latency=0.0, purpose="step", retry=0, fallback_from=None, estimate_usd=None) -> None:
         ctx = self.ctx
         if not ctx.bus.subscribers:
             return
@@ -363,6 +383,9 @@ class Gateway:
                  cost_usd=resp.cost_usd if resp is not None and not cached else 0.0,
                  latency_ms=round(latency, 2), cached=cached, request_hash=key,
                  error=(f"{error.reason}: {error}" if error is not None else None), purpose=purpose,
+                 finish_reason=resp.finish_reason if resp is not None else None,
+                 response_model=resp.model if resp is not None else None,
+                 retry=retry, fallback_from=fallback_from, estimate_usd=estimate_usd,
                  tool_calls=resp.tool_calls if resp is not None and resp.tool_calls else None)
 
 

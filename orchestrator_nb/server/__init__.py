@@ -12,6 +12,7 @@ all under ``<base_url>orc/api/`` and all requiring an authenticated user:
     POST approvals            decide one: {"run_id", "step_id", "decision", "comment"}
     GET  pipelines            the pipelines POST runs can start, with their typed inputs
     GET  info                 version and the store path this server reads
+    GET  stats                cost and latency per model/pipeline/day (?by= &since= &until= &pipeline= &model=)
     GET  openapi.json         the OpenAPI description of all of the above
 
 Runs started here execute in worker processes the server owns (``workers``); when the server

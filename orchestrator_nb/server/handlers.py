@@ -181,6 +181,35 @@ class InfoHandler(OrcHandler):
                             "decisions": list(DECISIONS)}))
 
 
+class StatsHandler(OrcHandler):
+    """``GET stats?by=model,pipeline,day&since=&until=&pipeline=&model=``: what ``orc stats --json`` prints."""
+
+    @web.authenticated
+    @authorized
+    async def get(self):
+        from ..api.when import parse_when
+        from ..store.stats import DIMENSIONS, stats
+        try:
+            raw = self.get_query_argument("by", "model,pipeline,day") or "model,pipeline,day"
+            by = tuple(p.strip() for p in raw.split(",") if p.strip())
+            if not by or any(b not in DIMENSIONS for b in by):
+                raise BadRequest("by", f"by must list model, pipeline and/or day, got {raw!r}")
+            moments = {}
+            for name in ("since", "until"):
+                value = self.get_query_argument(name, None)
+                try:
+                    moments[name] = parse_when(value, name) if value else None
+                except UsageError as e:
+                    raise BadRequest(name, str(e)) from None
+        except BadRequest as e:
+            return self.fail(e.status, e.message, e.field)
+        if not self.store.exists():
+            return self.reply(to_json({"total": None, **{d: [] for d in by}}))
+        await self.answer(stats, self.store, by, moments["since"], moments["until"],
+                          self.get_query_argument("pipeline", None) or None,
+                          self.get_query_argument("model", None) or None)
+
+
 DECISION_FIELDS = ("run_id", "step_id", "decision", "comment", "edited", "input")
 
 

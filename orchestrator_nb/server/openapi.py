@@ -108,6 +108,25 @@ SCHEMAS: dict = {
                        "statuses": {"type": "array", "items": {"type": "string"}},
                        "decisions": {"type": "array", "items": {"type": "string"}}},
     },
+    "StatsRow": {
+        "type": "object",
+        "required": ["calls", "errors", "cached", "tokens_in", "tokens_out", "cost_usd", "p50_ms", "p95_ms",
+                     "retries", "fallbacks"],
+        "description": "model calls of one group (see `orc stats`): failed and cached calls count in `calls`; "
+                       "latency percentiles are over answered, uncached calls",
+        "properties": {"key": {"type": "string", "description": "the model, pipeline or UTC day (not in total)"},
+                       "calls": {"type": "integer"}, "errors": {"type": "integer"}, "cached": {"type": "integer"},
+                       "tokens_in": {"type": "integer"}, "tokens_out": {"type": "integer"},
+                       "cost_usd": {"type": "number"}, "p50_ms": _nullable("number"), "p95_ms": _nullable("number"),
+                       "retries": {"type": "integer"}, "fallbacks": {"type": "integer"}},
+    },
+    "Stats": {
+        "type": "object", "required": ["total"],
+        "properties": {"total": {"anyOf": [_ref("StatsRow"), {"type": "null"}]},
+                       "model": {"type": "array", "items": _ref("StatsRow")},
+                       "pipeline": {"type": "array", "items": _ref("StatsRow")},
+                       "day": {"type": "array", "items": _ref("StatsRow")}},
+    },
     "PipelineInput": {
         "type": "object", "required": ["name", "type", "required"],
         "properties": {"name": {"type": "string"},
@@ -213,6 +232,11 @@ EXAMPLES = {
                  "total": 1, "limit": 50, "offset": 0},
     "Info": {"version": __version__, "db": "/home/ada/.orc/orc.duckdb", "exists": True, "statuses": STATUSES,
              "decisions": ["approve", "reject", "request_changes"]},
+    "Stats": {"total": {"calls": 12, "errors": 1, "cached": 2, "tokens_in": 5400, "tokens_out": 2100,
+                        "cost_usd": 0.0477, "p50_ms": 1830.5, "p95_ms": 4102.0, "retries": 1, "fallbacks": 1},
+              "model": [{"key": "anthropic:claude-sonnet-4-5", "calls": 12, "errors": 1, "cached": 2,
+                         "tokens_in": 5400, "tokens_out": 2100, "cost_usd": 0.0477, "p50_ms": 1830.5,
+                         "p95_ms": 4102.0, "retries": 1, "fallbacks": 1}]},
     "Error": {"message": "unknown input 'topik' for pipeline notes (did you mean 'topic'?)", "field": "inputs.topik",
               "status": 400},
 }
@@ -305,6 +329,16 @@ def document(base_url: str = "/") -> dict:
                        "node_modules and virtual environments skipped). Read as YAML only: no pipeline code runs."),
         },
         "/info": {"get": _op("Version and the store this server uses", {"200": _json("Info"), **_errors(403)})},
+        "/stats": {
+            "get": _op("Cost and latency of model calls per model, pipeline and UTC day (what `orc stats --json` "
+                       "prints)", {"200": _json("Stats"), **_errors(400, 403, 503)}, params=[
+                _query("by", {"type": "string", "default": "model,pipeline,day"},
+                       "comma-separated groupings: model, pipeline, day"),
+                _query("since", {"type": "string"}, "from: YYYY-MM-DD, an ISO time (UTC), today, or an age (7d, 12h)"),
+                _query("until", {"type": "string"}, "up to (not including), same forms"),
+                _query("pipeline", {"type": "string"}, "only runs of this pipeline"),
+                _query("model", {"type": "string"}, "only this model (provider:model or model)")]),
+        },
         "/openapi.json": {"get": _op("This document", {"200": {"description": "OpenAPI 3.1",
                                                                "content": {"application/json": {"schema": {
                                                                    "type": "object"}}}}, **_errors(403)})},

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .control import CancelHandler, OpenApiHandler, PipelinesHandler, ResumeHandler, RunsControlHandler
-from .handlers import ApprovalsHandler, InfoHandler, RunHandler
+from .handlers import ApprovalsHandler, InfoHandler, RunHandler, StatsHandler
 
 RUN_ID = r"(?P<run_id>[A-Za-z0-9_.-]+)"
 
@@ -14,5 +14,6 @@ ROUTES = [
     (r"approvals", ApprovalsHandler),
     (r"pipelines", PipelinesHandler),
     (r"info", InfoHandler),
+    (r"stats", StatsHandler),
     (r"openapi\.json", OpenApiHandler),
 ]

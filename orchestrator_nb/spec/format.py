@@ -545,6 +545,33 @@ PIPELINE = Record("PipelineSpec", "An orchestrator-nb pipeline.", {
 
 SECTIONS = (PIPELINE, STEP, RETRY, CHECK, WRITE, DEFAULTS, BUDGET, INPUT, ISOLATION, MCP_SERVER, TOOLS, FETCH, SEARCH)
 
+# settings: not part of a pipeline; ``.orc/settings.yaml`` next to the store (or ``ORC_SETTINGS``),
+# read by ``spec.settings``. Environment variables (named in the descriptions) win over the file.
+BUDGETS = Record("BudgetSettings", "Spending limits across runs, per UTC day, checked before each model call "
+                 "from the store's records.", {
+    "daily_usd": Field(Num(gt=0), "every run in this store, per day (ORC_BUDGET_DAILY_USD)"),
+    "pipeline_daily_usd": Field(Num(gt=0), "each pipeline, per day (ORC_BUDGET_PIPELINE_DAILY_USD)"),
+    "notebook_daily_usd": Field(Num(gt=0), "each notebook, per day (ORC_BUDGET_NOTEBOOK_DAILY_USD)"),
+    "pipelines": Field(MapOf(Num(gt=0)), "per-day limits of named pipelines (over pipeline_daily_usd)"),
+    "notebooks": Field(MapOf(Num(gt=0)), "per-day limits of notebooks, by path as recorded (over "
+                                         "notebook_daily_usd)"),
+})
+
+TELEMETRY = Record("TelemetrySettings", "OpenTelemetry traces of runs, sent over OTLP/HTTP.", {
+    "endpoint": Field(Text(pattern=r"^https?://", doc="an http(s) URL"),
+                      "OTLP/HTTP base URL, e.g. http://localhost:4318 (OTEL_EXPORTER_OTLP_ENDPOINT and "
+                      "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT win)"),
+    "capture_content": Field(Bool(), "put prompts, completions and tool arguments in spans "
+                                     "(ORC_OTEL_CAPTURE_CONTENT)", False),
+    "enabled": Field(Bool(), "false: no export even when OTEL_ variables are set (ORC_OTEL=0)", True),
+})
+
+SETTINGS = Record("Settings", "orchestrator-nb settings: .orc/settings.yaml next to the store, or the file "
+                  "ORC_SETTINGS names.", {
+    "budgets": Field(BUDGETS, "spending limits across runs"),
+    "telemetry": Field(TELEMETRY, "OpenTelemetry export"),
+})
+
 
 def json_schema() -> dict:
     """The format as a JSON Schema (draft 2020-12), for `orc schema` and editors."""

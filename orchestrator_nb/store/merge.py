@@ -13,7 +13,8 @@ _CALL_COLS = {"call_id": "VARCHAR", "run_id": "VARCHAR", "step_id": "VARCHAR", "
               "attempt": "INTEGER", "provider": "VARCHAR", "model": "VARCHAR", "request": "JSON",
               "response_text": "VARCHAR", "tokens_in": "BIGINT", "tokens_out": "BIGINT", "cost_usd": "DOUBLE",
               "latency_ms": "DOUBLE", "cached": "BOOLEAN", "request_hash": "VARCHAR", "error": "VARCHAR",
-              "purpose": "VARCHAR", "created_at": "DOUBLE"}
+              "purpose": "VARCHAR", "created_at": "DOUBLE", "finish_reason": "VARCHAR",
+              "response_model": "VARCHAR", "retry": "INTEGER", "fallback_from": "VARCHAR", "estimate_usd": "DOUBLE"}
 _EVENT_COLS = {"run_id": "VARCHAR", "ts": "DOUBLE", "level": "VARCHAR", "step_id": "VARCHAR",
                "message": "VARCHAR", "kind": "VARCHAR", "item_index": "INTEGER", "attempt": "INTEGER"}
 _APPROVAL_COLS = {"run_id": "VARCHAR", "step_id": "VARCHAR", "round": "INTEGER", "decision": "VARCHAR",

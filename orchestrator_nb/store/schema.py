@@ -74,6 +74,13 @@ CREATE TABLE tool_calls (
     position INTEGER, call_id VARCHAR, tool VARCHAR, ref VARCHAR, arguments JSON, result JSON, error VARCHAR,
     duration_ms DOUBLE, decision VARCHAR, cached BOOLEAN, created_at TIMESTAMP);
 """),
+    ("model calls: finish reason, answering model, retries, fallbacks, estimated worst case", """
+ALTER TABLE llm_calls ADD COLUMN finish_reason VARCHAR;
+ALTER TABLE llm_calls ADD COLUMN response_model VARCHAR;
+ALTER TABLE llm_calls ADD COLUMN retry INTEGER DEFAULT 0;
+ALTER TABLE llm_calls ADD COLUMN fallback_from VARCHAR;
+ALTER TABLE llm_calls ADD COLUMN estimate_usd DOUBLE;
+"""),
 ]
 
 

@@ -4,7 +4,8 @@
         srv.configure()                    # ORC_ANTHROPIC_BASE_URL + ANTHROPIC_API_KEY
         srv.push("hello", {"status": 529}, {"data": {"risks": ["late"]}})
 
-Serves ``POST /v1/messages`` as JSON or as the SSE event sequence of the real API
+Serves ``POST /v1/messages/count_tokens`` (listed in ``token_counts``, not ``requests``) and
+``POST /v1/messages`` as JSON or as the SSE event sequence of the real API
 (message_start, content_block_start/delta/stop, ping, message_delta with usage, message_stop).
 A request with ``tools`` and a forced ``tool_choice`` is answered with a ``tool_use`` block whose
 input is the item's ``data`` (or the smallest value matching the tool's input schema); an item with
@@ -24,6 +25,30 @@ from .fake_http import (FakeServer, count_words, default_text, example_value, it
 class FakeAnthropic(FakeServer):
     flavor = "anthropic"
     url_suffix = ""
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.token_counts: list = []   # requests to /v1/messages/count_tokens (not in ``requests``)
+
+    def side_route(self, h, rec) -> bool:
+        """``POST /v1/messages/count_tokens``: the input tokens the same request would be billed
+        (the words of its system prompt and messages, as ``usage.input_tokens`` counts them)."""
+        if rec.method != "POST" or rec.path.split("?")[0].rstrip("/") != "/v1/messages/count_tokens":
+            return False
+        with self._lock:
+            self.token_counts.append(rec)
+        if not self.authorized(rec):
+            rec.answer = "status 401"
+            h.send_json(401, self.error_body(401, "invalid x-api-key"))
+            return True
+        body = rec.body if isinstance(rec.body, dict) else {}
+        if not body.get("model") or not isinstance(body.get("messages"), list):
+            rec.answer = "status 400"
+            h.send_json(400, self.error_body(400, "model and messages: Field required"))
+            return True
+        rec.answer = "ok"
+        h.send_json(200, {"input_tokens": _input_tokens(body)})
+        return True
 
     def error_body(self, status: int, message: str) -> dict:
         kind = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
@@ -58,9 +83,7 @@ class FakeAnthropic(FakeServer):
                     else default_text(model, messages))
             block = {"type": "text", "text": text}
             stream_text, stop = text, "end_turn"
-        system = body.get("system")
-        system_text = system if isinstance(system, str) else " ".join(message_text([{"content": system}]))
-        tokens_in = fields.get("tokens_in", count_words(system_text, *message_text(messages)))
+        tokens_in = fields.get("tokens_in", _input_tokens(body))
         pieces = words(stream_text)
         tokens_out = fields.get("tokens_out", len(pieces))
         mid = f"msg_fake{len(self.requests)}"
@@ -151,6 +174,12 @@ class FakeAnthropic(FakeServer):
                       "usage": {"output_tokens": tokens_out}}, event="message_delta")
         h.send_event({"type": "message_stop"}, event="message_stop")
         h.end_stream()
+
+
+def _input_tokens(body: dict) -> int:
+    system = body.get("system")
+    system_text = system if isinstance(system, str) else " ".join(message_text([{"content": system}]))
+    return count_words(system_text, *message_text(body.get("messages") or []))
 
 
 def _forced_tool(body: dict):

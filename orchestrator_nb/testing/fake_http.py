@@ -16,7 +16,8 @@ random fault, else a default answer made from the request. Items:
 - ``{"delay": 2.0, ...}``: wait before answering (a slow server; combine with any of the above);
 - ``{"chunk_delay": 0.05, ...}``: pause between streamed pieces.
 
-Answers stream (SSE) when the request asks for it. Usage blocks count words: ``tokens_in`` is the
+Answers stream (SSE) when the request asks for it. Requests that are not model calls (Anthropic's
+token count) are answered by ``side_route`` and listed apart (``token_counts``). Usage blocks count words: ``tokens_in`` is the
 number of words in the request's messages, ``tokens_out`` the number of streamed pieces (words)
 of the answer, unless an item sets them. ``requests`` lists every request (``count`` is its length),
 including those answered with a fault.
@@ -197,6 +198,10 @@ class FakeServer:
         with self._lock:
             self.requests.append(rec)
 
+    def side_route(self, h: "_Handler", rec: Recorded) -> bool:
+        """Answer a request that is not a model call (True when answered); it is not in ``requests``."""
+        return False
+
     def authorized(self, rec: Recorded) -> bool:
         return self.key is None or rec.api_key == self.key
 
@@ -235,6 +240,8 @@ class _Handler(BaseHTTPRequestHandler):
             body = raw.decode("utf-8", "replace")
         rec = Recorded(method, self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.time())
         fake = self.fake
+        if fake.side_route(self, rec):  # e.g. a token count: not a model call, uses no scripted item
+            return
         fake._record(rec)
         if not fake.authorized(rec):
             rec.answer = "status 401"

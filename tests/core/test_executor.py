@@ -169,7 +169,7 @@ name: budget
 models: {m: scripted:pricey}
 prices: {"scripted:pricey": {input: 1000, output: 1000}}
 budget: {max_cost_usd: 0.05}
-defaults: {model: m}
+defaults: {model: m, max_tokens: 10}   # the worst case of `a` fits; its (unbounded) answer does not
 steps:
   - id: a
     prompt: first

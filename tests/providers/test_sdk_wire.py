@@ -9,7 +9,7 @@ import json
 import pytest
 
 import orchestrator_nb as orc
-from orchestrator_nb.providers.catalog import cost_usd
+from orchestrator_nb.providers.prices import cost_usd
 from orchestrator_nb.testing import FakeAnthropic, FakeOpenAI
 
 from provkit import llm_calls
