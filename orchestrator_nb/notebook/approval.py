@@ -1,5 +1,6 @@
-"""Approvals in the notebook: a card with Approve / Request changes / Reject (a tool call's card:
-Approve / Edit arguments / Reject), and the approver that shows it.
+"""Approvals in the notebook: a card with Approve / Request changes / Reject, an editor for
+approving with edits and the gate's form when it asks for input (a tool call's card: Approve /
+Edit arguments / Reject), and the approver that shows it.
 
 ``NotebookApprover.decide`` (the core's Approver protocol) follows an explicit policy
 (auto/reject/defer/fail) as is. For ``ask`` it shows a card only when a frontend really
@@ -13,11 +14,13 @@ from __future__ import annotations
 import asyncio
 import getpass
 import html
+import json
 import os
 import time
 
 from ..core.approvals import Decision, PolicyApprover
 from ..report.markup import shown_html
+from .gateform import FieldError, GateForm
 
 _e = html.escape
 WORDS = {"approved": ("✔", "approved", "#1e8e3e"), "rejected": ("✘", "rejected", "#d93025"),
@@ -34,6 +37,16 @@ def who() -> str:
         return getpass.getuser()
     except Exception:
         return "notebook"
+
+
+def _structured(text: str) -> bool:
+    """Whether the output under review was data (shown as a JSON object or list)."""
+    if text.lstrip()[:1] not in ("{", "["):
+        return False
+    try:
+        return isinstance(json.loads(text), (dict, list))
+    except ValueError:
+        return False
 
 
 class ApprovalCard:
@@ -64,9 +77,40 @@ class ApprovalCard:
         self.reject.on_click(lambda _b: self.click("rejected"))
         self.message = w.HTML()
         self.buttons = w.HBox([self.approve, self.changes, self.reject])
-        self.widget = w.VBox([self.title, self.shown, self.comment, self.buttons, self.message],
+        extras = []
+        # approve with edits: the reviewer's version of the output under review replaces it
+        self.editor = None
+        if req.editable:
+            self.editor = w.Textarea(value=req.show or "", layout=w.Layout(width="98%", height="12em",
+                                                                           display="none"))
+            self.editor.add_class("orc-edit")
+            self.edit = w.ToggleButton(description="Edit before approving", icon="pencil", value=False,
+                                       layout=w.Layout(width="auto"))
+            self.edit.observe(lambda ch: self._show_editor(ch["new"]), names="value")
+            extras += [self.edit, self.editor]
+        self.form = GateForm(req.input_schema) if req.input_schema is not None else None
+        if self.form is not None:
+            extras.append(self.form.widget)
+        self.widget = w.VBox([self.title, self.shown, *extras, self.comment, self.buttons, self.message],
                              layout=w.Layout(border="2px solid #e37400", padding="4px 8px", margin="6px 0"))
         self.widget.add_class("orc-approval")
+
+    def _show_editor(self, on: bool) -> None:
+        self.editor.layout.display = None if on else "none"
+        self.shown.layout.display = "none" if on else None
+
+    def _edited(self):
+        """The edited output, or None when the reviewer did not edit it. Structured output
+        (shown as JSON) comes back as JSON when the edit still parses."""
+        if self.editor is None or not self.edit.value or self.editor.value == (self.req.show or ""):
+            return None
+        text = self.editor.value
+        if _structured(self.req.show or ""):
+            try:
+                return json.loads(text)
+            except ValueError:
+                raise FieldError("the edited output is not valid JSON any more (it was shown as JSON)")
+        return text
 
     def click(self, decision: str) -> None:
         if self.future.done():
@@ -75,11 +119,24 @@ class ApprovalCard:
         if decision == "changes_requested" and not comment:
             self.message.value = "<span style='color:#d93025'>Write what to change in the comment first.</span>"
             return
-        self.future.set_result(Decision(decision, comment, decided_by=who(), mode="interactive"))
+        edited = form = None
+        if decision == "approved":
+            try:
+                edited = self._edited()
+                form = self.form.value() if self.form is not None else None
+            except FieldError as e:
+                self.message.value = f"<span style='color:#d93025'>{_e(str(e))}</span>"
+                return
+        self.future.set_result(Decision(decision, comment, decided_by=who(), mode="interactive",
+                                        edited=edited, input=form))
 
     def _disable(self) -> None:
         for b in (self.approve, self.changes, self.reject, self.comment):
             b.disabled = True
+        if self.editor is not None:
+            self.editor.disabled = self.edit.disabled = True
+        if self.form is not None:
+            self.form.disable()
 
     def decided(self, d: Decision) -> None:
         self._disable()
@@ -89,12 +146,19 @@ class ApprovalCard:
         if d.decision == "changes_requested":
             then = f" — regenerating <b>{_e(self.req.revise or 'the previous step')}</b>, then asking again"
         comment = f": “{_e(d.comment)}”" if d.comment else ""
+        if d.edited is not None:
+            then += f" — with edits to <b>{_e(self.req.revise or 'the output')}</b>"
+        if d.input is not None:
+            then += f" — form: <code>{_e(json.dumps(d.input, ensure_ascii=False, default=str)[:300])}</code>"
         self.message.value = (f"<span style='color:{color}' class='orc-decision' data-decision='{_e(d.decision)}'>"
                               f"{mark} {word}</span> by {_e(d.decided_by or '?')} {where} at "
                               f"{time.strftime('%H:%M:%S', time.localtime(d.decided_at))}{comment}{then}")
         self.widget.layout.border = f"1px solid {color}"
         self.buttons.layout.display = "none"
         self.comment.layout.display = "none"
+        if self.editor is not None:
+            self.edit.layout.display = self.editor.layout.display = "none"
+            self.shown.layout.display = None
 
     def snapshot_html(self) -> str:
         """The card as static HTML, for the notebook file once the run is over."""
@@ -115,8 +179,6 @@ class ToolApprovalCard(ApprovalCard):
     comment)."""
 
     def __init__(self, req):
-        import json
-
         import ipywidgets as w
 
         super().__init__(req)
