@@ -186,7 +186,7 @@ def summary_table(result) -> str:
         rows.append((s["id"], s["status"] + (" (cached)" if s["cached"] and s["status"] == "succeeded" else ""),
                      str(s["attempts"] or ""), s["model"] or "", str(tokens) if tokens else "",
                      f"${s['cost']:.4f}" if s["cost"] else "", secs))
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+    widths = [max(map(len, column)) for column in zip(header, *rows)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     out = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
     out += [fmt.format(*r) for r in rows]
