@@ -58,6 +58,10 @@ SCHEMAS: dict = {
             "step_id": {"type": "string"}, "round": {"type": "integer"},
             "question": {"type": "string"}, "show": _nullable("string", description="the content to review"),
             "revise": _nullable("string", description="the step a change request regenerates"),
+            "editable": {"type": "boolean", "description": "approving with edits (`edited`) replaces the "
+                                                           "output of the `revise` step"},
+            "input_schema": _nullable("object", description="the gate's form (`input: {schema}`): approving "
+                                                            "sends `input`, an object that fits it"),
             "pipeline": _nullable("string"), "run_status": _nullable("string"), "source": _nullable("string"),
             "parent_run_id": _nullable("string"), "started_at": TIME,
             "live": {"type": "boolean", "description": "the run is still going on and continues at once"},
@@ -217,7 +221,8 @@ EXAMPLES = {
                                  "steps": 3, "approvals": ["review"]}],
                   "errors": [{"path": "broken.yaml", "message": "broken.yaml:4: steps[0]: unknown key 'promt'"}]},
     "Approvals": {"approvals": [{"run_id": RUN, "step_id": "review", "round": 1, "question": "Is the draft good?",
-                                 "show": "Tides are...", "revise": "draft", "pipeline": "notes",
+                                 "show": "Tides are...", "revise": "draft", "editable": True, "input_schema": None,
+                                 "pipeline": "notes",
                                  "run_status": "waiting", "source": "server", "parent_run_id": None,
                                  "started_at": "2026-12-06T07:34:34.120Z", "live": False}]},
     "RunsPage": {"runs": [{"run_id": RUN, "pipeline": "notes", "status": "waiting", "source": "server",
