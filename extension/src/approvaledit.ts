@@ -40,7 +40,7 @@ export class EditPanel {
   constructor(shown: string | null, approve: () => void) {
     this._shown = shown;
     this._text = h('textarea', {
-      className: 'jp-orc-comment jp-orc-edit-text',
+      className: 'jp-orc-edit-text',
       rows: 10,
       spellcheck: isStructured(shown) ? 'false' : 'true',
       'aria-label': 'Your version of the content under review'
@@ -49,7 +49,7 @@ export class EditPanel {
     this._error = h('div', { className: 'jp-orc-field-error', role: 'alert' });
     this.node = h(
       'div',
-      { className: 'jp-orc-changes jp-orc-edit', hidden: true },
+      { className: 'jp-orc-edit', hidden: true },
       h(
         'div',
         { className: 'jp-orc-field-help' },

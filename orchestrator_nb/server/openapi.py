@@ -96,8 +96,9 @@ SCHEMAS: dict = {
             "run_id": {"type": "string", "minLength": 1}, "step_id": {"type": "string", "minLength": 1},
             "decision": {"type": "string", "enum": ["approve", "reject", "request_changes"]},
             "comment": _nullable("string", description="required to request changes: what to change"),
-            "edited": {"description": "approve with edits: the reviewed output as changed (when supported)"},
-            "input": _nullable("object", description="a typed gate's form values (when supported)")},
+            "edited": {"description": "approve with edits: the reviewed output as changed (the pending "
+                                      "approval says `editable`)"},
+            "input": _nullable("object", description="a typed gate's form values, fitting its `input_schema`")},
     },
     "DecisionResult": {
         "type": "object", "required": ["run_id", "step_id", "round", "decision", "resume", "live", "next"],

@@ -230,3 +230,13 @@ def test_start_watch_edit_fill_resume_and_cancel_from_the_sidebar(lab, browser, 
     ((status, error),) = stored(lab, "SELECT status, error FROM runs WHERE run_id = ?", second)
     assert status == "cancelled" and error.startswith("cancelled by ui:"), (status, error)
 
+    # -- its run view (opened when it started) saw it end; Resume there, then Cancel there -----
+    view2 = page.locator(f'.jp-orc-runview:has(.jp-orc-fact:has-text("{second}"))')
+    expect(view2).to_have_attribute("data-status", "cancelled")
+    view2.locator(".jp-orc-run-head .jp-orc-run-resume").click()
+    expect(view2).to_have_attribute("data-status", "running")  # the view follows it again
+    view2.locator(".jp-orc-run-head .jp-orc-run-cancel").click()
+    page.locator(".jp-Dialog").get_by_role("button", name="Cancel run").click()
+    expect(view2).to_have_attribute("data-status", "cancelled")
+    expect(row2).to_have_attribute("data-status", "cancelled")
+

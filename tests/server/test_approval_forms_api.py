@@ -68,3 +68,39 @@ async def test_edit_then_typed_form_over_rest(api, tmp_path, store):
     assert decided["signoff"]["input"] == {"owner": "ada", "priority": 2}
     publish = next(s for s in d["timeline"] if s["id"] == "publish")
     assert publish["output"] == "Tides, edited by hand. / ada"
+
+
+async def test_a_live_runs_gates_take_edits_and_forms_too(api, tmp_path, store):
+    """A run still going on in a kernel records its waiting gate through the journal: the sidebar
+    sees the same `editable` and `input_schema`, and the decision's edit and form reach the run."""
+    import asyncio
+
+    from test_approvals_api import StoreWatchingApprover
+    approver = StoreWatchingApprover(store)
+    task = asyncio.ensure_future(run_pipeline(GATED, None, approver=approver, outdir=str(tmp_path), sync="none",
+                                              source="notebook"))
+
+    async def pending(step: str) -> dict:
+        for _ in range(200):
+            found = [a for a in (await api.get("approvals"))["approvals"] if a["step_id"] == step]
+            if found:
+                return found[0]
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{step} never waited")
+
+    a = await pending("review")
+    assert a["live"] is True and a["editable"] is True and a["input_schema"] is None
+    code, _ = await api.decide({"run_id": a["run_id"], "step_id": "review", "decision": "approve",
+                                "edited": "Edited live."})
+    assert code == 201
+    a = await pending("signoff")
+    assert a["editable"] is False and a["input_schema"]["required"] == ["owner", "priority"]
+    code, data = await api.error("approvals", method="POST", body={"run_id": a["run_id"], "step_id": "signoff",
+                                                                   "decision": "approve", "input": {"owner": "ada"}})
+    assert (code, data["field"]) == (400, "input")
+    code, _ = await api.decide({"run_id": a["run_id"], "step_id": "signoff", "decision": "approve",
+                                "input": {"owner": "ada", "priority": 3}})
+    assert code == 201
+    result = await asyncio.wait_for(task, 30)
+    assert result.status == "succeeded"
+    assert result.outputs["publish"] == "Edited live. / ada"
