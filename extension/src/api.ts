@@ -5,7 +5,19 @@
  * XSRF; see connection.ts), in the unit tests a scripted fake. Every failure comes out as one
  * `OrcApiError` whose message a person can act on.
  */
-import { Decision, IApproval, IDecisionResult, IRunDetail, IRunsPage, IStats } from './types';
+import {
+  ApprovalPolicy,
+  Decision,
+  IApproval,
+  ICancelled,
+  IDecisionResult,
+  IPipelines,
+  IRunDetail,
+  IRunsPage,
+  IStartRun,
+  IStarted,
+  IStats
+} from './types';
 
 /** Sends a request to `/orc/api/<path>` (path may carry a query string). */
 export type OrcFetch = (path: string, init: RequestInit) => Promise<Response>;
@@ -36,6 +48,11 @@ export function query(params: Record<string, string | number | boolean | undefin
     .filter(([, v]) => v !== undefined && v !== '')
     .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
   return parts.length ? `?${parts.join('&')}` : '';
+}
+
+export interface IDecisionExtras {
+  edited?: unknown;
+  input?: Record<string, unknown>;
 }
 
 export class OrcClient {
@@ -70,20 +87,58 @@ export class OrcClient {
     return data.approvals;
   }
 
+  /**
+   * Record a decision. `extras.edited`: the reviewed output as the reviewer changed it (approve
+   * only); `extras.input`: the values of the gate's form. Each is sent only when given.
+   */
   decide(
     runId: string,
     stepId: string,
     decision: Decision,
-    comment?: string
+    comment?: string,
+    extras: IDecisionExtras = {}
   ): Promise<IDecisionResult> {
+    const body: Record<string, unknown> = {
+      run_id: runId,
+      step_id: stepId,
+      decision,
+      comment: comment || null
+    };
+    if (extras.edited !== undefined) {
+      body.edited = extras.edited;
+    }
+    if (extras.input !== undefined) {
+      body.input = extras.input;
+    }
     return this.request<IDecisionResult>('approvals', {
       method: 'POST',
-      body: JSON.stringify({
-        run_id: runId,
-        step_id: stepId,
-        decision,
-        comment: comment || null
-      })
+      body: JSON.stringify(body)
+    });
+  }
+
+  /** The pipelines the server can start (built-ins and YAML files under its root). */
+  listPipelines(): Promise<IPipelines> {
+    return this.request<IPipelines>('pipelines');
+  }
+
+  /** Start a run in a worker process of the server; answers at once with its id. */
+  startRun(start: IStartRun): Promise<IStarted> {
+    return this.request<IStarted>('runs', { method: 'POST', body: JSON.stringify(start) });
+  }
+
+  /** Continue a waiting, failed or cancelled run (its finished steps are not run again). */
+  resumeRun(runId: string, approval?: ApprovalPolicy): Promise<IStarted> {
+    return this.request<IStarted>(`runs/${encodeURIComponent(runId)}/resume`, {
+      method: 'POST',
+      body: JSON.stringify(approval ? { approval } : {})
+    });
+  }
+
+  /** Stop a run (and its sub-pipeline runs); answers once it has ended. */
+  cancelRun(runId: string): Promise<ICancelled> {
+    return this.request<ICancelled>(`runs/${encodeURIComponent(runId)}/cancel`, {
+      method: 'POST',
+      body: '{}'
     });
   }
 

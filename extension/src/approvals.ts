@@ -1,13 +1,17 @@
 /**
- * An approval card: the question, what to look at, and Approve / Request changes / Reject.
+ * An approval card: the question, what to look at, and Approve / Edit / Request changes /
+ * Reject. A gate with a form (`input: {schema}`) shows it; approving sends its values. Edit
+ * (when the gate reviews a step's output) approves with your version of it (approvaledit.ts).
  * The decision goes to the store (POST /orc/api/approvals); a live run picks it up at once,
- * a stored (deferred) run on `orc resume`.
+ * a stored (deferred) run when it is resumed.
  */
 import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
-import { OrcApiError, OrcClient } from './api';
+import { IDecisionExtras, OrcApiError, OrcClient } from './api';
+import { EditPanel } from './approvaledit';
 import { h, setText } from './dom';
+import { GateForm } from './gateform';
 import { when } from './format';
 import { IRow } from './keyed';
 import { markdown } from './outputs';
@@ -70,6 +74,10 @@ function build(
       'Send request'
     )
   );
+  const gate = approval.input_schema ? new GateForm(approval.input_schema) : null;
+  const edit = approval.editable
+    ? new EditPanel(approval.show, () => void send('approve', '', true))
+    : null;
   const buttons = h(
     'div',
     { className: 'jp-orc-buttons' },
@@ -82,6 +90,17 @@ function build(
       },
       'Approve'
     ),
+    edit
+      ? h(
+          'button',
+          {
+            className: 'jp-Button jp-mod-styled jp-orc-edit-toggle',
+            title: 'Edit: approve with your version of the content under review',
+            onclick: () => edit.toggle()
+          },
+          'Edit'
+        )
+      : null,
     h(
       'button',
       {
@@ -137,7 +156,9 @@ function build(
     approval.show
       ? h('div', { className: 'jp-orc-show' }, markdown(approval.show, options.rendermime))
       : null,
+    gate?.node,
     buttons,
+    edit?.node,
     changes,
     error
   );
@@ -153,28 +174,68 @@ function build(
     }
   }
 
-  async function send(decision: Decision, text?: string): Promise<void> {
+  /** What goes with an approval: the form's values and the edit, or null if one is wrong. */
+  function extras(withEdit: boolean): IDecisionExtras | null {
+    const out: IDecisionExtras = {};
+    if (gate) {
+      const input = gate.read();
+      if (input === null) {
+        error.textContent = 'Fill in the form first.';
+        return null;
+      }
+      out.input = input;
+    }
+    if (withEdit && edit) {
+      const edited = edit.read();
+      if (edited === null) {
+        return null;
+      }
+      out.edited = edited.value;
+    }
+    return out;
+  }
+
+  async function send(decision: Decision, text?: string, withEdit = false): Promise<void> {
     error.textContent = '';
     if (decision === 'request_changes' && !(text || '').trim()) {
       error.textContent = 'Write what should change first.';
       comment.focus();
       return;
     }
+    const more = decision === 'approve' ? extras(withEdit) : {};
+    if (more === null) {
+      return;
+    }
     card.classList.add('jp-orc-busy');
     card.querySelectorAll('button').forEach(b => (b.disabled = true));
     try {
-      const result = await options.client.decide(approval.run_id, approval.step_id, decision, text);
+      const result = await options.client.decide(
+        approval.run_id,
+        approval.step_id,
+        decision,
+        text,
+        more
+      );
       card.classList.add('jp-orc-decided');
       card.dataset.decision = result.decision;
       Notification.success(
-        `${result.decision.replace('_', ' ')}: ${result.step_id} of run ${result.run_id}. ` +
-          (result.live ? 'The run continues in its notebook.' : `Continue it: ${result.next}`),
+        `${result.decision.replace('_', ' ')}${more.edited !== undefined ? ' with edits' : ''}: ` +
+          `${result.step_id} of run ${result.run_id}. ` +
+          (result.live
+            ? 'The run continues where it runs.'
+            : `Continue it with Resume (or ${result.next}).`),
         { autoClose: 8000 }
       );
       options.onDecided(result);
     } catch (e) {
-      const message = e instanceof OrcApiError ? e.message : String(e);
-      error.textContent = message;
+      if (!(e instanceof OrcApiError && gate?.showError(e))) {
+        const message = e instanceof OrcApiError ? e.message : String(e);
+        if (e instanceof OrcApiError && e.field === 'edited' && edit) {
+          edit.showError(message);
+        } else {
+          error.textContent = message;
+        }
+      }
       card.querySelectorAll('button').forEach(b => (b.disabled = false));
     } finally {
       card.classList.remove('jp-orc-busy');

@@ -1,7 +1,8 @@
 /**
- * The run view (a main-area tab): header, pending approvals, step timeline, cost per step,
- * every step with its attempts, output and LLM calls (expandable), approvals, artifacts, events.
- * It refreshes every 2 s while the run can still change.
+ * The run view (a main-area tab): header with Resume / Cancel, pending approvals, step timeline,
+ * cost per step, every step with its attempts, output and LLM calls (expandable), approvals,
+ * artifacts, events. It refreshes every 2 s while the run can still change, and starts again
+ * when the run is resumed (`watch`).
  */
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Poll } from '@lumino/polling';
@@ -13,6 +14,8 @@ import { costChart } from './chart';
 import { h, statusBadge } from './dom';
 import { fullTime, money, seconds, tokens } from './format';
 import { renderOutput } from './outputs';
+import { runActions } from './runactions';
+import { IRunAction } from './runrow';
 import { timelineChart } from './timeline';
 import { ACTIVE, ILLMCall, IRunDetail, ITimelineStep, IToolCall } from './types';
 
@@ -38,6 +41,15 @@ export class RunView extends Widget {
       name: `orchestrator-nb:run:${options.runId}`,
       standby: () => !this.isVisible || 'when-hidden' // a tab in the background waits
     });
+    this._actions = runActions({ client: options.client, changed: () => this.watch() });
+  }
+
+  /** Follow the run again (it was resumed or cancelled, here or elsewhere). */
+  watch(): void {
+    if (!this._poll.isDisposed) {
+      void this._poll.start();
+      void this._poll.refresh();
+    }
   }
 
   get runId(): string {
@@ -74,7 +86,7 @@ export class RunView extends Widget {
       this.render(detail);
     }
     if (!ACTIVE.includes(detail.run.status) && !detail.pending.length) {
-      this._poll.dispose(); // finished: nothing will change any more
+      void this._poll.stop(); // ended: nothing changes until it is resumed (see `watch`)
     }
   }
 
@@ -111,9 +123,10 @@ export class RunView extends Widget {
           ? h(
               'div',
               { className: 'jp-orc-hint' },
-              `Decided. Continue the run from a terminal: orc resume ${run.run_id}`
+              `Decided. Continue the run with Resume (or orc resume ${run.run_id})`
             )
-          : null
+          : null,
+        this.actionBar(run)
       ),
       d.pending.length
         ? section(
@@ -308,6 +321,29 @@ export class RunView extends Widget {
     );
   }
 
+  /** Resume / Cancel, those that apply to the run as it is now. */
+  private actionBar(run: IRunDetail['run']): HTMLElement | null {
+    const shown = this._actions.filter(a => a.applies(run));
+    return shown.length
+      ? h(
+          'div',
+          { className: 'jp-orc-run-actions' },
+          shown.map(a =>
+            h(
+              'button',
+              {
+                type: 'button',
+                className: `jp-Button jp-mod-styled jp-orc-run-action jp-orc-run-${a.id}`,
+                title: a.title,
+                onclick: () => a.run(run)
+              },
+              a.label
+            )
+          )
+        )
+      : null;
+  }
+
   private notebookFact(path: string, openPath: string | null): HTMLElement {
     if (!openPath) {
       return fact('notebook', path);
@@ -334,6 +370,7 @@ export class RunView extends Widget {
   }
 
   private _poll: Poll;
+  private _actions: IRunAction[];
   private _last = '';
 }
 

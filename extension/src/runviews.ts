@@ -15,6 +15,8 @@ export type MakeRunView = (runId: string) => RunView;
 export interface IRunViewHost {
   /** Show the run (opening its view if it is not open yet). */
   open(runId: string): Widget;
+  /** If the run's view is open, follow the run again (it was resumed or cancelled). */
+  watch(runId: string): void;
 }
 
 /** JupyterLab: a main-area tab per run. */
@@ -35,6 +37,10 @@ export class DockedRunViews implements IRunViewHost {
       args: w => ({ runId: w.content.runId }),
       name: w => w.content.runId
     });
+  }
+
+  watch(runId: string): void {
+    this.tracker.find(w => w.content.runId === runId)?.content.watch();
   }
 
   open(runId: string): Widget {
@@ -63,6 +69,12 @@ export class SidePanelRunView implements IRunViewHost {
     private shell: JupyterFrontEnd.IShell,
     private make: MakeRunView
   ) {}
+
+  watch(runId: string): void {
+    if (this._current && !this._current.isDisposed && this._current.runId === runId) {
+      this._current.watch();
+    }
+  }
 
   open(runId: string): Widget {
     if (this._current && !this._current.isDisposed && this._current.runId !== runId) {

@@ -1,11 +1,12 @@
 /**
- * The "Orchestrator" sidebar: filters, approvals waiting for a decision, then the runs, newest
- * first. It polls the server every 2 s while visible and updates what it shows in place (see
+ * The "Orchestrator" sidebar: a "New run" form, filters, approvals waiting for a decision, then
+ * the runs, newest first, with Resume and Cancel where they apply. It polls the server every 2 s while visible and updates what it shows in place (see
  * keyed.ts), so focus, selection and scroll survive each refresh. A click on a run opens it.
  *
  * The parts (filters, approvals, runs, cost and latency) are separate modules; a new part is one
  * more field here that `refresh` feeds.
  */
+import { Notification } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Poll } from '@lumino/polling';
 import { Widget } from '@lumino/widgets';
@@ -15,6 +16,8 @@ import { ApprovalList } from './approvallist';
 import { CostPanel } from './costs';
 import { h, setText } from './dom';
 import { RunFilters } from './filters';
+import { NewRunForm } from './newrun';
+import { runActions } from './runactions';
 import { IRunAction } from './runrow';
 import { RunList } from './runlist';
 
@@ -26,7 +29,9 @@ export interface ISidebarOptions {
   client: OrcClient;
   rendermime: IRenderMimeRegistry | null;
   openRun: (runId: string) => void;
-  /** Buttons on run rows (none yet: Resume and Cancel will go here). */
+  /** A run was started, resumed or cancelled from the sidebar (its open view should follow it). */
+  onRunChanged?: (runId: string) => void;
+  /** Buttons on run rows (default: Resume and Cancel). */
   actions?: readonly IRunAction[];
 }
 
@@ -46,18 +51,43 @@ export class OrcSidebar extends Widget {
       onOpenRun: options.openRun
     });
     this._costs = new CostPanel(options.client, () => void this._poll.refresh());
+    const changed = (runId: string) => {
+      void this._poll.refresh();
+      options.onRunChanged?.(runId);
+    };
     this._runs = new RunList({
       open: options.openRun,
       move: direction => this.page(direction),
-      actions: options.actions
+      actions: options.actions ?? runActions({ client: options.client, changed })
     });
+    this._newRun = new NewRunForm({
+      client: options.client,
+      onStarted: (started, pipeline) => {
+        Notification.success(`Started ${pipeline.name}: run ${started.run_id}`, {
+          autoClose: 5000
+        });
+        changed(started.run_id);
+        options.openRun(started.run_id);
+      }
+    });
+    const newRun = h(
+      'button',
+      {
+        type: 'button',
+        className: 'jp-Button jp-mod-styled jp-mod-accept jp-orc-newrun-open',
+        title: 'Start a run of a pipeline (built-in or a YAML file under the server root)',
+        onclick: () => (this._newRun.isOpen ? this._newRun.close() : void this._newRun.open())
+      },
+      'New run'
+    );
     this.node.append(
       h(
         'div',
         { className: 'jp-orc-sidebar-head' },
-        h('h2', {}, 'Orchestrator'),
+        h('div', { className: 'jp-orc-sidebar-title' }, h('h2', {}, 'Orchestrator'), newRun),
         this._filters.node
       ),
+      this._newRun.node,
       this._message,
       this._approvals.node,
       this._runs.node,
@@ -133,6 +163,7 @@ export class OrcSidebar extends Widget {
   private _approvals: ApprovalList;
   private _runs: RunList;
   private _costs: CostPanel;
+  private _newRun: NewRunForm;
   private _offset = 0;
   private _ticket = 0;
 }

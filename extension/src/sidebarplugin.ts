@@ -50,7 +50,12 @@ export const sidebarPlugin: JupyterFrontEndPlugin<void> = {
         typeof args.runId === 'string' && args.runId ? views.open(args.runId) : undefined
     });
 
-    const sidebar = new OrcSidebar({ client, rendermime, openRun });
+    const sidebar = new OrcSidebar({
+      client,
+      rendermime,
+      openRun,
+      onRunChanged: runId => views.watch(runId)
+    });
     sidebar.title.icon = orcIcon;
     app.shell.add(sidebar, 'left', { rank: 600 });
     app.commands.addCommand(COMMANDS.showRuns, {

@@ -72,6 +72,81 @@ export interface IApproval {
   show: string | null;
   revise: string | null;
   live: boolean;
+  /** Approving with edits replaces the output of the `revise` step. */
+  editable?: boolean;
+  /** The gate's form (`input: {schema}`): approving sends values that fit it. */
+  input_schema?: IJsonSchema | null;
+}
+
+/** The part of JSON Schema the sidebar builds forms from (the server checks the rest). */
+export interface IJsonSchema {
+  type?: string | string[];
+  title?: string;
+  description?: string;
+  properties?: Record<string, IJsonSchema>;
+  required?: string[];
+  enum?: unknown[];
+  default?: unknown;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+  format?: string;
+}
+
+/** A declared input of a pipeline, as `GET pipelines` lists it. */
+export interface IPipelineInput {
+  name: string;
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'array' | 'object' | 'any';
+  required: boolean;
+  default: unknown;
+  description: string | null;
+  choices: unknown[] | null;
+}
+
+/** A pipeline the server can start: a built-in or a YAML file under its root. */
+export interface IPipelineInfo {
+  /** What `POST runs` takes as `pipeline`: a built-in name or a path under the root. */
+  id: string;
+  name: string;
+  description: string | null;
+  builtin: boolean;
+  path: string | null;
+  inputs: IPipelineInput[];
+  steps: number;
+  approvals: string[];
+}
+
+export interface IPipelines {
+  pipelines: IPipelineInfo[];
+  errors: { path: string; message: string }[];
+}
+
+/** What the run's approval steps do when nobody is asked: wait (defer), approve, reject, fail. */
+export type ApprovalPolicy = 'defer' | 'auto' | 'reject' | 'fail';
+
+export interface IStartRun {
+  pipeline: string;
+  inputs: Record<string, unknown>;
+  approval?: ApprovalPolicy;
+}
+
+/** `POST runs` and `POST runs/{id}/resume`: the run is queued; a worker process runs it. */
+export interface IStarted {
+  run_id: string;
+  status: string;
+  previous?: string;
+}
+
+/** `POST runs/{id}/cancel`: how the run ended. */
+export interface ICancelled {
+  run_id: string;
+  status: string;
+  previous: string | null;
+  error: string | null;
 }
 
 export type Decision = 'approve' | 'request_changes' | 'reject';

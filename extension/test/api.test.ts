@@ -67,6 +67,46 @@ describe('OrcClient', () => {
     });
   });
 
+  it('sends an edited value and form input only when given', async () => {
+    const fetch = scriptedFetch([json(201, { decision: 'approved' })]);
+    await new OrcClient(fetch).decide('r1', 'review', 'approve', undefined, {
+      edited: { a: 1 },
+      input: { owner: 'ada' }
+    });
+    expect(JSON.parse(fetch.seen[0].body!)).toEqual({
+      run_id: 'r1',
+      step_id: 'review',
+      decision: 'approve',
+      comment: null,
+      edited: { a: 1 },
+      input: { owner: 'ada' }
+    });
+  });
+
+  it('starts, resumes and cancels runs', async () => {
+    const fetch = scriptedFetch([
+      json(202, { run_id: 'r1', status: 'pending' }),
+      json(202, { run_id: 'r1', status: 'pending', previous: 'waiting' }),
+      json(200, { run_id: 'r 2', status: 'cancelled' }),
+      json(200, { pipelines: [], errors: [] })
+    ]);
+    const client = new OrcClient(fetch);
+    await client.startRun({ pipeline: 'project', inputs: { requirements: 'a todo app' } });
+    expect((await client.resumeRun('r1', 'auto')).previous).toBe('waiting');
+    expect((await client.cancelRun('r 2')).status).toBe('cancelled');
+    expect(await client.listPipelines()).toEqual({ pipelines: [], errors: [] });
+    expect(fetch.seen).toEqual([
+      {
+        path: 'runs',
+        method: 'POST',
+        body: '{"pipeline":"project","inputs":{"requirements":"a todo app"}}'
+      },
+      { path: 'runs/r1/resume', method: 'POST', body: '{"approval":"auto"}' },
+      { path: 'runs/r%202/cancel', method: 'POST', body: '{}' },
+      { path: 'pipelines', method: 'GET', body: null }
+    ]);
+  });
+
   it("gives the server's message and field on a 4xx", async () => {
     const fetch = scriptedFetch([
       json(400, { message: "unknown status 'nope' (use one of: running)", field: 'status' })

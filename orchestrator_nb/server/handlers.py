@@ -251,6 +251,10 @@ def decision_body(raw: bytes) -> dict:
 
 def _field_of(message: str) -> str | None:
     """The request field a core UsageError is about (they name it in words)."""
+    if message.startswith("input:"):  # the gate's form values do not fit its schema
+        return "input"
+    if "nothing to edit" in message or "edited arguments" in message:
+        return "edited"
     for words, field in (("has no step", "step_id"), ("run id", "run_id"), ("decision", "decision"),
                          ("comment", "comment")):
         if words in message:

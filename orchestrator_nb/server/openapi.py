@@ -58,6 +58,10 @@ SCHEMAS: dict = {
             "step_id": {"type": "string"}, "round": {"type": "integer"},
             "question": {"type": "string"}, "show": _nullable("string", description="the content to review"),
             "revise": _nullable("string", description="the step a change request regenerates"),
+            "editable": {"type": "boolean", "description": "approving with edits (`edited`) replaces the "
+                                                           "output of the `revise` step"},
+            "input_schema": _nullable("object", description="the gate's form (`input: {schema}`): approving "
+                                                            "sends `input`, an object that fits it"),
             "pipeline": _nullable("string"), "run_status": _nullable("string"), "source": _nullable("string"),
             "parent_run_id": _nullable("string"), "started_at": TIME,
             "live": {"type": "boolean", "description": "the run is still going on and continues at once"},
@@ -92,8 +96,9 @@ SCHEMAS: dict = {
             "run_id": {"type": "string", "minLength": 1}, "step_id": {"type": "string", "minLength": 1},
             "decision": {"type": "string", "enum": ["approve", "reject", "request_changes"]},
             "comment": _nullable("string", description="required to request changes: what to change"),
-            "edited": {"description": "approve with edits: the reviewed output as changed (when supported)"},
-            "input": _nullable("object", description="a typed gate's form values (when supported)")},
+            "edited": {"description": "approve with edits: the reviewed output as changed (the pending "
+                                      "approval says `editable`)"},
+            "input": _nullable("object", description="a typed gate's form values, fitting its `input_schema`")},
     },
     "DecisionResult": {
         "type": "object", "required": ["run_id", "step_id", "round", "decision", "resume", "live", "next"],
@@ -217,7 +222,8 @@ EXAMPLES = {
                                  "steps": 3, "approvals": ["review"]}],
                   "errors": [{"path": "broken.yaml", "message": "broken.yaml:4: steps[0]: unknown key 'promt'"}]},
     "Approvals": {"approvals": [{"run_id": RUN, "step_id": "review", "round": 1, "question": "Is the draft good?",
-                                 "show": "Tides are...", "revise": "draft", "pipeline": "notes",
+                                 "show": "Tides are...", "revise": "draft", "editable": True, "input_schema": None,
+                                 "pipeline": "notes",
                                  "run_status": "waiting", "source": "server", "parent_run_id": None,
                                  "started_at": "2026-12-06T07:34:34.120Z", "live": False}]},
     "RunsPage": {"runs": [{"run_id": RUN, "pipeline": "notes", "status": "waiting", "source": "server",

@@ -224,7 +224,9 @@ class Recorder:
             if kind == "step_waiting":  # a live run's pending approval: visible to, and decidable by, others
                 w({"t": "step", "run_id": ev.run_id, "step_id": ev.step_id, "item_index": ev.item,
                    "attempt": ev.attempt, "status": "waiting", "ended_at": ev.ts, "cached": False,
-                   "output": {k: d.get(k) for k in ("question", "show", "round", "revise", "tool") if k != "tool"
+                   # what a decision is checked against (edits, the gate's form), as a stored wait records it
+                   "output": {k: d.get(k) for k in ("question", "show", "round", "revise", "tool", "input_schema",
+                                                    "editable") if k in ("question", "show", "round", "revise")
                               or d.get(k) is not None},
                    "error": "waiting for approval"})
             w({"t": "event", "run_id": ev.run_id, "ts": ev.ts, "level": _level(kind, d), "step_id": ev.step_id,

@@ -162,6 +162,8 @@ def pending_approvals(store, run_id: str | None = None, tree: bool = False) -> l
         r["show"] = info.get("show") if isinstance(info, dict) else None
         r["revise"] = info.get("revise") if isinstance(info, dict) else None
         r["tool"] = info.get("tool") if isinstance(info, dict) else None  # a tool call waiting for approval
+        r["input_schema"] = info.get("input_schema") if isinstance(info, dict) else None  # the gate's form
+        r["editable"] = bool(info.get("editable")) if isinstance(info, dict) else False  # approve with edits
     return rows
 
 
