@@ -16,7 +16,7 @@ def preprocess(text: str, file: str):
     if not needs_preprocess(text):
         return text, None
     from .pyorc.autotext import quote_plain_templates
-    return quote_plain_templates(text), None  # line-preserving: no line map needed
+    return quote_plain_templates(text, file), None  # line-preserving: no line map needed
 
 
 def translate_if_foreign(data, lines, file: str, check=None):

@@ -44,11 +44,13 @@ UNSUPPORTED = {
 for _tool in ("data-processing", "validation", "report-generator", "task-delegation", "multi-model-routing",
               "prompt-optimization", "visualization", "checkpoint", "recursion-control"):
     UNSUPPORTED[_tool] = "use generate_text / generate_structured, or convert the file and write a native step"
-LLM_PARAMS = {"generate": ("prompt", "model", "max_tokens", "temperature", "system", "system_prompt", "schema",
-                           "output_format", "response_format"),
-              "structured": ("prompt", "schema", "model", "max_tokens", "temperature", "system", "system_prompt"),
+LLM_PARAMS = {"generate": ("prompt", "model", "max_tokens", "max_completion_tokens", "temperature", "system",
+                           "system_prompt", "schema", "output_format", "response_format"),
+              "structured": ("prompt", "schema", "model", "max_tokens", "max_completion_tokens", "temperature",
+                             "system", "system_prompt"),
               "analyze": ("text", "content", "data", "analysis_type", "prompt", "question", "instructions",
-                          "schema", "model", "max_tokens", "temperature", "system", "system_prompt")}
+                          "schema", "model", "max_tokens", "max_completion_tokens", "temperature", "system",
+                          "system_prompt", "output_format", "response_format")}
 def action(level: Level, it: Item, out: Out, resolver) -> None:
     r, p = it.raw, it.path
     tool, act = r.get("tool"), r.get("action")
@@ -91,12 +93,16 @@ def action(level: Level, it: Item, out: Out, resolver) -> None:
     _llm(level, it, out, resolver, kind, params)
 
 
-def _only(level, it, params, allowed, what):
+def _only(level, it, params, allowed, what, passes_extras=False):
+    """``passes_extras``: py-orc hands unknown parameters of this action on (to the model call); orc
+    refuses them rather than drop them silently, and says so."""
     for k in params:
         if k not in allowed:
             from ...errors import suggest
-            raise level.tr.error(f"unknown parameter '{k}' for {what}", it.path + ("parameters", k),
-                                 hint=suggest(k, allowed) or "takes " + ", ".join(allowed))
+            near = suggest(k, allowed)
+            msg = (f"parameter '{k}' is not supported for {what}" if passes_extras and not near
+                   else f"unknown parameter '{k}' for {what}")
+            raise level.tr.error(msg, it.path + ("parameters", k), hint=near or "takes " + ", ".join(allowed))
 
 
 def _param(level, it, resolver, params, key, where=None):
@@ -117,7 +123,7 @@ def _put_params(level, it, out, resolver, params, keys):
 
 def _llm(level, it, out, resolver, kind, params):
     p = it.path
-    _only(level, it, params, LLM_PARAMS[kind], f"action {it.raw.get('action')}")
+    _only(level, it, params, LLM_PARAMS[kind], f"action {it.raw.get('action')}", passes_extras=True)
     model = _model(level, it, params)
     if kind == "analyze":
         text_key = next((k for k in ("text", "content", "data") if k in params), None)
@@ -140,12 +146,18 @@ def _llm(level, it, out, resolver, kind, params):
     for key in ("system", "system_prompt"):
         if key in params:
             out.put("system", _as_text(_param(level, it, resolver, params, key)[0]), p + ("parameters", key))
-    for key in ("max_tokens", "temperature"):
+    if "max_tokens" in params and "max_completion_tokens" in params:
+        raise level.tr.error("give max_tokens or max_completion_tokens, not both",
+                             p + ("parameters", "max_completion_tokens"))
+    for key in ("max_tokens", "max_completion_tokens", "temperature"):
         if key in params:
             v = params[key]
+            if is_template(v):
+                raise level.tr.error(f"a template for {key} is not supported", p + ("parameters", key),
+                                     hint="write a number: the limit is fixed when the file loads")
             if not isinstance(v, (int, float)) or isinstance(v, bool):
                 raise level.tr.error(f"must be a number, not {v!r}", p + ("parameters", key))
-            out.put(key, v, p + ("parameters", key))
+            out.put("max_tokens" if key == "max_completion_tokens" else key, v, p + ("parameters", key))
     schema = params.get("schema")
     if kind == "structured" and not isinstance(schema, dict):
         raise level.tr.error("generate_structured needs parameters.schema (a JSON Schema mapping)",

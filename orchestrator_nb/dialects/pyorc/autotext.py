@@ -28,6 +28,7 @@ _PYORC_LINE = re.compile(r"^[ \t]*(?:-[ \t]+)?(?:action|tool|depends_on|dependen
 _LINE = re.compile(r"^(?P<prefix>(?P<lead>[ \t]*(?:-[ \t]+)*)(?P<key>[A-Za-z_$][\w$.-]*[ \t]*:[ \t]+)?)"
                    r"(?P<value>\S.*?)[ \t]*$")
 _BLOCK = re.compile(r"^[|>][-+0-9]*[ \t]*(?:#.*)?$")
+_BARE = re.compile(r"^<AUTO>[ \t]*(?:#.*)?$")   # a lone tag, maybe with a YAML comment after it
 
 
 def needs_preprocess(text: str) -> bool:
@@ -35,8 +36,11 @@ def needs_preprocess(text: str) -> bool:
                                                    or _PYORC_LINE.search(text) is not None)
 
 
-def quote_plain_templates(text: str) -> str:
-    """Double-quote plain YAML values that hold AUTO tags or start with `{{`; keep every line."""
+def quote_plain_templates(text: str, file: str = "<string>") -> str:
+    """Double-quote plain YAML values that hold AUTO tags or start with `{{`; keep every line.
+
+    A bare `<AUTO>` ending its line (py-orc's "choose for me") that a later line's `</AUTO>`
+    would close is refused: py-orc reads every line in between as one tag, steps included."""
     lines = text.split("\n")
     out: list[str] = []
     i, n = 0, len(lines)
@@ -87,6 +91,11 @@ def quote_plain_templates(text: str) -> str:
             k = i + 1
             while k < n and CLOSE not in lines[k]:
                 k += 1
+            if k < n and _BARE.match(value):
+                raise SpecError(f"`<AUTO>` is not closed on its line: the `</AUTO>` on line {k + 1} closes it, "
+                                f"so lines {i + 1}-{k + 1} would be one AUTO tag (py-orc reads them so too)",
+                                file=file, line=i + 1,
+                                hint='write the tag on one line: <AUTO>what to choose</AUTO>, or quote it: "<AUTO>"')
             if k < n:
                 parts.extend(lines[i + 1:k + 1])
                 j = k

@@ -24,6 +24,11 @@ def build(level: Level, it: Item) -> None:
         if key not in STEP_KEYS:
             raise level.tr.error(f"unknown key '{key}'", p + (key,),
                                  hint=suggest(key, STEP_KEYS) or "see docs/migrating.md for what is supported")
+    if "add_completion_task" in r:  # py-orc's marker task for a for_each; a native for_each step is that marker
+        if not isinstance(r["add_completion_task"], bool):
+            raise level.tr.error("must be true or false", p + ("add_completion_task",))
+        if "for_each" not in r:
+            raise level.tr.error("add_completion_task only applies to a for_each step", p + ("add_completion_task",))
     it.main = main = Out(it.nid, p)
     level.current, level.current_item = main, it
     for key in ("name", "description"):

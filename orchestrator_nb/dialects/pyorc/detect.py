@@ -19,6 +19,9 @@ def is_pyorc(data) -> bool:
     if not isinstance(data, dict):
         return False
     steps = data.get("steps", data.get("tasks"))
+    if "steps" not in data and "tasks" not in data:
+        # no steps at all: py-orc's if it has py-orc's own top-level keys (the translator then says what is missing)
+        return "id" in data or (isinstance(data.get("pipeline"), dict) and "steps" in data["pipeline"])
     if not isinstance(steps, list) or not steps:
         return False
     dicts = [s for s in steps if isinstance(s, dict)]

@@ -25,6 +25,7 @@ class Ref(NamedTuple):
     #                              "below": its attributes may be (`previous` is None at first)
     save: str | None = None      # id of the step that writes this step's `location` file
     skip: int = 0                # attribute names already used (`parameters.x` uses one)
+    fs: bool = False             # a `tool: filesystem` step: py-orc's `.filepath` is our `.path`
 
 
 def apply_attrs(ref: Ref, attrs: list[str]) -> tuple[str, int]:
@@ -35,6 +36,8 @@ def apply_attrs(ref: Ref, attrs: list[str]) -> tuple[str, int]:
             used, rest = used + 1, rest[1:]
         elif rest[0] == "location" and ref.save:
             return f"steps.{ref.save}.output.path", used + 1
+        if ref.fs and rest[:1] == ["filepath"]:
+            return f"{expr}.path", used + 1
     if ref.kind == "loop" and rest:
         if rest[0] in ("iterations", "results"):
             used += 1
@@ -165,7 +168,7 @@ class Level:
         if it is not None:
             self._read(it.nid)
             return Ref(f"steps.{it.nid}.output", "loop" if it.nid in self.loops else "step",
-                       save=self.saves.get(it.nid))
+                       save=self.saves.get(it.nid), fs=it.raw.get("tool") == "filesystem")
         if self.loop and name in LOOP_VARS[self.loop]:
             self.vars_used.add(name)
             return Ref(f"inputs.{name}")

@@ -21,7 +21,7 @@ from .steps import condition, timeout, uses_loop_vars
 LOOP_KEYS = ("for_each", "while", "steps", "max_parallel", "max_iterations")
 # keys that stay on the loop step when a single-step loop is wrapped into a body
 OUTER_KEYS = LOOP_KEYS + ("dependencies", "depends_on", "on_success", "on_false", "on_failure", "goto",
-                          "name", "description", "location", "produces")
+                          "name", "description", "location", "produces", "add_completion_task")
 
 
 def is_loop(raw: dict) -> bool:

@@ -25,6 +25,7 @@ KEYWORDS = frozenset({
 _TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
 _OPEN_TAG = re.compile(r"\{\{.*?(?:\}\}|\Z)|\{%.*?(?:%\}|\Z)", re.S)   # an unclosed tag runs to the end
 _DOLLAR = re.compile(r"\$(?=[A-Za-z_])")
+_NOW = re.compile(r"(?<![\w.])now\(\s*\)")   # py-orc's `now()`: the run's start time, as `execution.timestamp`
 
 
 class TemplateProblem(SpecError):
@@ -44,6 +45,13 @@ def undollar(text: str) -> str:
     if "$" not in text:
         return text
     return _OPEN_TAG.sub(lambda m: _DOLLAR.sub("", m.group(0)), text)
+
+
+def unnow(text: str) -> str:
+    """`{{ now() }}` -> `{{ execution.timestamp }}` (only inside template tags)."""
+    if "now(" not in text:
+        return text
+    return _OPEN_TAG.sub(lambda m: _NOW.sub("execution.timestamp", m.group(0)), text)
 
 
 def _lex(text: str):
@@ -76,7 +84,7 @@ def check_syntax(text: str) -> None:
 
 def rewrite(text: str, resolve) -> str:
     """Apply ``resolve(name, attrs) -> (replacement, attrs consumed) | None`` to each root name."""
-    text = undollar(text)
+    text = unnow(undollar(text))
     if not is_template(text):
         return text
     toks = _lex(text)

@@ -22,7 +22,7 @@ from .rewrite import is_template
 STEP_KEYS = ("id", "name", "description", "action", "tool", "parameters", "dependencies", "depends_on",
              "condition", "if", "on_false", "on_success", "on_failure", "timeout", "max_retries", "for_each",
              "while", "steps", "max_parallel", "max_iterations", "produces", "location", "model", "metadata",
-             "goto", "requires_model", "tags")
+             "goto", "requires_model", "tags", "add_completion_task")
 
 
 # py-orc step keys that are known but not supported, with what to write instead

@@ -21,6 +21,18 @@ from .models import ModelTable
 
 TOP_KEYS = ("id", "name", "description", "version", "parameters", "inputs", "model", "steps", "tasks", "outputs",
             "enhanced_outputs", "metadata", "author", "tags")
+# top-level blocks of py-orc files that orc does not read, with what to write instead
+_CONSTANTS = "move the values under `parameters:` (as defaults); templates read them by name"
+TOP_NOT_SUPPORTED = {
+    "config": "orc reads no pipeline-wide config block: drop it, or move values under `parameters:`",
+    "context": "orc reads no pipeline context block: " + _CONSTANTS + "; timeouts and retries go on each step",
+    "variables": _CONSTANTS, "data": _CONSTANTS,
+    "global_error_handlers": "error handlers are not supported: give steps on_failure (continue, skip, retry or "
+                             "a step id)",
+    "error_handling": "give steps on_failure (continue, skip, retry or a step id) and max_retries",
+    "imports": "convert the file (orc convert) and use a native `pipeline:` step",
+    "resources": "drop it: orc places no resource limits per pipeline",
+}
 INPUT_KEYS = {"type", "default", "required", "description", "choices", "enum", "validation", "example",
               "examples", "name"}
 TYPES = {"string": "string", "str": "string", "text": "string", "integer": "integer", "int": "integer",
@@ -65,7 +77,14 @@ def translate(data: dict, lines: Lines, file: str, check=None):
     """py-orc data -> (native data, line map). ``check(native, lines)``: the native loader, run
     here so that an error in the translation names the original file's path and line."""
     tr = Translation(data, lines, file)
+    if not isinstance(data.get("steps", data.get("tasks")), list):
+        nested = isinstance(data.get("pipeline"), dict) and "steps" in data["pipeline"]
+        raise tr.error("a py-orc pipeline needs a top-level `steps:` list", ("pipeline",) if nested else (),
+                       hint="move `steps:` (and `inputs:`) out of `pipeline:` to the top level" if nested
+                       else "list the steps under `steps:` at the top level")
     for key in data:
+        if key in TOP_NOT_SUPPORTED:
+            raise tr.error(f"top-level `{key}` is not supported", (key,), hint=TOP_NOT_SUPPORTED[key])
         if key not in TOP_KEYS:
             from ...errors import suggest
             raise tr.error(f"unknown key '{key}'", (key,), hint=suggest(key, TOP_KEYS) or
