@@ -1,6 +1,7 @@
 """Recorded model calls and tool results as JSONL cassettes (`orc cache export|import`), for replay
 and sharing. A model call's line is ``{key, model, request, response, ...}``; a tool result's line
-has ``"ns": "tool"`` and ``{key, tool, arguments, result}``."""
+has ``"ns": "tool"`` and ``{key, tool, arguments, result}``. A line's fields are sorted; what they
+hold keeps its order, since a replayed result goes back to the model as JSON text."""
 from __future__ import annotations
 
 import json
@@ -28,7 +29,7 @@ def export_cassette(cache, path: str, pipeline: str | None = None) -> int:
                 if pipeline and entry.get("pipeline") != pipeline:
                     continue
                 line = {"key": key, **entry} if ns == "llm" else {"ns": ns, "key": key, **entry}
-                out.write(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n")
+                out.write(json.dumps(dict(sorted(line.items())), ensure_ascii=False) + "\n")
                 n += 1
     finally:
         if out is not sys.stdout:

@@ -3,8 +3,11 @@
     python tests/notebooks/record.py notebooks/01-quickstart.ipynb [more.ipynb...] [--outputs | --outputs-only]
 
 Each notebook runs top to bottom in a scratch copy of notebooks/ with a fresh store, no API keys
-and no earlier recordings, so every model call is made live (on the offline model). The store's
-recorded calls are then written to notebooks/recordings/<name>.jsonl (`orc cache export`).
+and no earlier recordings, so every model call is made live (on the offline model). A notebook
+whose model must call tools, which the offline model cannot, is recorded against a scripted fake
+vendor instead: tests/notebooks/vendors/<name>.py, whose `vendors()` starts it and yields the
+environment (base URL, fake key) for the kernel. The store's recorded calls, tool results
+included, are then written to notebooks/recordings/<name>.jsonl (`orc cache export`).
 With --outputs the executed notebook, outputs included, replaces the original.
 With --outputs-only nothing is recorded: the notebook runs with its existing recordings replayed
 (ORC_MODE=replay) and only its outputs are saved, for edits that change no prompt (and for notebooks
@@ -15,6 +18,8 @@ with a replay miss until then).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -24,6 +29,7 @@ import time
 from pathlib import Path
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+VENDORS = Path(__file__).resolve().parent / "vendors"
 
 
 def scratch_env(work: Path) -> dict:
@@ -32,6 +38,18 @@ def scratch_env(work: Path) -> dict:
     env.update({"ORC_DB": str(work / "orc.duckdb"), "ORC_HEADLESS": "1",
                 "PATH": os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")})
     return env
+
+
+def fake_vendors(notebook: Path):
+    """The scripted vendors a notebook is recorded against (a context manager yielding the kernel's
+    extra environment); none for a notebook that records on the offline model."""
+    script = VENDORS / f"{notebook.stem}.py"
+    if not script.exists():
+        return contextlib.nullcontext({})
+    spec = importlib.util.spec_from_file_location(f"vendors_{notebook.stem[:2]}", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.vendors()
 
 
 def record(notebook: Path, keep_outputs: bool, outputs_only: bool = False) -> Path | None:
@@ -48,14 +66,15 @@ def record(notebook: Path, keep_outputs: bool, outputs_only: bool = False) -> Pa
     nb = nbformat.read(notebook, as_version=4)
     started = time.time()
     saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)          # the kernel inherits this environment
-    try:
-        NotebookClient(nb, timeout=3600, kernel_name="python3",
-                       resources={"metadata": {"path": str(copy)}}).execute()
-    finally:
+    with contextlib.nullcontext({}) if outputs_only else fake_vendors(notebook) as vendor_env:
         os.environ.clear()
-        os.environ.update(saved)
+        os.environ.update(env, **vendor_env)   # the kernel inherits this environment
+        try:
+            NotebookClient(nb, timeout=3600, kernel_name="python3",
+                           resources={"metadata": {"path": str(copy)}}).execute()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
     if outputs_only:
         nbformat.write(nb, notebook)
         print(f"{notebook.name}: ran in {time.time() - started:.0f} s, outputs saved (nothing recorded)")

@@ -32,7 +32,7 @@ def notebook_env(store: Path, replay: bool) -> dict:
 
 def test_every_example_notebook_is_checked():
     assert {p.stem for p in ALL} >= {"01-quickstart", "02-project-orchestrator", "04-providers-and-routing",
-                                     "05-exploring-results"}
+                                     "05-exploring-results", "06-research-with-tools"}
 
 
 @pytest.mark.notebooks

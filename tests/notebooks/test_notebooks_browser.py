@@ -15,7 +15,8 @@ NOTEBOOKS = REPO / "notebooks"
 SCREENSHOTS = REPO / "docs" / "screenshots"
 # notebook -> the text of the cell shown in its screenshot
 SHOTS = {"01-quickstart": "%%orc tides", "03-batch-and-papermill": "%%orc explainer",
-         "04-providers-and-routing": "%%orc routed", "05-exploring-results": "fig, (ax1, ax2)"}
+         "04-providers-and-routing": "%%orc routed", "05-exploring-results": "fig, (ax1, ax2)",
+         "06-research-with-tools": "%orc run research --out again"}
 
 
 @pytest.fixture(scope="module")

@@ -94,3 +94,27 @@ def test_side_effects_are_never_replayed(fake_openai, tmp_path, mcp_log):
     assert (tmp_path / "two" / "a.txt").read_text() == "A"  # ...the write and the note are done again
     assert notes.read_text() == "remember this\nremember this\n"
     assert not any(c["cached"] for c in tool_calls(again.run_id))
+
+
+def test_a_cassette_keeps_structured_results_as_they_were(fake_openai, tmp_path, monkeypatch):
+    """A result's JSON goes to the model as text: a cassette must give back its keys in their order
+    (a sorted copy is another request, a replay miss)."""
+    from orchestrator_nb.testing.fake_search import FakeSearch
+    spec = {"name": "found", "tools": {"search": {"provider": "brave"}},
+            "steps": [{"id": "ask", "model": "openai:gpt-4.1", "tools": ["search"], "prompt": "Find tides"}]}
+    with FakeSearch() as search:
+        search.configure("brave")
+        search.results["*"] = [{"title": "Tides", "url": "https://example.org/tides", "snippet": "The Moon..."}]
+        fake_openai.push({"tool_calls": [{"name": "search", "arguments": {"query": "tides"}}]}, "Read example.org.")
+        assert orc.run(spec).status == "succeeded"
+        assert orc_cli("cache", "export", "rec.jsonl", cwd=tmp_path).returncode == 0
+        [line] = [json.loads(x) for x in (tmp_path / "rec.jsonl").read_text().splitlines() if '"ns": "tool"' in x]
+        assert list(line) == sorted(line) and list(line["result"][0]) == ["title", "url", "snippet"]
+
+        monkeypatch.setenv("ORC_DB", str(tmp_path / "other" / "orc.duckdb"))
+        assert orc_cli("cache", "import", "rec.jsonl", cwd=tmp_path).returncode == 0
+        fake_openai.stop()
+        monkeypatch.setenv("ORC_MODE", "replay")
+        replay = orc.run(spec)
+    assert replay.status == "succeeded", replay.error
+    assert replay["ask"] == "Read example.org." and len(search.requests) == 1
