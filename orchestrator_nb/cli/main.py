@@ -232,6 +232,10 @@ def cmd_run(args) -> int:
     params = parse_params(args.param, args.params_file)
     if args.dry_run:
         return _dry_run(pipeline, params)
+    from ..providers.routing import offline_note
+    note = offline_note(pipeline)
+    if note:
+        print(note, file=sys.stderr)
     result = asyncio.run(run_pipeline(pipeline, params, db=args.db, outdir=args.outdir, approval=args.approval,
                                       subscribers=_subscribers(args), source="cli", use_cache=not args.no_cache,
                                       isolate=args.isolate))

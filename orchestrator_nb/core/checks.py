@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import inspect
 
+from ..spec.templates import render_field
 from .callables import resolve_callable
 from .kinds.prompt import judge
 
@@ -16,7 +17,8 @@ async def failure(check, ctx, output) -> str | None:
             return check.message or f"`{check.expr.source}` is false"
     if check.python is not None:
         fn = resolve_callable(check.python)
-        result = fn(output)
+        params = render_field(check.params, ctx.scope) if check.params else {}
+        result = fn(output, **params)
         if inspect.isawaitable(result):
             result = await result
         if result is False:

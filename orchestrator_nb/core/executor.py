@@ -389,7 +389,7 @@ class Executor:
                     run.emit("check_failed", sid, item, number, message=problem)
                     if check_fails >= check.max_attempts:
                         return self._give_up(sid, item, CheckFailed(
-                            f"check failed {check_fails} time(s), last: {problem}"))
+                            f"check {check.name} failed {check_fails} time(s), last: {problem}"))
                     feedback = Feedback(previous=output, message=problem, kind="check")
                     continue
             att.end("succeeded", output, final=True)

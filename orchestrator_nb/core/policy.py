@@ -6,7 +6,7 @@ import time
 
 from ..errors import ProviderError, SpecError
 from ..spec.format import CHECK, RETRY, Check as CHECK_VALUE, Retry as RETRY_VALUE
-from ..spec.templates import Template
+from ..spec.templates import Template, compile_field, field_templates
 from .callables import callable_ref
 
 # Words usable in `retry_on`; anything else is matched against the exception's class names.
@@ -108,21 +108,26 @@ class Check:
     fed back (prompt steps see it as a message; code/python steps get ``feedback``).
 
     expr: an expression over ``output`` (and the usual scope) that must be truthy.
-    python: ``module:function`` or a callable ``f(output) -> bool | str | None``; a string is the
-    failure reason, True/None pass. judge: a question put to a model about the output; it must
+    python: ``module:function`` or a callable ``f(output, **params) -> bool | str | None``; a string
+    is the failure reason, True/None pass. params: keyword arguments for ``python`` (templates,
+    rendered in the step's scope, e.g. ``{requirements: "{{ inputs.requirements }}"}``). judge: a question put to a model about the output; it must
     answer PASS or FAIL with reasons. max_attempts: total tries of the step.
     """
 
-    __slots__ = ("expr", "python", "judge", "model", "task", "max_attempts", "message")
+    __slots__ = ("expr", "python", "judge", "model", "task", "max_attempts", "message", "params")
     FIELDS = __slots__
 
     def __init__(self, expr=None, python=None, judge=None, model=None, task=None,
-                 max_attempts: int = 3, message: str | None = None):
+                 max_attempts: int = 3, message: str | None = None, params: dict | None = None):
         if expr is None and python is None and judge is None:
             raise SpecError("a check needs `expr`, `python` or `judge`")
         CHECK.check({"expr": expr if not isinstance(expr, Template) else expr.source, "python": python,
                      "judge": judge if not isinstance(judge, Template) else judge.source, "model": model,
-                     "task": task, "max_attempts": max_attempts, "message": message}, (), python=True)
+                     "task": task, "max_attempts": max_attempts, "message": message, "params": params}, (),
+                    python=True)
+        if params and python is None:
+            raise SpecError("check `params` are passed to a `python` check; add `python: module:function`",
+                            loc=("params",))
         if expr is not None and not isinstance(expr, Template):
             try:
                 expr = Template(str(expr), expression=True)
@@ -135,6 +140,7 @@ class Check:
                 raise e.within("judge") from None
         self.expr, self.python, self.judge, self.model, self.task = expr, python, judge, model, task
         self.max_attempts, self.message = max_attempts, message
+        self.params = compile_field(dict(params)) if params else {}
 
     @classmethod
     def coerce(cls, value) -> "Check | None":
@@ -148,7 +154,17 @@ class Check:
         return cls(**{k: v for k, v in value.items() if v is not None})
 
     def templates(self):
-        return [t for t in (self.expr, self.judge) if t is not None]
+        return [t for t in (self.expr, self.judge) if t is not None] + list(field_templates(self.params))
+
+    @property
+    def name(self) -> str:
+        """How errors name this check: the function, the expression, or 'judge'."""
+        if self.python is not None:
+            ref = self.python if isinstance(self.python, str) else callable_ref(self.python)
+            return ref.rpartition(":")[2].rpartition(".")[2] or ref
+        if self.expr is not None:
+            return f"`{self.expr.source}`"
+        return "judge"
 
     def to_dict(self) -> dict:
         out = {}
@@ -161,7 +177,18 @@ class Check:
         for k in ("model", "task", "message"):
             if getattr(self, k) is not None:
                 out[k] = getattr(self, k)
+        if self.params:
+            out["params"] = _sources(self.params)
         out["max_attempts"] = self.max_attempts
         return out
 
 
+def _sources(value):
+    """Compiled params -> what YAML would hold."""
+    if isinstance(value, Template):
+        return value.source
+    if isinstance(value, dict):
+        return {k: _sources(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_sources(v) for v in value]
+    return value

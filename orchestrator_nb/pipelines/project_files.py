@@ -62,7 +62,7 @@ def project_title(requirements: str) -> str:
 
 
 # analysis ------------------------------------------------------------------------------------
-ANALYSIS_SECTIONS = (("goals", "Goals"), ("constraints", "Constraints"), ("risks", "Risks"),
+ANALYSIS_SECTIONS = (("users", "Users"), ("goals", "Goals"), ("constraints", "Constraints"), ("risks", "Risks"),
                      ("open_questions", "Open questions"))
 
 

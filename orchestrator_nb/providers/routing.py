@@ -88,3 +88,36 @@ def check_override(pipeline, ref: str, option: str = "--model") -> tuple[str, ..
     except SpecError as e:
         raise UsageError(f"{option} {ref}: {e.message}" + (f" ({e.hint})" if e.hint else "")) from None
     return chain
+
+
+def offline_note(pipeline) -> str | None:
+    """One line for `orc run` when some model step will run on the embedded offline model (no
+    key for the models before it in its chain), else None."""
+    from .registry import provider_class as _cls
+    skipped, offline = [], set()
+    for s in pipeline.steps.values():
+        if s.kind != "prompt":
+            continue
+        try:
+            chain = resolve_chain(pipeline, s.model, s.task)
+        except SpecError:
+            continue
+        for model_id in chain:
+            pname, _ = split_model(model_id)
+            try:
+                cls = _cls(pname)
+            except Exception:
+                break
+            if getattr(cls, "local", False):
+                offline.add(model_id)
+                break
+            if cls.key_env and not cls.env_key():
+                if model_id not in skipped:
+                    skipped.append(model_id)
+                continue
+            break
+    if not offline:
+        return None
+    why = f"no API key for {', '.join(skipped)}; " if skipped else ""
+    return (f"offline: {why}running on the embedded model {', '.join(sorted(offline))} (SmolLM2-135M), "
+            "good for trying the flow and CI, too weak for real plans; set a provider's API key for strong models")

@@ -326,7 +326,9 @@ Retry = Either(Int(ge=1), RETRY, Python(lambda v: type(v).__name__ == "RetryPoli
 
 CHECK = Record("CheckSpec", "Quality gate. A failed check re-runs the step with the failure fed back.", {
     "expr": Field(Text(doc="an expression"), "expression over `output` that must be true"),
-    "python": Field(Either(Ref, Python(_is_callable, "a function")), "module:function(output) -> bool or failure text"),
+    "python": Field(Either(Ref, Python(_is_callable, "a function")),
+                    "module:function(output, **params) -> bool or failure text"),
+    "params": Field(MapOf(Anything()), "keyword arguments (templates) for the `python` check"),
     "judge": Field(Template, "question to a model; it answers PASS or FAIL + reasons"),
     "model": Field(ModelRef, "the judge's model"),
     "task": Field(Text(), "the judge's task type (routing)"),
@@ -386,7 +388,7 @@ COMMON = {
     "retry": Field(Retry, "an attempt count or a retry policy"),
     "timeout": Field(Num(gt=0), "seconds per attempt"),
     "cache": Field(Bool(), "reuse a result for the same inputs (prompt steps: on by default)"),
-    "check": Field(Check, "quality gate: an expression or {expr|python|judge, max_attempts, message}"),
+    "check": Field(Check, "quality gate: an expression or {expr|python|judge, params, max_attempts, message}"),
     "model": Field(ModelRef, "provider:model, an alias, or a fallback list"),
     "task": Field(Text(), "task type, routed through `routing`"),
     "system": Field(Template, "system prompt (template)"),

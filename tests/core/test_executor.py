@@ -133,7 +133,26 @@ def test_check_failure_is_fed_back_and_the_step_runs_again():
 def test_check_gives_up_after_max_attempts():
     p = orc.Pipeline("chk", [orc.step("d", code="output = 'no'", check={"expr": "output == 'yes'", "max_attempts": 2})])
     r = run(p)
-    assert r.status == "failed" and "check failed 2 time(s)" in r.error
+    assert r.status == "failed" and "check `output == 'yes'` failed 2 time(s)" in r.error
+
+
+def test_a_python_check_gets_its_params_rendered_and_is_named_when_it_gives_up():
+    seen = []
+
+    def mentions(output, words, limit):
+        seen.append((words, limit))
+        return None if any(w in output for w in words) else f"name one of {', '.join(words)}"
+
+    p = orc.Pipeline("chk", [
+        orc.step("topic", python=lambda: ["lunch", "vote"]),
+        orc.step("d", code="output = 'no idea'", needs=["topic"],
+                 check={"python": mentions, "params": {"words": "{{ steps.topic.output }}", "limit": 3},
+                        "max_attempts": 2})])
+    r = run(p)
+    assert seen == [(["lunch", "vote"], 3)] * 2
+    assert r.status == "failed" and "check mentions failed 2 time(s), last: name one of lunch, vote" in r.error
+    with pytest.raises(orc.SpecError, match="passed to a `python` check"):
+        orc.step("e", code="output = 1", check={"expr": "output", "params": {"a": 1}})
 
 
 def test_a_failure_stops_new_work_but_lets_running_steps_finish():

@@ -13,9 +13,10 @@ A small web app where a team proposes lunch places and votes once a day.
 - The winner is posted to the team chat channel.
 """
 
-ANALYSIS = {"goals": ["Agree on a lunch place every day"], "constraints": ["Works on phones"],
+ANALYSIS = {"users": ["team member"], "goals": ["Agree on a lunch place every day"], "constraints": ["Works on phones"],
             "risks": ["Few people vote"], "open_questions": ["Who may add places?"]}
-PLAN_ONE = {"milestones": [{"title": "Voting", "goal": "Team members vote once a day for lunch", "depends_on": []}]}
+PLAN_ONE = {"milestones": [{"title": "Voting", "goal": "Team members vote once a day for lunch", "depends_on": []},
+                           {"title": "Places", "goal": "Team members add lunch places", "depends_on": [1]}]}
 PLAN_TWO = {"milestones": [{"title": "Voting", "goal": "Team members vote once a day for lunch", "depends_on": []},
                            {"title": "Chat", "goal": "The winner is posted to the team chat", "depends_on": [1]}]}
 STORY = {"title": "Vote for lunch",

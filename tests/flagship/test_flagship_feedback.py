@@ -24,7 +24,7 @@ def test_routing_sends_analysis_and_plan_to_one_vendor_and_code_to_the_other(
         fake_anthropic, fake_openai, requirements, tmp_path, capsys):
     fake_anthropic.push({"data": ANALYSIS}, {"data": PLAN_ONE}, {"data": STORIES})
     fake_openai.push({"data": IMPLEMENTATION})
-    result = _run(capsys, requirements, "--approval", "auto")
+    result = _run(capsys, requirements, "--approval", "auto", "-p", "max_milestones=1")
     assert result["exit"] == 0, result["error"]
 
     routed = {(c["step_id"], f"{c['provider']}:{c['model']}") for c in calls()}
@@ -51,7 +51,7 @@ def test_a_story_that_fails_the_check_is_written_again_with_the_feedback(
     circular = {"stories": [dict(STORY, story="As a team member, I want to vote, so that to vote")]}
     fake_anthropic.push({"data": ANALYSIS}, {"data": PLAN_ONE}, {"data": circular}, {"data": STORIES})
     fake_openai.push({"data": IMPLEMENTATION})
-    result = _run(capsys, requirements, "--approval", "auto")
+    result = _run(capsys, requirements, "--approval", "auto", "-p", "max_milestones=1")
     assert result["exit"] == 0, result["error"]
 
     first, second = answered("stories")
@@ -64,7 +64,7 @@ def test_a_story_that_fails_the_check_is_written_again_with_the_feedback(
     attempts = rows("SELECT attempt, status, error FROM steps WHERE step_id = 'stories' AND item_index = 0 "
                     "ORDER BY attempt")
     assert [(a["attempt"], a["status"]) for a in attempts] == [(1, "failed"), (2, "succeeded")]
-    assert attempts[0]["error"].startswith("check failed: story 1: the 'so that' part must say why")
+    assert attempts[0]["error"].startswith("check failed: [benefit] story 1: the 'so that' part must say why")
     story = (tmp_path / "project" / "stories" / "m1-s1-vote-for-lunch.md").read_text()
     assert "- [ ] A second vote on the same day is refused" in story
 

@@ -1,0 +1,224 @@
+"""Quality checks of the built-in ``project`` pipeline that catch a model's nonsense.
+
+Cheap and deterministic (no model, no network): each document the model writes must
+
+- **name terms of the requirements**: a milestone or a story with no word of the requirements in
+  it is about something else (a small model's invented words, another project);
+- **be in the requirements' language**: the same script (Latin, Cyrillic, ...) and, for languages
+  written in Latin letters, more of the requirements' language's common words than of another's;
+- **not repeat**: not another item of the same answer, not the analysis' goals word for word, and
+  a story's "so that" is not its "I want" again.
+
+Each function returns None when the answer passes, else one line that names the failed check in
+brackets (``[terms]``, ``[language]``, ``[repeats]``, ``[benefit]``, ``[shape]``) and says what to
+fix. The step is then asked again with that line in the prompt; after the last attempt the run's
+error ends with it. The checks are lenient on purpose: one term of the requirements is enough,
+and a text too short to tell its language passes.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# The most common words of a few languages written in Latin letters: enough to tell them apart in
+# a sentence or two. A language missing here is never rejected for its words (only for its script).
+COMMON_WORDS = {
+    "English": "the a an and or of to in on for with is are be it this that as at by from we you they "
+               "i my our can will each when not no all one have has so want",
+    "German": "der die das und oder ist sind ein eine einen nicht mit von zu den dem des für auf im es "
+              "ich wir sie auch wenn kann werden jeder",
+    "French": "le la les et ou est sont un une des du de pas avec pour dans sur ce qui que nous vous il "
+              "elle peut chaque",
+    "Spanish": "el la los las y o es son un una de del no con por para en que se su al lo como puede "
+               "cada",
+    "Italian": "il lo la gli le e o è sono un una di del non con per che si al come può ogni della",
+    "Dutch": "de het een en of is zijn niet met van voor op dat die wij ze ook kan elke",
+    "Portuguese": "o a os as e ou é são um uma de do da não com por para em que se mais cada pode",
+}
+_COMMON = {lang: frozenset(words.split()) for lang, words in COMMON_WORDS.items()}
+_ALL_COMMON = frozenset().union(*_COMMON.values())
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+
+
+def words(text) -> list[str]:
+    """The words of a text, lower-case (letters only; numbers and punctuation dropped)."""
+    return _WORD.findall(str(text or "").lower())
+
+
+def stem(word: str) -> str:
+    """A crude stem that lets 'votes', 'voting' and 'voted' meet 'vote' (English endings only;
+    other words pass through)."""
+    for ending in ("ing", "ies", "es", "ed", "s", "e", "y"):
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            return word[: -len(ending)]
+    return word
+
+
+def terms(requirements: str) -> set[str]:
+    """The stems of the requirements' words that carry meaning (3+ letters, not common words)."""
+    return {stem(w) for w in words(requirements) if len(w) >= 3 and w not in _ALL_COMMON}
+
+
+def mentions(text, vocabulary: set[str]) -> list[str]:
+    """The words of ``text`` that are terms of the requirements (``vocabulary`` from ``terms``)."""
+    out = []
+    for w in words(text):
+        if len(w) >= 3 and w not in _ALL_COMMON and stem(w) in vocabulary and w not in out:
+            out.append(w)
+    return out
+
+
+def script(text) -> str | None:
+    """The writing system most letters of ``text`` belong to ('LATIN', 'CYRILLIC', 'CJK', ...)."""
+    counts: dict[str, int] = {}
+    for ch in str(text or ""):
+        if ch.isalpha():
+            name = unicodedata.name(ch, "")
+            key = name.split(" ")[0] if name else "OTHER"
+            counts[key] = counts.get(key, 0) + 1
+    return max(counts, key=counts.get) if counts else None
+
+
+def language(text) -> str | None:
+    """The language of a text among ``COMMON_WORDS``, or None when it cannot tell (too few common
+    words, a tie, or another script)."""
+    if script(text) not in (None, "LATIN"):
+        return None
+    ws = words(text)
+    scores = {lang: sum(w in common for w in ws) for lang, common in _COMMON.items()}
+    best = max(scores.values())
+    leaders = [lang for lang, n in scores.items() if n == best]
+    return leaders[0] if best >= 2 and len(leaders) == 1 else None
+
+
+def foreign(text, requirements: str) -> str | None:
+    """Why ``text`` is not in the language of the requirements, or None when it is (or when it is
+    too short to tell)."""
+    want_script, got_script = script(requirements), script(text)
+    if want_script and got_script and want_script != got_script:
+        return f"is written in {got_script.title()} letters, the requirements in {want_script.title()}"
+    want = language(requirements)
+    if want is None:
+        return None
+    ws = words(text)
+    scores = {lang: sum(w in common for w in ws) for lang, common in _COMMON.items()}
+    other = max((lang for lang in scores if lang != want), key=scores.get)
+    if scores[other] >= 2 and scores[other] > scores[want]:
+        return f"reads as {other}; write it in {want}, the language of the requirements"
+    return None
+
+
+def _key(text) -> str:
+    return " ".join(words(text))
+
+
+def _repeats(texts: list[tuple[str, str]]) -> list[str]:
+    """(label, text) pairs -> 'X repeats Y' for each text equal to an earlier one (word for word)."""
+    seen: dict[str, str] = {}
+    out = []
+    for label, text in texts:
+        k = _key(text)
+        if not k:
+            continue
+        if k in seen:
+            out.append(f"{label} repeats {seen[k]}")
+        else:
+            seen[k] = label
+    return out
+
+
+def _goal_copies(label: str, texts, goals) -> list[str]:
+    keys = {_key(g) for g in goals or [] if _key(g)}
+    return [f"{label} copies a goal of the analysis word for word" for t in texts if _key(t) in keys][:1]
+
+
+def _verdict(problems: list[tuple[str, str]]) -> str | None:
+    """[(check, problem)] -> one line, the first few problems, each prefixed with its check."""
+    if not problems:
+        return None
+    shown = [f"[{check}] {text}" for check, text in problems[:3]]
+    more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+    return "; ".join(shown) + more + "."
+
+
+# the checks of the pipeline's steps ----------------------------------------------------------
+def check_plan(output, requirements: str = "") -> str | None:
+    """The plan's milestones: each names a term of the requirements and is in their language, and
+    at least two are different (a milestone that repeats an earlier title is dropped by
+    ``project_files.outline``, with a note for the reviewer)."""
+    milestones = (output or {}).get("milestones") if isinstance(output, dict) else None
+    if not milestones:
+        return "[shape] plan at least two milestones."
+    vocabulary = terms(requirements)
+    problems: list[tuple[str, str]] = []
+    for n, m in enumerate(milestones, 1):
+        title, goal = str(m.get("title") or ""), str(m.get("goal") or "")
+        if vocabulary and not mentions(f"{title} {goal}", vocabulary):
+            problems.append(("terms", f"milestone {n} ('{title}') names nothing from the requirements; "
+                                      "say which part of them it delivers"))
+        why = foreign(f"{title}. {goal}", requirements)
+        if why:
+            problems.append(("language", f"milestone {n} {why}"))
+    distinct = {_key(m.get("title")) for m in milestones if _key(m.get("title"))}
+    if len(distinct) < min(2, len(milestones)):
+        problems.append(("repeats", "the milestones all have the same title; give each its own part of the work"))
+    return _verdict(problems)
+
+
+def check_stories(output, requirements: str = "", goals=None) -> str | None:
+    """The stories of one milestone: "As a <user>, I want <action>, so that <benefit>" with a
+    benefit that is not the action again; each story names a term of the requirements, is in their
+    language, and repeats no other story (title or sentence) or goal of the analysis word for word.
+    Without ``requirements`` only the sentence and the repeats are checked."""
+    from .project_files import split_story
+    stories = (output or {}).get("stories") if isinstance(output, dict) else None
+    if not stories:
+        return "[shape] write at least one user story."
+    vocabulary = terms(requirements)
+    problems: list[tuple[str, str]] = []
+    titles, sentences = [], []
+    for n, s in enumerate(stories, 1):
+        parts = split_story(s.get("story"))
+        criteria = [str(c) for c in s.get("acceptance_criteria") or []]
+        titles.append((f"the title of story {n}", str(s.get("title") or "")))
+        sentences.append((f"story {n}", str(s.get("story") or "")))
+        if not parts["as_a"]:
+            problems.append(("shape", f"story {n} must read 'As a <user>, I want <action>, so that <benefit>'"))
+            continue
+        if _key(parts["i_want"]) == _key(parts["so_that"]):
+            problems.append(("benefit", f"story {n}: the 'so that' part must say why the user wants it, "
+                                        "not repeat the 'I want'"))
+        text = " ".join([str(s.get("title") or ""), parts["as_a"], parts["i_want"], parts["so_that"], *criteria])
+        if vocabulary and not mentions(text, vocabulary):
+            problems.append(("terms", f"story {n} ('{s.get('title')}') uses no words of the requirements; "
+                                      "write about what they ask for"))
+        why = foreign(" ".join([parts["i_want"], parts["so_that"], *criteria]), requirements) if requirements \
+            else None
+        if why:
+            problems.append(("language", f"story {n} {why}"))
+        problems += [("repeats", p) for p in _goal_copies(f"story {n}", [parts["i_want"], parts["so_that"]], goals)]
+    problems += [("repeats", p) for p in _repeats(titles) + _repeats(sentences)]
+    return _verdict(problems)
+
+
+def check_analysis(output, requirements: str = "") -> str | None:
+    """The analysis: no item repeats another one word for word (a risk that is a goal again), the
+    goals name terms of the requirements, and every item is in their language."""
+    if not isinstance(output, dict):
+        return "[shape] answer with goals, constraints, risks and open questions."
+    vocabulary = terms(requirements)
+    problems: list[tuple[str, str]] = []
+    items = []
+    for key in ("users", "goals", "constraints", "risks", "open_questions"):
+        for n, text in enumerate(output.get(key) or [], 1):
+            label = f"{key.replace('_', ' ')[:-1]} {n}"
+            items.append((label, str(text)))
+            if key != "users":
+                why = foreign(text, requirements)
+                if why:
+                    problems.append(("language", f"{label} {why}"))
+    goals = [str(g) for g in output.get("goals") or []]
+    if vocabulary and goals and not mentions(" ".join(goals), vocabulary):
+        problems.append(("terms", "the goals name nothing from the requirements; say what the users want to do"))
+    problems += [("repeats", p) for p in _repeats(items)]
+    return _verdict(problems)

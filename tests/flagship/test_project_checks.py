@@ -1,0 +1,71 @@
+"""The nonsense checks of the `project` pipeline (project_checks.py): no model needed."""
+from __future__ import annotations
+
+import json
+
+from flagkit import ANALYSIS, IMPLEMENTATION, PLAN_TWO, REQUIREMENTS, STORY
+
+from orchestrator_nb.cli.main import main
+from orchestrator_nb.pipelines.project_checks import check_plan, check_stories, foreign, language, terms
+
+GOALS = ["Agree on a lunch place every day"]
+
+
+def test_a_reasonable_story_passes():
+    assert check_stories({"stories": [STORY]}, REQUIREMENTS, GOALS) is None
+    other = dict(STORY, title="Add a place", story="As a team member, I want to add a place with its cuisine, "
+                 "so that others can vote for it")
+    assert check_stories({"stories": [STORY, other]}, REQUIREMENTS, GOALS) is None
+    assert check_stories({"stories": [STORY]}) is None          # without requirements: shape and repeats only
+
+
+def test_a_story_of_words_absent_from_the_requirements_fails_the_terms_check():
+    made_up = {"title": "Zorbu flinks", "story": "As a grobnik, I want zorbu flinks, so that quarn dribs",
+               "acceptance_criteria": ["Flinks zorbu quarn"]}
+    problem = check_stories({"stories": [made_up]}, REQUIREMENTS, GOALS)
+    assert problem.startswith("[terms] story 1 ('Zorbu flinks') uses no words of the requirements")
+
+
+def test_a_story_in_another_language_fails_the_language_check():
+    spanish = {"title": "Votar el almuerzo", "story": "As a miembro, I want votar por un lugar para el almuerzo, "
+               "so that el equipo se pone de acuerdo con la comida",
+               "acceptance_criteria": ["Un segundo voto en el mismo lugar no se cuenta"]}
+    problem = check_stories({"stories": [spanish]}, REQUIREMENTS, GOALS)
+    assert "[language] story 1 reads as Spanish; write it in English" in problem
+    assert language(REQUIREMENTS) == "English"
+    assert "Cyrillic letters" in foreign("Голосовать за обед каждый день", REQUIREMENTS)
+
+
+def test_repeats_and_a_circular_benefit_fail_and_are_named():
+    echo = dict(STORY, story="As a team member, I want to vote, so that to vote")
+    assert check_stories({"stories": [echo]}, REQUIREMENTS) == (
+        "[benefit] story 1: the 'so that' part must say why the user wants it, not repeat the 'I want'.")
+    twice = check_stories({"stories": [STORY, dict(STORY)]}, REQUIREMENTS, GOALS)
+    assert "[repeats] the title of story 2 repeats the title of story 1" in twice
+    copy = dict(STORY, story="As a team member, I want agree on a lunch place every day, so that we eat together")
+    assert "[repeats] story 1 copies a goal of the analysis word for word" in check_stories(
+        {"stories": [copy]}, REQUIREMENTS, GOALS)
+    assert check_stories({"stories": [dict(STORY, story="We want food")]}, REQUIREMENTS).startswith("[shape]")
+
+
+def test_the_plan_check():
+    assert check_plan(PLAN_TWO, REQUIREMENTS) is None
+    same = {"milestones": [PLAN_TWO["milestones"][0]] * 3}
+    assert check_plan(same, REQUIREMENTS).startswith("[repeats] the milestones all have the same title")
+    off = {"milestones": [PLAN_TWO["milestones"][0], {"title": "Quantum widgets", "goal": "Ship quantum widgets",
+                                                      "depends_on": [1]}]}
+    assert check_plan(off, REQUIREMENTS).startswith("[terms] milestone 2 ('Quantum widgets')")
+    assert "vot" in terms(REQUIREMENTS) and "the" not in terms(REQUIREMENTS)
+
+
+def test_after_the_last_attempt_the_run_names_the_failed_check(
+        fake_anthropic, fake_openai, requirements, capsys):
+    made_up = {"stories": [{"title": "Zorbu flinks", "story": "As a grobnik, I want zorbu flinks, so that quarn dribs",
+                            "acceptance_criteria": ["Flinks zorbu quarn"]}]}
+    fake_anthropic.push({"data": ANALYSIS}, {"data": PLAN_TWO}, *[{"data": made_up}] * 6)
+    fake_openai.push({"data": IMPLEMENTATION})
+    code = main(["run", "project", "-p", f"requirements=@{requirements}", "--approval", "auto", "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 1 and result["status"] == "failed"
+    assert "step 'stories': check check_stories failed 3 time(s), last: [terms] story 1 ('Zorbu flinks')" \
+        in result["error"]
