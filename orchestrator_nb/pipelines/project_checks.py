@@ -168,19 +168,16 @@ def check_plan(output, requirements: str = "") -> str | None:
 def check_stories(output, requirements: str = "", goals=None) -> str | None:
     """The stories of one milestone: "As a <user>, I want <action>, so that <benefit>" with a
     benefit that is not the action again; each story names a term of the requirements, is in their
-    language, and repeats no other story's title or goal of the analysis word for word (a story
-    that is an earlier one again is dropped by ``project_files.story_list``, not failed). Without ``requirements`` only the sentence and the repeats are checked."""
+    language, and repeats no other story (title or sentence) or goal of the analysis word for word.
+    Without ``requirements`` only the sentence and the repeats are checked."""
     from .project_files import split_story
     stories = (output or {}).get("stories") if isinstance(output, dict) else None
     if not stories:
         return "[shape] write at least one user story."
     vocabulary = terms(requirements)
     problems: list[tuple[str, str]] = []
-    titles, sentences, seen = [], [], set()
+    titles, sentences = [], []
     for n, s in enumerate(stories, 1):
-        if _key(s.get("story")) in seen:  # the same story again: `story_list` keeps one, so it passes
-            continue
-        seen.add(_key(s.get("story")))
         parts = split_story(s.get("story"))
         criteria = [str(c) for c in s.get("acceptance_criteria") or []]
         titles.append((f"the title of story {n}", str(s.get("title") or "")))

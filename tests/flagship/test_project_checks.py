@@ -40,11 +40,8 @@ def test_repeats_and_a_circular_benefit_fail_and_are_named():
     echo = dict(STORY, story="As a team member, I want to vote, so that to vote")
     assert check_stories({"stories": [echo]}, REQUIREMENTS) == (
         "[benefit] story 1: the 'so that' part must say why the user wants it, not repeat the 'I want'.")
-    twice = check_stories({"stories": [STORY, dict(STORY, story=STORY["story"].replace("so that", "so that soon"))]},
-                          REQUIREMENTS, GOALS)
+    twice = check_stories({"stories": [STORY, dict(STORY)]}, REQUIREMENTS, GOALS)
     assert "[repeats] the title of story 2 repeats the title of story 1" in twice
-    # the very same story twice is not failed: story_list writes it once
-    assert check_stories({"stories": [STORY, dict(STORY)]}, REQUIREMENTS, GOALS) is None
     copy = dict(STORY, story="As a team member, I want agree on a lunch place every day, so that we eat together")
     assert "[repeats] story 1 copies a goal of the analysis word for word" in check_stories(
         {"stories": [copy]}, REQUIREMENTS, GOALS)
