@@ -21,13 +21,13 @@ TEXTS = {"lunch-poll": HERE.parents[1] / "notebooks" / "requirements.md",
 STRUCTURED = ("analysis", "plan", "stories", "implementation")
 
 
-# Known and open (issue 17): on the data-pipeline brief the offline model writes milestones that all
-# share one title, every try, so the plan check fails the run. Strict: a fix makes this test fail
-# until the mark is removed.
+# Known and open (issue 17): on the data-pipeline brief the offline model mostly writes milestones
+# that all share one title, every try, so the plan check fails the run (not always: llama.cpp's
+# output on 2 busy cores is not bit-for-bit repeatable, so the mark is not strict).
 KNOWN_FAILING = {"data-pipeline": "offline plan repeats one milestone title (issue 17, open)"}
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_FAILING[n]))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=False, reason=KNOWN_FAILING[n]))
                                   if n in KNOWN_FAILING else n for n in TEXTS])
 def test_the_flagship_runs_on_the_offline_model_and_writes_the_folder(name, tmp_path, capsys):
     from orchestrator_nb.providers.local import LocalProvider
