@@ -7,6 +7,7 @@ Every failure is one ``SpecError`` line: ``file:line: steps[2].needs: unknown st
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from ..dialects import preprocess, translate_if_foreign
@@ -144,13 +145,17 @@ def _inline_sub(sub: dict, parent: dict, step: dict, lines: Lines, at: tuple, fi
     return child
 
 
+_HINT_LINE = re.compile(r"(?:template|code) line (\d+)")  # a hint that points into a multi-line value
+
+
 def _locate(err: SpecError, lines: Lines, file: str, data) -> SpecError:
     if err.file is not None:
         return err
     line = lines.near(err.loc)
     offset = 0
-    if err.hint and err.hint.startswith(("template line ", "code line ")) and line:
-        n = int(err.hint.rsplit(" ", 1)[1])
+    at = _HINT_LINE.match(err.hint or "")
+    if at and line:
+        n = int(at.group(1))
         value = _get(data, err.loc)
         offset = n if isinstance(value, str) and "\n" in value else n - 1
     return err.at_source(file, line, offset)

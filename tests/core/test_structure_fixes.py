@@ -157,3 +157,12 @@ def test_cache_export_makes_the_folder_it_writes_into(tmp_path, capsys):
     target = tmp_path / "new" / "dir" / "c.jsonl"
     assert orc_main(["cache", "export", str(target), "--db", str(tmp_path / "s.duckdb")]) == 0, capsys.readouterr()
     assert target.exists()
+
+
+def test_braces_in_one_line_code_are_a_spec_error_at_its_line():
+    """Found by the fuzz test: the hint's own text was read as the line number (ValueError)."""
+    from orchestrator_nb.core.loader import load_text
+    from orchestrator_nb.errors import SpecError
+    with pytest.raises(SpecError) as e:
+        load_text("name: a\nsteps:\n- id: a\n  code: '{{ steps.a.output }}'\n")
+    assert e.value.line == 4 and "is Python, not a template" in str(e.value)
