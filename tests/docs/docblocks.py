@@ -14,6 +14,10 @@ The convention (written for authors in docs/contributing-docs.md):
     ``<!-- doctest: run ARGS -->``         a whole pipeline run with these `orc run` arguments instead
                                            of the default ``--approval auto --model scripted:echo``
     ``<!-- doctest: given PYTHON -->``     a %%orc cell: notebook variables to define first
+    ``<!-- doctest: server -->``           a shell block that talks to a Jupyter server: run with the
+                                           page's other shell blocks while the test serves the fresh
+                                           clone (its `TOKEN=`/`URL=` lines get the test server's);
+                                           no request may go unanswered or get 401, 403, 404 or a 5xx
 - A shell line whose comment says ``(exit N)`` must exit with N; ``$RUN`` stands for the run the
   example is about: the newest run waiting for approval, else the newest run (sub-runs aside).
 """
@@ -29,7 +33,7 @@ REPO = Path(__file__).resolve().parents[2]
 SHELL = {"bash", "sh", "shell"}
 YAML = {"yaml", "yml"}
 SHOWN = {"python", "text", "sql", "json", "toml", "ini", "mermaid", "javascript", "typescript", "console"}
-DIRECTIVES = ("skip", "file", "validate", "run", "given")
+DIRECTIVES = ("skip", "file", "validate", "run", "given", "server")
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<lang>[^`\s]*)[^`]*$")
 _DIRECTIVE = re.compile(r"^\s*<!--\s*doctest:\s*(?P<word>\w[\w-]*)\s*(?P<arg>.*?)\s*-->\s*$")
@@ -92,7 +96,7 @@ def all_blocks() -> list[Block]:
 
 
 def kind(block: Block) -> str:
-    """What the test does with a block: skip, shown, shell, file, cell, pipeline, fragment.
+    """What the test does with a block: skip, shown, shell, server, file, cell, pipeline, fragment.
     Raises ValueError (naming the block and the fix) for a block it cannot handle."""
     if block.directive is not None and block.directive not in DIRECTIVES:
         raise ValueError(f"{block.where}: unknown doctest directive '{block.directive}' (use one of {DIRECTIVES})")
@@ -102,6 +106,10 @@ def kind(block: Block) -> str:
         return "skip"
     if not block.lang:
         raise ValueError(f"{block.where}: a fenced block without a language (write ```bash, ```yaml, ```text...)")
+    if block.directive == "server":
+        if block.lang not in SHELL:
+            raise ValueError(f"{block.where}: `doctest: server` is for shell blocks (this one is '{block.lang}')")
+        return "server"
     if block.lang in SHOWN:
         return "shown"
     if block.lang in SHELL:
@@ -143,15 +151,32 @@ def as_pipeline(data) -> dict | None:
 def shell_script(page_blocks: list[Block]) -> str:
     """The page's shell blocks (and the files its YAML blocks stand for), as one bash script."""
     out = ["set -euo pipefail", "__latest_run() { python - <<'__PY__'", _LATEST_RUN, "__PY__", "}"]
+    if any(kind(b) == "server" for b in page_blocks):
+        out.append(_CURL)
+    own_run = False         # once the page sets RUN itself, $RUN is the page's
     for b in page_blocks:
         k = kind(b)
         if k == "file":
             out += [f"echo '@@ {b.where}' >&2", f"mkdir -p \"$(dirname '{b.arg}')\"",
                     f"cat > '{b.arg}' <<'__DOC_EOF__'", b.text.rstrip("\n"), "__DOC_EOF__"]
-        elif k == "shell":
+        elif k in ("shell", "server"):
             out.append(f"echo '@@ {b.where}' >&2")
-            out += [_line(ln) for ln in _joined(b.text)]
+            for ln in _joined(b.text):
+                out.append(_server_line(ln, own_run) if k == "server" else _line(ln, own_run))
+                own_run = own_run or bool(_SETS_RUN.search(ln))
     return "\n".join(out) + "\n"
+
+
+# every request of a server block reports its HTTP status on stderr (the test fails on 000 or 5xx)
+_CURL = "curl() { command curl -w '%{stderr}@@ HTTP %{http_code} %{method} %{url_effective}\\n' \"$@\"; }"
+_SERVER_VARS = re.compile(r"^(TOKEN|URL)=")
+
+
+def _server_line(line: str, own_run: bool = False) -> str:
+    """A server block's line: the reader's `TOKEN=...`/`URL=...` give way to the test server's."""
+    if _SERVER_VARS.match(line):
+        return ": set by the test: " + _quote(line.split("=", 1)[0])
+    return _line(line, own_run)
 
 
 _LATEST_RUN = """import orchestrator_nb as orc
@@ -172,8 +197,11 @@ def _joined(text: str) -> list[str]:
     return out
 
 
-def _line(line: str) -> str:
-    if "$RUN" in line or "${RUN}" in line:
+_SETS_RUN = re.compile(r"(^|[\s;(])RUN=")
+
+
+def _line(line: str, own_run: bool = False) -> str:
+    if ("$RUN" in line or "${RUN}" in line) and not own_run:
         line = "RUN=$(__latest_run); " + line
     m = _EXIT.match(line) if "\n" not in line else None
     if m and int(m["code"]) != 0:

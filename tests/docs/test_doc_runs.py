@@ -9,10 +9,16 @@ directive says otherwise).
 from __future__ import annotations
 
 import os
+import re
+import secrets
 import shlex
 import shutil
 import subprocess
 import sys
+import time
+import urllib.request
+import contextlib
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,7 +34,7 @@ def _kind(block) -> str:
         return "bad"      # reported by test_doc_examples.py
 
 
-SHELL_PAGES = [p for p in pages() if any(_kind(b) == "shell" for b in blocks(p))]
+SHELL_PAGES = [p for p in pages() if any(_kind(b) in ("shell", "server") for b in blocks(p))]
 PIPELINES = [b for b in all_blocks() if _kind(b) == "pipeline" and b.directive != "validate"]
 
 
@@ -64,13 +70,60 @@ def fresh_clone(dest: Path) -> Path:
     return dest
 
 
+@contextmanager
+def jupyter_server(root: Path, env: dict):
+    """A Jupyter server on a free port serving ``root``, with a token and XSRF checks on (as a user
+    runs it); yields the environment a page's server blocks run in (TOKEN and URL set)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = secrets.token_hex(16)
+    log = open(root.parent / "server.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
+                             f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root}",
+                             f"--IdentityProvider.token={token}"],
+                            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None, f"jupyter server exited:\n{(root.parent / 'server.log').read_text()[-3000:]}"
+            assert time.monotonic() < deadline, "jupyter server did not answer in 90 s"
+            try:
+                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        yield dict(env, TOKEN=token, URL=url)
+    finally:
+        proc.terminate()       # the server cancels its workers' runs on the way out
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        log.close()
+
+
+_HTTP = re.compile(r"^@@ HTTP (\d{3}) (.*)$", re.M)
+
+
 @pytest.mark.parametrize("page", SHELL_PAGES, ids=[p.name for p in SHELL_PAGES])
 def test_shell_examples_run_in_a_fresh_clone_and_leave_it_clean(page, tmp_path):
     clone = fresh_clone(tmp_path / "clone")
     page_blocks = blocks(page)
     script = shell_script(page_blocks)
-    proc = subprocess.run(["bash", "-c", script], cwd=clone, env=no_key_env(), capture_output=True, text=True,
-                          timeout=1200)
+    with contextlib.ExitStack() as stack:
+        env = no_key_env()
+        if any(kind(b) == "server" for b in page_blocks):
+            env = stack.enter_context(jupyter_server(clone, env))
+        proc = subprocess.run(["bash", "-c", script], cwd=clone, env=env, capture_output=True, text=True,
+                              timeout=1200)
+    answered = _HTTP.findall(proc.stderr)
+    # a 400/409 may be the point of an example; no answer, a refused login, a wrong path or a crash is not
+    broken = [f"{code} {what}" for code, what in answered if code in ("000", "401", "403", "404") or code[0] == "5"]
+    assert not broken, f"{page.name}: requests that failed:\n" + "\n".join(broken)
     if proc.returncode != 0:
         where = [ln for ln in proc.stderr.splitlines() if ln.startswith("@@ ")]
         pytest.fail(f"{where[-1][3:] if where else page.name}: a shell example failed (exit {proc.returncode})\n"
