@@ -46,7 +46,10 @@ def run_blocking(coro):
     if watch:
         setsignal(signal.SIGINT, on_ctrl_c)
     try:
-        return loop.run_until_complete(task)
+        result = loop.run_until_complete(task)
+        if interrupted:  # the run took the cancel and ended as `cancelled` without re-raising it
+            raise KeyboardInterrupt()
+        return result
     except asyncio.CancelledError:
         if interrupted:
             raise KeyboardInterrupt() from None

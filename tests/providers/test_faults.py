@@ -135,13 +135,16 @@ def test_200_calls_under_30_percent_faults_all_complete(fake_openai, fake_anthro
     failed = [c for c in calls if c["error"] is not None]
     # exactly one successful call per item: nothing counted twice
     assert sorted(c["item_index"] for c in ok) == list(range(200))
-    assert len(failed) == faults_served
-    assert {reason(c) for c in failed} <= {"rate_limit", "server", "connection"}
+    # every fault is a failed row; so is an answer the client gave up on (a busy machine can make a
+    # request time out after the server sent its answer): it is retried like any failure
+    ok_served = sum(fake.answers().get("ok", 0) for fake in (fake_openai, fake_anthropic))
+    assert len(failed) == faults_served + (ok_served - 200), [c["error"] for c in failed]
+    assert {reason(c) for c in failed} <= {"rate_limit", "server", "connection", "timeout"}
     assert all(c["tokens_in"] == 0 and c["tokens_out"] == 0 and c["cost_usd"] == 0 for c in failed)
     # run totals are the sum of the successful calls, once each
     assert result.tokens_in == sum(c["tokens_in"] for c in ok)
     assert result.tokens_out == sum(c["tokens_out"] for c in ok)
-    assert sum(fake.answers().get("ok", 0) for fake in (fake_openai, fake_anthropic)) == 200
+    assert 200 <= ok_served <= 203, served   # at most a few answers arrived after their client gave up
 
 
 @pytest.mark.parametrize("vendor", ["openai", "anthropic"])
