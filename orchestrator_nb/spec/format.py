@@ -458,8 +458,9 @@ class StepRecord(Record):
 STEP = StepRecord()
 STEP_KEYS = tuple(COMMON)
 
+_INPUT_TYPES = ("string", "integer", "number", "boolean", "array", "object", "any")
 INPUT = Record("InputSpec", "A typed input; -p key=value, papermill and the magics override it.", {
-    "type": Field(OneOf("string", "integer", "number", "boolean", "array", "object", "any"), "", "any"),
+    "type": Field(OneOf(*_INPUT_TYPES), "", "any"),
     "default": Field(Anything(), "value when none is given"),
     "required": Field(Bool(), "must be given (default: when there is no default)"),
     "description": Field(Text(), "shown in help and forms"),
@@ -475,6 +476,14 @@ class InputDecl(Type):
     def check(self, value, loc, python):
         if isinstance(value, dict) and value and all(isinstance(k, str) and k in INPUT.fields for k in value):
             return INPUT.check(value, loc, python)
+        if isinstance(value, dict) and value.get("type") in _INPUT_TYPES:
+            # a declaration with a stray key, most often `{description: Who, and why}`: in a {...}
+            # mapping an unquoted comma ends the value and starts a key
+            key = next(k for k in value if k not in INPUT.fields)
+            if value[key] is None and isinstance(key, str):
+                raise SpecError(f"unknown key {short(key)}", loc=loc + (key,),
+                                hint="inside {...} a comma ends an unquoted value and starts a key: quote the value")
+            INPUT.unknown(key, loc)
         return value
 
     def schema(self):

@@ -166,3 +166,21 @@ def test_braces_in_one_line_code_are_a_spec_error_at_its_line():
     with pytest.raises(SpecError) as e:
         load_text("name: a\nsteps:\n- id: a\n  code: '{{ steps.a.output }}'\n")
     assert e.value.line == 4 and "is Python, not a template" in str(e.value)
+
+
+@pytest.mark.parametrize("decl, message", [
+    ("{type: string, description: What to write about, in short}",
+     "inputs.topic.in short: unknown key 'in short' (inside {...} a comma ends an unquoted value"),
+    ("{type: string, desciption: x}", "unknown key 'desciption' (did you mean 'description'?)"),
+])
+def test_an_input_declaration_with_a_stray_key_is_an_error_at_its_line(decl, message):
+    """A comma in an unquoted flow-mapping value made a key: the input silently became `any`."""
+    from orchestrator_nb.core.loader import load_text
+    with pytest.raises(SpecError) as e:
+        load_text(f"name: a\ninputs:\n  topic: {decl}\nsteps:\n- id: a\n  code: output = 1\n")
+    assert e.value.line == 3 and message in str(e.value)
+
+
+def test_an_object_default_in_the_short_form_is_still_a_default():
+    p = orc.load({"name": "a", "inputs": {"opts": {"a": 1, "kind": "x"}}, "steps": [{"id": "a", "code": "output = 1"}]})
+    assert p.run(db=False).status == "succeeded"
