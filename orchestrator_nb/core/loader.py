@@ -90,19 +90,18 @@ def from_data(data, lines: Lines, *, file: str, names=(), source_text: str | Non
         kind = "empty" if data is None else f"a {type(data).__name__}"
         raise SpecError(f"a pipeline must be a mapping with `name` and `steps`, this is {kind}",
                         file=file, line=lines.near(()) or 1)
-    _validate(data, lines, file)
+    checked = _validate(data, lines, file)
     base_dir = Path(file).parent if file and not file.startswith("<") else None
     stack = _stack + ((os.path.abspath(file),) if base_dir else ())
     steps = []
-    for i, raw in enumerate(data["steps"]):
+    for i, (raw, fields) in enumerate(zip(data["steps"], checked["steps"])):
         try:
-            raw = dict(raw)
             if raw.get("pipeline") is not None and isinstance(raw["pipeline"], str):
-                raw["pipeline"] = _load_sub(raw["pipeline"], base_dir, stack)
+                fields = dict(fields, pipeline=_load_sub(raw["pipeline"], base_dir, stack))
             elif isinstance(raw.get("pipeline"), dict):
-                raw["pipeline"] = _inline_sub(raw["pipeline"], data, raw, lines, ("steps", i, "pipeline"), file,
-                                              names, stack)
-            steps.append(StepDef(raw.pop("id"), **raw))
+                fields = dict(fields, pipeline=_inline_sub(raw["pipeline"], data, raw, lines, ("steps", i, "pipeline"),
+                                                           file, names, stack))
+            steps.append(StepDef.checked(fields))
         except SpecError as e:
             if e.file is not None:  # located in another file (a sub-pipeline) already
                 raise
@@ -170,9 +169,9 @@ def _get(data, loc):
     return data
 
 
-def _validate(data: dict, lines: Lines, file: str) -> None:
+def _validate(data: dict, lines: Lines, file: str) -> dict:
     """The whole file against the format (types, unknown keys, required keys), in file order."""
     try:
-        PIPELINE.check(data)
+        return PIPELINE.check(data)
     except SpecError as e:
         raise SpecError(e.message, loc=e.loc, file=file, line=lines.near(e.loc), hint=e.hint) from None

@@ -40,7 +40,17 @@ class StepDef:
     thread = False
 
     def __init__(self, id: str, **fields):
-        fields = STEP.check({"id": id, **fields}, (), python=True)
+        self._build(STEP.check({"id": id, **fields}, (), python=True))
+
+    @classmethod
+    def checked(cls, fields: dict) -> "StepDef":
+        """A step from fields the format has checked already (a loaded file's steps: checked with
+        the whole file, so not twice)."""
+        step = cls.__new__(cls)
+        step._build(dict(fields))
+        return step
+
+    def _build(self, fields: dict) -> None:
         self.id = fields.pop("id")
         kind = self.kind = next((k for k in fields if k in ACTIONS and fields[k] is not None), None) \
             or next(k for k in fields if k not in STEP.fields)
