@@ -46,10 +46,7 @@ def run_blocking(coro):
     if watch:
         setsignal(signal.SIGINT, on_ctrl_c)
     try:
-        result = loop.run_until_complete(task)
-        if interrupted:  # the run took the cancel and ended as `cancelled` without re-raising it
-            raise KeyboardInterrupt()
-        return result
+        return loop.run_until_complete(task)
     except asyncio.CancelledError:
         if interrupted:
             raise KeyboardInterrupt() from None
