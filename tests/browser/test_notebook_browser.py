@@ -59,7 +59,7 @@ def test_request_changes_in_the_page_brings_the_card_back(lab, browser, lab_root
     page.get_by_role("button", name="Request changes").wait_for(timeout=60_000)
     page.get_by_role("button", name="Request changes").click()
     page.get_by_text("Write what to change in the comment first").wait_for(timeout=10_000)
-    page.locator(".orc-approval textarea").fill("Mention the Sun as well")
+    page.locator(".orc-approval textarea[placeholder^='Comment']").fill("Mention the Sun as well")
     page.get_by_role("button", name="Request changes").click()
     page.locator(".orc-approval").nth(1).wait_for(timeout=60_000)
     second = page.locator(".orc-approval").nth(1)
