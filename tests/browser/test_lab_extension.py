@@ -82,6 +82,15 @@ script([{"match": "slowly", "reply": "Tides follow the moon.", "delay": 3},
 
 # -- helpers on top of orchestrator_nb.testing.lab (fixtures `lab`, `browser` in conftest.py) ----
 
+def settle_focus(page, quiet_ms: int = 1000) -> None:
+    """Wait until the focused element has stayed the same for ``quiet_ms``."""
+    page.wait_for_function(f"""() => {{
+        const now = performance.now(), active = document.activeElement;
+        if (window.orcLastActive !== active) {{ window.orcLastActive = active; window.orcActiveSince = now; }}
+        return now - window.orcActiveSince >= {quiet_ms};
+    }}""", polling=100, timeout=30_000)
+
+
 def open_lab(lab, browser, notebook: str | None = None):
     """A page with JupyterLab (and ``notebook`` open, its kernel idle) and the Orchestrator sidebar shown."""
     if notebook:
@@ -323,6 +332,7 @@ def test_the_sidebar_keeps_focus_selection_and_place_across_refreshes(lab, brows
     expect(rows).to_have_count(12)
     run_id = rows.nth(5).get_attribute("data-run-id")
     target = run_row(page, run_id)
+    settle_focus(page)  # JupyterLab focuses its launcher a moment after the page is restored
     target.locator(".jp-orc-run-open").focus()  # the row's button, as Tab would reach it
     page.evaluate("""() => {
         const sidebar = document.querySelector('#orchestrator-nb-sidebar');
