@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from .version import __version__
 from .api import runner as _runner  # noqa: F401 - the run path, imported with the package (see above)
+from .core import pipeline as _pipeline  # noqa: F401 - and what building one needs
+from .spec import paths as _paths  # noqa: F401
 
 _EXPORTS = {
     "load": ("orchestrator_nb.api", "load"),

@@ -14,10 +14,13 @@ on at the same time in other processes are seen when they started before this on
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from ..errors import UsageError
-from ..providers.budget import Ledger, Limit
 from ..spec.settings import load_settings, settings_path
+
+if TYPE_CHECKING:
+    from ..providers.budget import Ledger
 
 ENV = {"daily_usd": "ORC_BUDGET_DAILY_USD", "pipeline_daily_usd": "ORC_BUDGET_PIPELINE_DAILY_USD",
        "notebook_daily_usd": "ORC_BUDGET_NOTEBOOK_DAILY_USD"}
@@ -72,6 +75,7 @@ def ledger_for(store, pipeline: str | None, notebook: str | None) -> Ledger | No
     found = limits(cfg, pipeline, notebook)
     if not found:
         return None
+    from ..providers.budget import Ledger, Limit  # the providers layer: only when a budget is set
     spent = {"all": 0.0, "pipeline": 0.0, "notebook": 0.0}
     if store is not None and store.exists():
         from ..store.stats import day_start, spent_since

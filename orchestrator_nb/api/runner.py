@@ -20,7 +20,9 @@ from ..core.services import Services
 from ..errors import OrcError, UsageError
 from ..store import Store, default_db_path
 from ..store.merger import merge_later
+from ..telemetry import subscriber_for  # light: the OpenTelemetry SDK is imported only when traces are on
 from .blocking import run_blocking
+from .budgets import ledger_for
 from .notify import webhooks_for
 
 __all__ = ["run_pipeline", "resume_run", "run_pipeline_sync", "run_blocking", "new_run_id", "prepare_pipeline", "services_for"]
@@ -105,8 +107,7 @@ async def run_pipeline(pipeline, inputs: dict | None = None, *, db=None, outdir=
                                 isolate=isolate)
     store = _store_for(db)
     policy = approval or os.environ.get("ORC_APPROVAL") or "defer"
-    from .budgets import ledger_for  # cross-run budgets: the store is read only when one is set
-    ledger = ledger_for(store, pipeline.name, notebook_path)
+    ledger = ledger_for(store, pipeline.name, notebook_path)  # cross-run budgets: the store is read only when one is set
     run = RunContext(pipeline, run_id or new_run_id(), inputs,
                      services=services_for(store, approver or PolicyApprover(policy), ledger), bus=Bus(subscribers),
                      outdir=outdir, scope=scope, source=source, notebook_path=notebook_path, use_cache=use_cache,
@@ -139,7 +140,6 @@ async def _recorded(run: RunContext, store, sync: str, record) -> RunResult:
         recorder = store.recorder(run.run_id)
         run.bus.subscribers.insert(0, recorder)
     run.bus.subscribe(webhooks_for(run))  # notifications (api.notify); None when no webhook is set
-    from ..telemetry import subscriber_for  # light: the SDK is imported only when traces are on
     run.bus.subscribe(subscriber_for(store.path if store is not None else None))  # OpenTelemetry, when on
     if _calls_models(run.pipeline):
         from ..providers import prices
@@ -224,7 +224,6 @@ async def resume_run(ref: str, *, db=None, approval: str | None = None, approver
         isolate = bool(stored.get("isolate"))
     prepare_pipeline(pipeline, isolate)
     policy = approval or stored.get("approval_policy") or os.environ.get("ORC_APPROVAL") or "defer"
-    from .budgets import ledger_for
     ledger = ledger_for(store, pipeline.name, stored.get("notebook_path"))
     run = RunContext(pipeline, run_id, stored.get("inputs") or {},
                      services=services_for(store, approver or PolicyApprover(policy), ledger), bus=Bus(subscribers),
