@@ -5,11 +5,25 @@
  * again; its 400 names the field and is shown next to it.
  */
 
+import { IJsonSchema } from './types';
+
 /** The control: one-line text, long text (a textarea that can load a file), number, checkbox,
  * menu of choices, or JSON text. */
 export type FieldKind = 'text' | 'longtext' | 'number' | 'integer' | 'boolean' | 'choice' | 'json';
 
-export interface IField {
+/** The bounds a control checks before sending, as JSON Schema names them. */
+export type Bounds = Pick<
+  IJsonSchema,
+  | 'minimum'
+  | 'maximum'
+  | 'exclusiveMinimum'
+  | 'exclusiveMaximum'
+  | 'minLength'
+  | 'maxLength'
+  | 'pattern'
+>;
+
+export interface IField extends Bounds {
   name: string;
   kind: FieldKind;
   required: boolean;
@@ -18,13 +32,6 @@ export interface IField {
   choices?: unknown[] | null;
   /** JSON that does not parse is sent as text (the server reads it as JSON or YAML). */
   lenient?: boolean;
-  minimum?: number;
-  maximum?: number;
-  exclusiveMinimum?: number;
-  exclusiveMaximum?: number;
-  minLength?: number;
-  maxLength?: number;
-  pattern?: string;
 }
 
 /** What a control holds: text, or a checkbox's state. */

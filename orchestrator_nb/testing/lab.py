@@ -27,6 +27,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+SIDEBAR = "#orchestrator-nb-sidebar"   # the extension's runs panel
 CHROMIUM = os.environ.get("ORC_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -174,6 +175,23 @@ class Lab:
         nb = NotebookPage(page, self, path)
         nb.open(timeout)
         return nb
+
+    def open_sidebar(self, browser: "Browser", notebook: str | None = None, timeout: float = 90):
+        """A page with JupyterLab (and ``notebook`` open, its kernel idle) and the Orchestrator
+        sidebar shown."""
+        if notebook:
+            page = self.open(browser, notebook).page
+        else:
+            page = browser.new_page()
+            page.goto(self.url("lab"))
+        page.wait_for_function("() => window.jupyterapp && window.jupyterapp.commands"
+                               ".hasCommand('orchestrator-nb:show-runs')", timeout=timeout * 1000)
+        page.evaluate("""async () => {
+            await window.jupyterapp.restored;
+            await window.jupyterapp.commands.execute('orchestrator-nb:show-runs');
+        }""")
+        page.wait_for_selector(SIDEBAR, state="visible", timeout=timeout * 1000)
+        return page
 
     def __enter__(self) -> "Lab":
         return self.start()

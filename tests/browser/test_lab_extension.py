@@ -93,19 +93,7 @@ def settle_focus(page, quiet_ms: int = 1000) -> None:
 
 def open_lab(lab, browser, notebook: str | None = None):
     """A page with JupyterLab (and ``notebook`` open, its kernel idle) and the Orchestrator sidebar shown."""
-    if notebook:
-        page = lab.open(browser, notebook).page
-    else:
-        page = browser.new_page()
-        page.goto(lab.url("lab"))
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.commands"
-                           ".hasCommand('orchestrator-nb:show-runs')", timeout=90_000)
-    page.evaluate("""async () => {
-        await window.jupyterapp.restored;
-        await window.jupyterapp.commands.execute('orchestrator-nb:show-runs');
-    }""")
-    expect(page.locator(SIDEBAR)).to_be_visible()
-    return page
+    return lab.open_sidebar(browser, notebook)
 
 
 def run_all(page) -> None:

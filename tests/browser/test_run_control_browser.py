@@ -74,19 +74,6 @@ def _expect_timeout():
     expect.set_options(timeout=30_000)
 
 
-def open_sidebar(lab, browser):
-    page = browser.new_page()
-    page.goto(lab.url("lab"))
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.commands"
-                           ".hasCommand('orchestrator-nb:show-runs')", timeout=90_000)
-    page.evaluate("""async () => {
-        await window.jupyterapp.restored;
-        await window.jupyterapp.commands.execute('orchestrator-nb:show-runs');
-    }""")
-    expect(page.locator(SIDEBAR)).to_be_visible()
-    return page
-
-
 def widen_sidebar(page, width: int = 420) -> None:
     """The left panel wider, so the forms read well in the screenshots."""
     page.evaluate("""(w) => {
@@ -137,7 +124,7 @@ def test_start_watch_edit_fill_resume_and_cancel_from_the_sidebar(lab, browser, 
     (lab.root / "demo_script.yaml").write_text(SCRIPT)  # ORC_SCRIPT of the server and its workers
     brief = tmp_path / "brief.md"
     brief.write_text(BRIEF)
-    page = open_sidebar(lab, browser)
+    page = lab.open_sidebar(browser)
     widen_sidebar(page)
 
     # -- New run: the form from the pipeline's inputs -------------------------------------------
