@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from ..envvars import env
 from ..errors import UsageError
 from ..spec.settings import load_settings, settings_path
 
@@ -32,7 +33,7 @@ def configured(store_path=None) -> dict:
     where = settings_path(store_path)
     out: dict = {"pipelines": {}, "notebooks": {}}
     for key, var in ENV.items():
-        raw = os.environ.get(var, "").strip()
+        raw = env(var, "").strip()
         if raw:
             out[key] = (_dollars(raw, var), var)
         elif settings.get(key) is not None:

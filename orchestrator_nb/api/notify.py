@@ -36,6 +36,8 @@ import os
 import threading
 import time
 
+from ..envvars import env as environ
+
 log = logging.getLogger(__name__)
 
 EVENTS = ("waiting", "failed", "succeeded", "cancelled", "budget_exceeded")
@@ -71,8 +73,8 @@ _warned: set = set()
 
 def destinations(store=None) -> list[Destination]:
     """The configured webhooks (cached until ORC_WEBHOOKS or the file changes)."""
-    env = os.environ.get("ORC_WEBHOOKS", "")
-    path = os.environ.get("ORC_WEBHOOKS_FILE") or (
+    env = environ("ORC_WEBHOOKS", "")
+    path = environ("ORC_WEBHOOKS_FILE") or (
         str(store.path.parent / FILE_NAME) if store is not None and hasattr(store, "path") else None)
     try:
         mtime = os.stat(path).st_mtime_ns if path else None

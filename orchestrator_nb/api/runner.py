@@ -17,6 +17,7 @@ from ..core.events import Bus
 from ..core.result import RunResult
 from ..core.runner import check_run_id, coerce_inputs, lifecycle, new_run_id, prepare, restore, run_record
 from ..core.services import Services
+from ..envvars import env
 from ..errors import OrcError, UsageError
 from ..store import Store, default_db_path
 from ..store.merger import merge_later
@@ -98,15 +99,15 @@ async def run_pipeline(pipeline, inputs: dict | None = None, *, db=None, outdir=
         check_run_id(run_id)
     prepare_pipeline(pipeline, isolate)
     # `orc notebook` / `orc batch` tell the runs made inside a notebook which notebook run they belong to
-    nb_run_id = nb_run_id or os.environ.get("ORC_NB_RUN_ID") or None
-    notebook_path = notebook_path or os.environ.get("ORC_NOTEBOOK_PATH") or None
+    nb_run_id = nb_run_id or env("ORC_NB_RUN_ID") or None
+    notebook_path = notebook_path or env("ORC_NOTEBOOK_PATH") or None
     earlier = _continued_run(pipeline, nb_run_id)
     if earlier is not None:  # `orc notebook --resume`: continue the run the notebook made last time
         return await resume_run(earlier, db=db, approval=approval, approver=approver, subscribers=subscribers,
                                 scope=scope, sync=sync, use_cache=use_cache, pipeline=pipeline, finished_ok=True,
                                 isolate=isolate)
     store = _store_for(db)
-    policy = approval or os.environ.get("ORC_APPROVAL") or "defer"
+    policy = approval or env("ORC_APPROVAL") or "defer"
     ledger = ledger_for(store, pipeline.name, notebook_path)  # cross-run budgets: the store is read only when one is set
     run = RunContext(pipeline, run_id or new_run_id(), inputs,
                      services=services_for(store, approver or PolicyApprover(policy), ledger), bus=Bus(subscribers),
@@ -122,7 +123,7 @@ def _continued_run(pipeline, nb_run_id) -> str | None:
     """`orc notebook --resume` executes a notebook again with ORC_RESUME_RUNS, the runs it made last
     time ([{run_id, spec_hash}], in order): a run of an unchanged pipeline continues the first of
     them not yet continued, so finished steps and model calls are not repeated."""
-    raw = os.environ.get("ORC_RESUME_RUNS")
+    raw = env("ORC_RESUME_RUNS")
     if not raw or not nb_run_id:
         return None
     spec_hash = pipeline.spec_hash()
@@ -223,7 +224,7 @@ async def resume_run(ref: str, *, db=None, approval: str | None = None, approver
     if isolate is None:  # a run started with --isolate stays isolated
         isolate = bool(stored.get("isolate"))
     prepare_pipeline(pipeline, isolate)
-    policy = approval or stored.get("approval_policy") or os.environ.get("ORC_APPROVAL") or "defer"
+    policy = approval or stored.get("approval_policy") or env("ORC_APPROVAL") or "defer"
     ledger = ledger_for(store, pipeline.name, stored.get("notebook_path"))
     run = RunContext(pipeline, run_id, stored.get("inputs") or {},
                      services=services_for(store, approver or PolicyApprover(policy), ledger), bus=Bus(subscribers),

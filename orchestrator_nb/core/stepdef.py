@@ -22,6 +22,11 @@ APPROVAL_ONLY = ("show", "revise", "max_revisions", "policy", "input", "on_timeo
 SQL_ONLY = ("files", "sql_access")
 CODE_KINDS = ("code", "python")
 PROMPT_ONLY = ("tools", "max_turns")                 # tool calling belongs to prompt steps
+# keys only some kinds take -> those kinds (a step of another kind that gives one is an error)
+_ONLY_FOR = {**{k: ("approval",) for k in APPROVAL_ONLY}, **{k: ("prompt",) for k in PROMPT_ONLY},
+             **{k: ("sql",) for k in SQL_ONLY}, "approve_tools": ("prompt", "call"), "isolation": CODE_KINDS}
+_ONLY_FOR_TEXT = {("approval",): "approval", ("prompt",): "prompt", ("sql",): "sql",
+                  ("prompt", "call"): "prompt and call", CODE_KINDS: "code and python"}
 # fields holding templates (besides the action): compiled here, rendered by the executor
 _TEMPLATE_FIELDS = ("when", "for_each", "system", "params", "show", "while", "max_iterations")
 
@@ -68,22 +73,10 @@ class StepDef:
                 setattr(self, key, compile_(value) if compile_ else value)
             except SpecError as e:
                 raise e.within(key) from None
-        if kind != "approval":
-            for key in APPROVAL_ONLY:
-                if getattr(self, key) is not None:
-                    raise SpecError(f"'{key}' only applies to approval steps", loc=(key,))
-        if kind != "prompt":
-            for key in PROMPT_ONLY:
-                if getattr(self, key) is not None:
-                    raise SpecError(f"'{key}' only applies to prompt steps", loc=(key,))
-        if self.approve_tools is not None and kind not in ("prompt", "call"):
-            raise SpecError("'approve_tools' only applies to prompt and call steps", loc=("approve_tools",))
-        if kind != "sql":
-            for key in SQL_ONLY:
-                if getattr(self, key) is not None:
-                    raise SpecError(f"'{key}' only applies to sql steps", loc=(key,))
-        if self.isolation is not None and kind not in CODE_KINDS:
-            raise SpecError("'isolation' only applies to code and python steps", loc=("isolation",))
+        for key in given:  # keys that belong to other kinds
+            kinds = _ONLY_FOR.get(key)
+            if kinds is not None and kind not in kinds:
+                raise SpecError(f"'{key}' only applies to {_ONLY_FOR_TEXT[kinds]} steps", loc=(key,))
         for i, name in enumerate(self.files or ()):
             if "{{" in name or "{%" in name:
                 raise SpecError("files are named in the pipeline, not by templates", loc=("files", i),

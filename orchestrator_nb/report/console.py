@@ -41,6 +41,7 @@ class ConsoleProgress:
         self.drawn = 0
         self.last_draw = 0.0
         self._ticker = None
+        self._second, self._stamp = None, ""
 
     # events -----------------------------------------------------------------------------------
     def handle(self, ev) -> None:
@@ -121,8 +122,11 @@ class ConsoleProgress:
 
     def _plain(self, row: _Row, text: str) -> None:
         if not self.live:
-            stamp = time.strftime("%H:%M:%S")
-            print(f"[{stamp}] {row.sid:<20} {text}", file=self.stream, flush=True)
+            now = int(time.time())
+            if now != self._second:  # the stamp changes once a second: format it then
+                self._second, self._stamp = now, time.strftime("%H:%M:%S", time.localtime(now))
+            self.stream.write(f"[{self._stamp}] {row.sid:<20} {text}\n")
+            self.stream.flush()  # a log tail sees each line as it happens
 
     def _dirty(self) -> None:
         if self.live and time.monotonic() - self.last_draw > 0.1:

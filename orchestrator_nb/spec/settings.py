@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 
+from ..envvars import env
 from ..errors import SpecError
 from .format import SETTINGS
 
@@ -24,7 +25,7 @@ _cache: dict[str, tuple] = {}
 
 def settings_path(store_path=None) -> str | None:
     """``ORC_SETTINGS``, else ``settings.yaml`` in the store's folder (None without a store)."""
-    named = os.environ.get("ORC_SETTINGS")
+    named = env("ORC_SETTINGS")
     if named:
         return os.path.abspath(os.path.expanduser(named))
     if store_path is None:
@@ -40,7 +41,7 @@ def load_settings(store_path=None) -> dict:
     try:
         mtime = os.stat(path).st_mtime_ns
     except OSError:
-        if os.environ.get("ORC_SETTINGS"):
+        if env("ORC_SETTINGS"):
             raise SpecError("the settings file does not exist", file=path,
                             hint="fix ORC_SETTINGS or create the file") from None
         return {}

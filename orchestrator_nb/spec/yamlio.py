@@ -112,6 +112,7 @@ def _check_expansion(root, file: str) -> None:
             stack.extend((k, False) for k in reversed(_children(node)))
 
 
+_STR = "tag:yaml.org,2002:str"
 _scalars = yaml.SafeLoader("")  # only its constructor is used, for scalar tags (int, bool, null...)
 
 
@@ -158,6 +159,8 @@ class _Builder:
             return self._mapping(node, path, depth, repeat, line)
         if isinstance(node, yaml.SequenceNode):
             return self._sequence(node, path, depth, repeat, line)
+        if node.tag == _STR:  # most scalars: the text itself (what the constructor would return)
+            return node.value
         try:
             return _scalars.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as e:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from ..envvars import env
+
 TRUE = ("1", "true", "yes", "on")
 FALSE = ("0", "false", "no", "off")
 
@@ -26,7 +28,7 @@ class TelemetryConfig:
 
 
 def _flag(name: str) -> bool | None:
-    raw = os.environ.get(name, "").strip().lower()
+    raw = env(name, "").strip().lower()
     if raw in TRUE:
         return True
     if raw in FALSE:
@@ -39,10 +41,10 @@ def resolve(settings: dict | None = None) -> TelemetryConfig | None:
     section = (settings or {}).get("telemetry") or {}
     if _flag("ORC_OTEL") is False or _flag("OTEL_SDK_DISABLED") is True or section.get("enabled") is False:
         return None
-    if os.environ.get("OTEL_TRACES_EXPORTER", "").strip().lower() == "none":
+    if env("OTEL_TRACES_EXPORTER", "").strip().lower() == "none":
         return None
-    traces = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
-    base = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+    traces = env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
+    base = env("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
     if traces or base:
         endpoint, shown = None, traces or base.rstrip("/") + "/v1/traces"
     elif section.get("endpoint"):
