@@ -1,6 +1,7 @@
 """Per-run state: inputs, step states, scope for templates, cost, and the run's services."""
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -101,6 +102,13 @@ class RunInfo:
         return self.id
 
 
+
+@functools.lru_cache(maxsize=32)
+def _path(outdir) -> Path:
+    """The output directory as a Path: the same few folders run after run (Paths never change)."""
+    return Path(outdir)
+
+
 class RunContext:
     def __init__(self, pipeline, run_id: str, inputs: dict, *, services: Services | None = None,
                  bus: Bus | None = None, outdir: str | Path = ".", scope=None, source: str = "api",
@@ -110,7 +118,7 @@ class RunContext:
         self.services = services = services or Services()
         self.store, self.cache, self.approver = services.store, services.cache, services.approver
         self.bus = bus or Bus()
-        self.outdir = Path(outdir)
+        self.outdir = _path(outdir)
         self.source, self.notebook_path, self.parent = source, notebook_path, parent
         self.use_cache = use_cache
         self.approval_policy = approval_policy
