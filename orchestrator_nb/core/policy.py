@@ -111,19 +111,25 @@ class Check:
     python: ``module:function`` or a callable ``f(output, **params) -> bool | str | None``; a string
     is the failure reason, True/None pass. params: keyword arguments for ``python`` (templates,
     rendered in the step's scope, e.g. ``{requirements: "{{ inputs.requirements }}"}``). judge: a question put to a model about the output; it must
-    answer PASS or FAIL with reasons. max_attempts: total tries of the step.
+    answer PASS or FAIL with reasons. max_attempts: total tries of the step. retry_temperature: a
+    prompt step's sampling temperature for the tries after a failure (a small model at a low
+    temperature otherwise tends to write its rejected answer again, word for word). retry_fresh:
+    those tries see the failure but not the rejected answer (a small model copies what it sees).
     """
 
-    __slots__ = ("expr", "python", "judge", "model", "task", "max_attempts", "message", "params")
+    __slots__ = ("expr", "python", "judge", "model", "task", "max_attempts", "message", "params",
+                 "retry_temperature", "retry_fresh")
     FIELDS = __slots__
 
     def __init__(self, expr=None, python=None, judge=None, model=None, task=None,
-                 max_attempts: int = 3, message: str | None = None, params: dict | None = None):
+                 max_attempts: int = 3, message: str | None = None, params: dict | None = None,
+                 retry_temperature: float | None = None, retry_fresh: bool = False):
         if expr is None and python is None and judge is None:
             raise SpecError("a check needs `expr`, `python` or `judge`")
         CHECK.check({"expr": expr if not isinstance(expr, Template) else expr.source, "python": python,
                      "judge": judge if not isinstance(judge, Template) else judge.source, "model": model,
-                     "task": task, "max_attempts": max_attempts, "message": message, "params": params}, (),
+                     "task": task, "max_attempts": max_attempts, "message": message, "params": params,
+                     "retry_temperature": retry_temperature, "retry_fresh": retry_fresh}, (),
                     python=True)
         if params and python is None:
             raise SpecError("check `params` are passed to a `python` check; add `python: module:function`",
@@ -140,6 +146,7 @@ class Check:
                 raise e.within("judge") from None
         self.expr, self.python, self.judge, self.model, self.task = expr, python, judge, model, task
         self.max_attempts, self.message = max_attempts, message
+        self.retry_temperature, self.retry_fresh = retry_temperature, bool(retry_fresh)
         self.params = compile_field(dict(params)) if params else {}
 
     @classmethod
@@ -174,11 +181,13 @@ class Check:
             out["python"] = self.python if isinstance(self.python, str) else callable_ref(self.python)
         if self.judge is not None:
             out["judge"] = self.judge.source
-        for k in ("model", "task", "message"):
+        for k in ("model", "task", "message", "retry_temperature"):
             if getattr(self, k) is not None:
                 out[k] = getattr(self, k)
         if self.params:
             out["params"] = _sources(self.params)
+        if self.retry_fresh:
+            out["retry_fresh"] = True
         out["max_attempts"] = self.max_attempts
         return out
 

@@ -119,6 +119,10 @@ class StepContext:
         """Ask a model (through the run's gateway: routing, fallbacks, cache, records, budget).
         ``tools``: specs the model may call; the answer then may be tool calls (``.tool_calls``)."""
         extra = {"tools": tools} if tools else {}
+        check = self.step.check
+        if purpose == "step" and check is not None and check.retry_temperature is not None \
+                and self.feedback is not None and self.feedback.kind == "check":
+            extra["temperature"] = check.retry_temperature  # a try after a failed check
         return await self._run.llm.complete(
             step=self.step, item=self.item if item is None else item,
             attempt=self.attempt if attempt is None else attempt, messages=messages, system=system,

@@ -190,17 +190,20 @@ class Gateway:
         return resolve_chain(pipeline, model or step.model or None, task or step.task)
 
     async def complete(self, *, step, item, attempt, messages, system, output, model=None, task=None,
-                       purpose: str = "step", fresh: bool = False, tools: list[dict] | None = None) -> LLMResult:
+                       purpose: str = "step", fresh: bool = False, tools: list[dict] | None = None,
+                       temperature: float | None = None) -> LLMResult:
         """``tools``: what the model may call ([{name, description, parameters}]); the answer may then
         be tool calls instead of a final value (see ``LLMResult``). ``fresh``: do not answer from the
-        cache. (A request this step already made in this run never is: a retry whose request repeats an earlier one — a small model that copied its
+        cache. ``temperature``: instead of the step's (a try after a failed check with
+        ``retry_temperature``). (A request this step already made in this run never is: a retry whose request repeats an earlier one — a small model that copied its
         rejected answer — would otherwise get that answer back forever. Replay mode still answers
         from recordings.)"""
         ctx = self.ctx
         fmt = OutputFormat(output)
         chain = self.chain(step, model, task)
         defaults = ctx.pipeline.defaults
-        temperature = step.temperature if step.temperature is not None else defaults.get("temperature")
+        if temperature is None:
+            temperature = step.temperature if step.temperature is not None else defaults.get("temperature")
         max_tokens = step.max_tokens or defaults.get("max_tokens")
         failures = []
         seconds = step.timeout or defaults.get("timeout")

@@ -334,6 +334,11 @@ CHECK = Record("CheckSpec", "Quality gate. A failed check re-runs the step with 
     "task": Field(Text(), "the judge's task type (routing)"),
     "max_attempts": Field(Int(ge=1), "total tries of the step", 3),
     "message": Field(Text(), "what the failure says (fed back to the next try)"),
+    "retry_temperature": Field(Num(ge=0, le=2), "prompt steps: the sampling temperature of the tries after a failed "
+                                                "check (default: the step's); a higher one keeps a model from "
+                                                "writing its rejected answer again"),
+    "retry_fresh": Field(Bool(), "prompt steps: the tries after a failed check see the failure but not the "
+                                 "rejected answer, so the model writes anew instead of copying it", False),
 })
 Check = Either(Text(doc="an expression"), CHECK, Python(_is_callable, "a function"),
                Python(lambda v: type(v).__name__ == "Check", "a Check"))

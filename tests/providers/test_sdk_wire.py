@@ -178,3 +178,37 @@ def test_an_openai_refusal_is_reported_not_retried(fake_openai, db):
     result = orc.run(one_step("openai:gpt-4.1", "something refused"), db=db)
     assert result.status == "failed" and "the model refused: I can't help with that." in result.error
     assert fake_openai.count == 1
+
+
+def test_tries_after_a_failed_check_use_the_checks_retry_temperature(fake_openai, tmp_path):
+    """`check: {retry_temperature}`: the first try asks at the step's temperature, each try after a
+    failed check at the check's (a small model at a low temperature repeats its rejected answer)."""
+    fake_openai.push("short", "still short", "a long enough answer at last")
+    p = orc.load({"name": "warm", "steps": [{
+        "id": "s", "model": "openai:gpt-4.1-mini", "prompt": "Write a sentence.", "temperature": 0.2,
+        "check": {"expr": "len(output) > 20", "max_attempts": 3, "retry_temperature": 0.9}}]})
+    result = p.run(db=tmp_path / "t.duckdb")
+    assert result.status == "succeeded", result.error
+    assert [r.body.get("temperature") for r in fake_openai.requests] == [0.2, 0.9, 0.9]
+    assert p.steps["s"].check.to_dict()["retry_temperature"] == 0.9
+    with pytest.raises(orc.SpecError, match=r"check.retry_temperature: must be a number <= 2"):
+        orc.load({"name": "hot", "steps": [{"id": "s", "prompt": "hi", "check": {"expr": "True",
+                                                                                "retry_temperature": 5}}]})
+
+
+def test_a_fresh_retry_shows_the_failure_but_not_the_rejected_answer(fake_openai, tmp_path):
+    """`check: {retry_fresh: true}`: the try after a failed check is asked again with the failure,
+    without the rejected answer (a small model copies what it is shown); without it, the model sees
+    its answer and the failure, and revises."""
+    step = {"id": "s", "model": "openai:gpt-4.1-mini", "prompt": "Write a sentence.",
+            "check": {"expr": "len(output) > 20", "message": "write more than twenty characters"}}
+    for fresh in (True, False):
+        fake_openai.requests.clear()
+        fake_openai.push("too short", "a long enough answer at last")
+        result = orc.run({"name": "fresh", "steps": [dict(step, check=dict(step["check"], retry_fresh=fresh))]},
+                         db=tmp_path / f"{fresh}.duckdb")
+        assert result.status == "succeeded", result.error
+        first, retry = (r.body["messages"] for r in fake_openai.requests)
+        assert retry[0] == first[0] and "write more than twenty characters" in retry[-1]["content"]
+        shown = [m for m in retry if m["role"] == "assistant"]
+        assert shown == ([] if fresh else [{"role": "assistant", "content": "too short"}])

@@ -7,10 +7,14 @@ import json
 from .toolloop import run_tool_loop
 
 
-def feedback_messages(feedback) -> list[dict]:
-    """The turn that tells the model why it is asked again."""
+def feedback_messages(feedback, fresh: bool = False) -> list[dict]:
+    """The turn that tells the model why it is asked again. ``fresh`` (a check's ``retry_fresh``):
+    the failure without the rejected answer, so the model writes anew instead of copying it."""
     if feedback is None:
         return []
+    if fresh and feedback.kind == "check":
+        return [{"role": "user", "content": f"An earlier answer to this did not pass a quality check:\n"
+                                            f"{feedback.message}\n\nAnswer again, avoiding that."}]
     previous = feedback.previous
     if not isinstance(previous, str):
         previous = json.dumps(previous, ensure_ascii=False, default=str)
@@ -31,7 +35,8 @@ async def warm_models(ctx) -> None:
 async def run_prompt(prompt, params, ctx):
     step = ctx.step
     system = ctx.render(step.system) if step.system is not None else ctx.pipeline.defaults.get("system")
-    messages = [{"role": "user", "content": str(prompt)}] + feedback_messages(ctx.feedback)
+    fresh = step.check is not None and step.check.retry_fresh
+    messages = [{"role": "user", "content": str(prompt)}] + feedback_messages(ctx.feedback, fresh)
     if step.tools:
         return await run_tool_loop(ctx, messages, system, step.output)
     result = await ctx.complete(messages, system=system, output=step.output)
