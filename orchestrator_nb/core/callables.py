@@ -61,4 +61,5 @@ def is_async(fn) -> bool:
 
 
 def callable_ref(fn) -> str:
-    return f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', repr(fn))}"
+    name = getattr(fn, "__qualname__", None)
+    return f"{getattr(fn, '__module__', '?')}:{repr(fn) if name is None else name}"

@@ -116,9 +116,8 @@ class StepDef:
     def to_dict(self) -> dict:
         """The step as it would be written in YAML (callables become 'module:qualname')."""
         out = {"id": self.id, self.kind: plain(self.action)}
-        for key in STEP_KEYS[1:]:
-            value = getattr(self, key)
-            if value is None or value == () or value == {} or (key == "on_error" and value == "fail") \
+        for key, value in vars(self).items():  # the keys given (class defaults are not in vars)
+            if key not in _WRITTEN or value is None or value == () or value == {} or (key == "on_error" and value == "fail") \
                     or (key == "thread" and not value):
                 continue
             if key in ("retry", "check"):
@@ -131,6 +130,7 @@ class StepDef:
 
 
 setattr(StepDef, "while", None)  # `while` is a keyword: read it with getattr(step, "while")
+_WRITTEN = frozenset(STEP_KEYS[1:])  # what to_dict writes (`action`, `deps`, `inline`... are derived)
 
 
 def step(id: str, **fields) -> StepDef:

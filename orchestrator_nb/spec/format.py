@@ -250,6 +250,7 @@ class Record(Type):
 
     def __init__(self, name: str, description: str, fields: dict[str, Field], extra: bool = False):
         self.name, self.description, self.fields, self.extra = name, description, fields, extra
+        self.required = tuple(k for k, f in fields.items() if f.required)  # (not all ~50 of a step's)
 
     def fits(self, value):
         return isinstance(value, dict)
@@ -266,8 +267,8 @@ class Record(Type):
                     continue
                 self.unknown(key, loc)
             out[key] = None if v is None and not f.required else f.type.check(v, loc + (key,), python)
-        for key, f in self.fields.items():
-            if f.required and value.get(key) is None:
+        for key in self.required:
+            if value.get(key) is None:
                 raise SpecError(f"missing required key '{key}'", loc=loc)
         return out
 
