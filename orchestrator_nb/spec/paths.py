@@ -90,6 +90,23 @@ def _item(obj, key):
         raise Slow from None
 
 
+# the most common template of all, `{{ steps.draft.output }}`: names and dots only
+_DOTTED = re.compile(rf"\s*\{{\{{\s*({_NAME}(?:\.{_NAME})*)\s*\}}\}}\s*")
+
+
+def dotted(source: str) -> Path | None:
+    """``parse`` of a whole field that is ``{{ name.name... }}`` alone, in one match (None otherwise,
+    and for keywords: then the general route decides)."""
+    m = _DOTTED.fullmatch(source)
+    if m is None:
+        return None
+    names = m.group(1).split(".")
+    for n in names:
+        if n in KEYWORDS:
+            return None
+    return Path(names[0], tuple((True, n) for n in names[1:]))
+
+
 def parse(body: str) -> Path | None:
     """The path an expression body is (``" steps.a.output "``), or None."""
     body = body.strip()

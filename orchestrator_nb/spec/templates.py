@@ -17,6 +17,7 @@ from functools import lru_cache
 
 from ..errors import SpecError
 from ..limits import LimitExceeded
+from .paths import Slow, dotted, parse, parse_text
 
 _EXPR_ONLY = re.compile(r"^\s*\{\{(.*)\}\}\s*$", re.S)
 
@@ -283,17 +284,18 @@ def shared(source: str, expression: bool = False) -> Template:
 def _direct(t: Template, source, expression: bool) -> bool:
     """Compile the common shapes (a name and a path, or text with such pieces) without Jinja.
     Rendering hands over to Jinja (compiled then, once) when a value needs its rules (``spec.paths``)."""
-    from .paths import Slow, parse, parse_text
-
     if not isinstance(source, str):
         return False
-    m = _EXPR_ONLY.match(source)
-    if m and "{{" not in m.group(1) and "}}" not in m.group(1):
-        path = parse(m.group(1))
-    elif expression and not is_template(source):
-        path = parse(source)
-    else:
-        path = None
+    m = None
+    path = None if expression else dotted(source)  # the commonest shape, in one match
+    if path is None:
+        m = _EXPR_ONLY.match(source)
+        if m and "{{" not in m.group(1) and "}}" not in m.group(1):
+            path = parse(m.group(1))
+        elif expression and not is_template(source):
+            path = parse(source)
+    elif path.root in JINJA_GLOBALS:
+        return False
     if path is not None and path.root not in JINJA_GLOBALS:
         t.kind, t.names, t.steps = "expr", frozenset((path.root,)), path.steps
         resolve = path.resolve

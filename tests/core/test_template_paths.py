@@ -116,7 +116,9 @@ TEXTS = [
 ]
 
 SOURCES = [(f"{{{{ {p} }}}}", False) for p in PATHS] + [(f"  {{{{{p}}}}}\n", False) for p in PATHS[:12]] \
-    + [(p, True) for p in PATHS] + [(t, False) for t in TEXTS] + [("plain text", False), ("", False)]
+    + [(p, True) for p in PATHS] + [(t, False) for t in TEXTS] + [("plain text", False), ("", False)] \
+    + [(s, False) for s in ("{{steps.a.output}}", "\t{{ inputs.x }}\t", "{{ steps.a.output }}\n\n", "{{  item.name}}",
+                            "{{ inputs.if }}", "{{ steps.a.output.none.x }}", "{{ inputs. x }}", "{{ run .id }}")]
 
 
 def outcomes(source, expression, jinja):
