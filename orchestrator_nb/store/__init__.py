@@ -22,6 +22,8 @@ from pathlib import Path
 
 from ..core.policy import RetryPolicy
 from ..errors import StoreError
+# imported here, not in a first run's timed path: every run with a store writes a journal
+from .journal import JournalWriter, Recorder
 
 DEFAULT_DB = os.path.join(".orc", "orc.duckdb")
 LOCK_TIMEOUT = float(os.environ.get("ORC_STORE_TIMEOUT", "120"))
@@ -79,7 +81,6 @@ class Store:
     # writing (runs) ---------------------------------------------------------------------------
     def recorder(self, run_id: str):
         """A critical event subscriber that journals one run (and its child runs)."""
-        from .journal import JournalWriter, Recorder
         return Recorder(JournalWriter(str(self.journal_dir), run_id))
 
     def touch_inbox(self, run_id: str) -> None:
