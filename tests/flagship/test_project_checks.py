@@ -6,7 +6,7 @@ import json
 from flagkit import ANALYSIS, IMPLEMENTATION, PLAN_TWO, REQUIREMENTS, STORY
 
 from orchestrator_nb.cli.main import main
-from orchestrator_nb.pipelines.project_checks import check_plan, check_stories, foreign, language, terms
+from orchestrator_nb.pipelines.project_checks import check_plan, check_stories, foreign, gibberish, language, terms
 
 GOALS = ["Agree on a lunch place every day"]
 
@@ -26,6 +26,20 @@ def test_a_story_of_words_absent_from_the_requirements_fails_the_terms_check():
     assert problem.startswith("[terms] story 1 ('Zorbu flinks') uses no words of the requirements")
 
 
+def test_a_story_of_random_letters_fails_the_words_check_even_under_a_title_from_the_requirements():
+    """What the offline model writes when it loses the thread, under a title copied from the plan."""
+    garbled = {"title": "Vote for lunch", "story": "As a Pb Bc Cd Dg Eh Fg, I want tlwc123456789011213, so that "
+               "the team can vote for lunch", "acceptance_criteria": ["A vote counts once a day"]}
+    problem = check_stories({"stories": [garbled]}, REQUIREMENTS, GOALS)
+    assert problem == "[words] story 1: the role and the 'I want' is not made of words; write plain sentences."
+    only_title = {"title": "Vote for lunch", "story": "As a grobnik, I want zorbu flinks, so that quarn dribs",
+                  "acceptance_criteria": ["Flinks zorbu quarn"]}
+    assert check_stories({"stories": [only_title]}, REQUIREMENTS, GOALS).startswith(
+        "[terms] story 1 ('Vote for lunch') uses no words of the requirements")
+    for fine in ("SQL DB API", "upload a CSV file by 22:00", "v2 of the API", "Straße und Grüße"):
+        assert not gibberish(fine), fine
+
+
 def test_a_story_in_another_language_fails_the_language_check():
     spanish = {"title": "Votar el almuerzo", "story": "As a miembro, I want votar por un lugar para el almuerzo, "
                "so that el equipo se pone de acuerdo con la comida",
@@ -41,7 +55,10 @@ def test_repeats_and_a_circular_benefit_fail_and_are_named():
     assert check_stories({"stories": [echo]}, REQUIREMENTS) == (
         "[benefit] story 1: the 'so that' part must say why the user wants it, not repeat the 'I want'.")
     twice = check_stories({"stories": [STORY, dict(STORY)]}, REQUIREMENTS, GOALS)
-    assert "[repeats] the title of story 2 repeats the title of story 1" in twice
+    assert "[repeats] story 2 repeats story 1" in twice
+    same_title = dict(STORY, story="As a team member, I want to add a place with its cuisine, so that others can "
+                      "vote for it")  # a title is a label: two stories may share one (story_list renames)
+    assert check_stories({"stories": [STORY, same_title]}, REQUIREMENTS, GOALS) is None
     copy = dict(STORY, story="As a team member, I want agree on a lunch place every day, so that we eat together")
     assert "[repeats] story 1 copies a goal of the analysis word for word" in check_stories(
         {"stories": [copy]}, REQUIREMENTS, GOALS)

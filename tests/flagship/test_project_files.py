@@ -56,6 +56,12 @@ def test_story_list_splits_the_sentence_and_numbers_stories_per_milestone():
     assert (stories[1]["as_a"], stories[1]["i_want"], stories[1]["so_that"]) == (
         "admin", "to close the poll", "lunch starts")
     assert split_story("not a story") == {"as_a": "", "i_want": "", "so_that": ""}
+    same_title = dict(two, title=GOOD["title"])  # a second story under the first one's title
+    renamed = story_list(milestones[:1], [{"stories": [GOOD, same_title]}])
+    assert [s["title"] for s in renamed] == [GOOD["title"], "To close the poll"]
+    assert renamed[1]["slug"] == "m1-s2-to-close-the-poll"
+    bare = story_list(milestones[:1], [{"stories": [dict(two, title="story 1")]}])
+    assert bare[0]["title"] == "To close the poll"
 
 
 def test_documents_are_a_pure_function_of_the_answers():

@@ -126,6 +126,23 @@ def test_local_structured_output_follows_the_schema():
 
 
 @pytest.mark.local_model
+def test_an_offline_answer_depends_on_the_request_only_not_on_the_calls_before_it():
+    """Sampling is seeded from the request and every prompt is evaluated whole: the same request
+    answers the same after other calls (a fresh `orc run` and a test session agree); another
+    request is sampled with another seed."""
+    provider = local.LocalProvider()
+
+    def text(prompt):
+        return asyncio.run(provider.complete(ask(prompt, max_tokens=24, temperature=0.9))).text
+    first = text("Name three fruits.")
+    text("Write a line about the sea.")
+    text("Name three fruits, please.")
+    assert text("Name three fruits.") == first
+    assert local.seed_of([{"role": "user", "content": "a"}], {"max_tokens": 8}) != local.seed_of(
+        [{"role": "user", "content": "a"}, {"role": "user", "content": "failed a check"}], {"max_tokens": 8})
+
+
+@pytest.mark.local_model
 def test_local_model_loads_once_and_serves_concurrent_calls():
     async def main():
         provider = local.LocalProvider()
