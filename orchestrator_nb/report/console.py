@@ -180,11 +180,30 @@ class ConsoleProgress:
             self._ticker = None
 
 
+SUMMARY_ROWS = 40  # rows of a long run's table: every failed, waiting or cancelled step, then the first others
+_ROUTINE = ("succeeded", "skipped", "pending")
+
+
 def summary_table(result) -> str:
-    """The end-of-run table: one row per step."""
+    """The end-of-run table: one row per step, up to ``SUMMARY_ROWS`` (a step that failed, waits or
+    was cancelled is always shown; a last line counts the succeeded, skipped... steps left out)."""
     header = ("step", "status", "tries", "model", "tokens", "cost", "time")
+    steps = result.steps
+    left_out: dict[str, int] = {}
+    if len(steps) > SUMMARY_ROWS:
+        room = max(0, SUMMARY_ROWS - sum(s["status"] not in _ROUTINE for s in steps))
+        shown = []
+        for s in steps:
+            if s["status"] not in _ROUTINE:
+                shown.append(s)
+            elif room:
+                room -= 1
+                shown.append(s)
+            else:
+                left_out[s["status"]] = left_out.get(s["status"], 0) + 1
+        steps = shown
     rows = []
-    for s in result.steps:
+    for s in steps:
         secs = f"{s['seconds']:.2f}s" if s["seconds"] is not None else ""
         tokens = s["tokens_in"] + s["tokens_out"]
         rows.append((s["id"], s["status"] + (" (cached)" if s["cached"] and s["status"] == "succeeded" else ""),
@@ -194,6 +213,9 @@ def summary_table(result) -> str:
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     out = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
     out += [fmt.format(*r) for r in rows]
+    if left_out:
+        counts = ", ".join(f"{n} {status}" for status, n in left_out.items())
+        out.append(f"… and {sum(left_out.values())} more steps ({counts}): `orc show {result.run_id}` lists every step")
     took = f"{result.seconds:.2f}s" if result.seconds is not None else "?"
     out.append(f"run {result.run_id}: {result.status} in {took} · {result.tokens} tokens · ${result.cost:.4f}"
                + (f"\n  {result.error}" if result.error and result.status != "succeeded" else ""))

@@ -57,6 +57,25 @@ def _run_json(capsys, args) -> str:
     return capsys.readouterr().out
 
 
+def test_a_long_runs_table_shows_its_failure_and_counts_the_rest(capsys, tmp_path):
+    """A 100-step chain failing at step 60: the end-of-run table has 40 rows, the failure among
+    them, and one line counting what it leaves out (`orc show` has every step)."""
+    lines = ["name: long", "steps:", "  - id: s0", "    code: output = 0"]
+    for i in range(1, 100):
+        lines += [f"  - id: s{i}", "    code: output = 1 / 0" if i == 60 else f"    code: output = steps['s{i - 1}'] + 1"]
+    spec = tmp_path / "long.yaml"
+    spec.write_text("\n".join(lines) + "\n")
+    assert main(["run", str(spec), "--quiet"]) == 1
+    out = capsys.readouterr().out
+    table = out[out.index("step "):]
+    rows = [line for line in table.splitlines() if line.split() and line.split()[0][1:].isdigit()]
+    assert len(rows) == 40 and rows[-1].split()[:2] == ["s60", "failed"] and rows[0].split()[0] == "s0"
+    assert "… and 60 more steps (21 succeeded, 39 pending): `orc show " in table
+    run_id = table.split("`orc show ")[1].split("`")[0]
+    detail = json.loads(_run_json(capsys, ["show", run_id, "--json"]))
+    assert len({s["step_id"] for s in detail["steps"]}) >= 61
+
+
 def test_exit_codes_follow_the_run_status(capsys, tmp_path):
     (tmp_path / "fail.yaml").write_text("name: f\nsteps:\n  - id: a\n    code: raise ValueError('nope')\n")
     (tmp_path / "wait.yaml").write_text("name: w\nsteps:\n  - id: a\n    code: output = 1\n  - id: ok\n    approval: go?\n")
