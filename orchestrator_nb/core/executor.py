@@ -393,6 +393,8 @@ class Executor:
                     feedback = Feedback(previous=output, message=problem, kind="check")
                     continue
             att.end("succeeded", output, final=True)
+            if item >= 0:  # a revision of this for_each step numbers the item's next try after this one
+                run.states[sid].base_attempt[item] = number
             return output
 
     async def _call(self, kind, step, ctx, timeout, use_cache: bool = True):
@@ -465,6 +467,8 @@ class Executor:
                 await self._rerun(pipeline.steps[sid], None)
 
     async def _rerun(self, step, feedback) -> None:
+        if step.for_each is not None:
+            return await self._rerun_each(step, feedback)
         run = self.run
         st = run.states[step.id]
         ctx = StepContext(run, step, run.scope, -1, st.attempt + 1, feedback, hooks=self)
@@ -475,6 +479,45 @@ class Executor:
             att.end("failed", None, describe(e))
             raise StepFailed(step.id, f"revision failed: {describe(e)}") from e
         att.end("succeeded", output, final=True)
+
+
+    async def _rerun_each(self, step, feedback) -> None:
+        """A revised `for_each` step: every item asked again, in parallel, each with its own
+        previous output and the reviewer's comment (a new attempt of each item and of the step)."""
+        run, sid = self.run, step.id
+        st = run.states[sid]
+        try:
+            items = render_field(step.for_each, run.scope)
+            items = list(items.items()) if isinstance(items, dict) else list(items)
+        except Exception as e:
+            raise StepFailed(sid, f"revision failed: for_each: {describe(e)}") from None
+        before = feedback.previous if feedback is not None and isinstance(feedback.previous, list) else []
+        whole = Attempt(run, sid, -1, st.attempt + 1, items=len(items))
+        kind = kinds.get(step.kind)
+
+        async def one(i, item):
+            scope = dict(run.scope)
+            scope["item"], scope["index"] = item, i
+            told = None if feedback is None else Feedback(previous=before[i] if i < len(before) else None,
+                                                          message=feedback.message, kind=feedback.kind)
+            number = self._first_number(st, i) + 1
+            ctx = StepContext(run, step, scope, i, number, told, hooks=self)
+            att = ctx._att = Attempt(run, sid, i, number)
+            try:
+                output = await self._call(kind, step, ctx, None, use_cache=False)
+            except Exception as e:
+                att.end("failed", None, describe(e))
+                raise
+            att.end("succeeded", output)
+            st.base_attempt[i] = number
+            return output
+
+        done = await asyncio.gather(*(one(i, x) for i, x in enumerate(items)), return_exceptions=True)
+        failed = next((d for d in done if isinstance(d, BaseException)), None)
+        if failed is not None:
+            whole.end("failed", None, describe(failed), final=True)
+            raise StepFailed(sid, f"revision failed: {describe(failed)}") from failed
+        whole.end("succeeded", list(done), final=True)
 
 
 def _between(pipeline, start: str, end: str) -> set[str]:

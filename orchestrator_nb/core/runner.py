@@ -229,6 +229,9 @@ def restore(run: RunContext, rows: list[dict], usage: dict | None = None) -> Non
             if last["status"] == "succeeded":
                 run.set_result(sid, "succeeded", last["output"])
                 st.attempt, st.model, st.cached = top, last.get("model"), bool(last.get("cached"))
+                for r in srows:  # a revision of a for_each step numbers each item's next try after these
+                    if r["item_index"] >= 0:
+                        st.base_attempt[r["item_index"]] = max(st.base_attempt.get(r["item_index"], 0), r["attempt"])
                 continue
             if last["status"] == "waiting":
                 st.base_attempt[-1] = top - 1  # ask the same round again

@@ -6,13 +6,14 @@ Cheap and deterministic (no model, no network): each document the model writes m
   it is about something else (a small model's invented words, another project);
 - **be in the requirements' language**: the same script (Latin, Cyrillic, ...) and, for languages
   written in Latin letters, more of the requirements' language's common words than of another's;
-- **not repeat**: not another item of the same answer, not the analysis' goals word for word, and
-  a story's "so that" is not its "I want" again.
+- **not repeat**: an analysis item is not another one, a story not a goal of the analysis word for
+  word, a story's "so that" not its "I want" again (a story written twice is kept once when the
+  files are written).
 
 Each function returns None when the answer passes, else one line that names the failed check in
-brackets (``[terms]``, ``[language]``, ``[repeats]``, ``[benefit]``, ``[shape]``) and says what to
-fix. The step is then asked again with that line in the prompt; after the last attempt the run's
-error ends with it. The checks are lenient on purpose: one term of the requirements is enough,
+brackets (``[terms]``, ``[language]``, ``[repeats]``, ``[words]``, ``[benefit]``, ``[shape]``)
+and says what to fix. The step is then asked again with that line in the prompt; after the last
+attempt the run's error ends with it. The checks are lenient on purpose: one term of the requirements is enough,
 and a text too short to tell its language passes.
 """
 from __future__ import annotations
@@ -159,47 +160,42 @@ def _verdict(problems: list[tuple[str, str]]) -> str | None:
 
 
 # the checks of the pipeline's steps ----------------------------------------------------------
-def check_plan(output, requirements: str = "") -> str | None:
-    """The plan's milestones: each names a term of the requirements and is in their language, and
-    at least two are different (a milestone that repeats an earlier title is dropped by
-    ``project_files.outline``, with a note for the reviewer)."""
-    milestones = (output or {}).get("milestones") if isinstance(output, dict) else None
-    if not milestones:
-        return "[shape] plan at least two milestones."
-    vocabulary = terms(requirements)
+def check_milestone(output, requirements: str = "", part=None) -> str | None:
+    """One milestone of the plan ({title, goal}) named for one part of the requirements: it names
+    terms of that part (of the whole requirements when ``part`` is not given) and is in the
+    requirements' language. (The message does not quote the rejected title: a small model asked
+    again copies what it is told.)"""
+    if not isinstance(output, dict) or not str(output.get("title") or "").strip():
+        return "[shape] give the milestone a title and a goal."
+    title, goal = str(output.get("title") or ""), str(output.get("goal") or "")
+    lines = (part or {}).get("lines") if isinstance(part, dict) else None
+    vocabulary = terms(" ".join(lines) if lines else requirements)
     problems: list[tuple[str, str]] = []
-    for n, m in enumerate(milestones, 1):
-        title, goal = str(m.get("title") or ""), str(m.get("goal") or "")
-        if vocabulary and not mentions(f"{title} {goal}", vocabulary):
-            problems.append(("terms", f"milestone {n} ('{title}') names nothing from the requirements; "
-                                      "say which part of them it delivers"))
-        why = foreign(f"{title}. {goal}", requirements)
-        if why:
-            problems.append(("language", f"milestone {n} {why}"))
-    distinct = {_key(m.get("title")) for m in milestones if _key(m.get("title"))}
-    if len(distinct) < min(2, len(milestones)):
-        problems.append(("repeats", "the milestones all have the same title; give each its own part of the work"))
+    if vocabulary and not mentions(f"{title} {goal}", vocabulary):
+        problems.append(("terms", "the milestone names nothing from its requirements; "
+                                  "use their words for what it delivers"))
+    why = foreign(f"{title}. {goal}", requirements)
+    if why:
+        problems.append(("language", f"the milestone {why}"))
     return _verdict(problems)
 
 
 def check_stories(output, requirements: str = "", goals=None) -> str | None:
     """The stories of one milestone: "As a <user>, I want <action>, so that <benefit>" with a
     benefit that is not the action again; each story names a term of the requirements, is in their
-    language, and repeats no other story or goal of the analysis word for word. (Two stories may
-    share a title: a label, not the story; ``project_files.story_list`` gives the second one a title
-    of its own. A small model asked again copies the title it was told repeats.)
-    Without ``requirements`` only the sentence and the repeats are checked."""
+    language, is made of words and does not copy a goal of the analysis word for word. (A story
+    written twice in one answer is kept once by ``project_files.story_list``, and two stories may
+    share a title: a label, not the story, renamed there. A small model asked again copies what it
+    is told repeats.) Without ``requirements`` only the sentence and the goal copies are checked."""
     from .project_files import split_story
     stories = (output or {}).get("stories") if isinstance(output, dict) else None
     if not stories:
         return "[shape] write at least one user story."
     vocabulary = terms(requirements)
     problems: list[tuple[str, str]] = []
-    sentences = []
     for n, s in enumerate(stories, 1):
         parts = split_story(s.get("story"))
         criteria = [str(c) for c in s.get("acceptance_criteria") or []]
-        sentences.append((f"story {n}", str(s.get("story") or "")))
         if not parts["as_a"]:
             problems.append(("shape", f"story {n} must read 'As a <user>, I want <action>, so that <benefit>'"))
             continue
@@ -220,7 +216,6 @@ def check_stories(output, requirements: str = "", goals=None) -> str | None:
         if why:
             problems.append(("language", f"story {n} {why}"))
         problems += [("repeats", p) for p in _goal_copies(f"story {n}", [parts["i_want"], parts["so_that"]], goals)]
-    problems += [("repeats", p) for p in _repeats(sentences)]
     return _verdict(problems)
 
 

@@ -75,36 +75,81 @@ def analysis_markdown(analysis: dict) -> str:
 
 
 # plan ----------------------------------------------------------------------------------------
-def outline(plan: dict, max_milestones: int = 5) -> dict:
-    """The plan with ids (M1, M2...), slugs and dependencies that point only at earlier
-    milestones (so the order is a valid build order). Dropped links are listed in ``notes`` and
-    shown to the reviewer, who can ask for a better plan."""
+_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,2}[.)])\s+(?P<text>\S.*)$")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
+
+
+def parts(requirements: str, max_parts: int = 3) -> list[dict]:
+    """The requirements cut into at most ``max_parts`` parts, in their order: one milestone each.
+
+    The requirements' list items are the units (``- ...``, ``* ...``, ``1. ...``); with fewer than
+    two, their sentences. Sections under ``##`` headings that hold items are parts of their own
+    (the author's grouping); otherwise the items are dealt out in order, the first parts taking one
+    more when they do not divide evenly. Each part is ``{"n": 1, "lines": [...], "text": "- ..."}``.
+    The planner (model) names each part and says what it delivers; it does not choose the cut, so
+    every requirement lands in exactly one milestone whatever the model."""
+    sections: list[list[str]] = [[]]
+    prose: list[str] = []
+    for raw in str(requirements or "").splitlines():
+        line = raw.strip()
+        m = _ITEM.match(raw)
+        if m:
+            sections[-1].append(_clean(m["text"]))
+        elif line.startswith("##"):
+            sections.append([])
+        elif line.startswith("#"):
+            continue
+        elif line and raw[:1].isspace() and sections[-1]:     # an item's continuation line
+            sections[-1][-1] = _clean(f"{sections[-1][-1]} {line}")
+        elif line:
+            prose.append(line)
+    items = [i for s in sections for i in s if i]
+    if len(items) < 2:
+        items += [s for s in _SENTENCE_END.split(" ".join(prose)) if _clean(s)]
+        items = [_clean(i) for i in items]
+        groups = _deal(items, max_parts)
+    else:
+        groups = [s for s in sections if s]
+        if len(groups) < 2 or len(groups) > max(1, int(max_parts)):
+            groups = _deal(items, max_parts)
+    about = _clean(" ".join(prose))[:300] if len(items) >= 2 else ""
+    return [{"n": n, "of": len(groups), "about": about, "lines": g, "text": "\n".join(f"- {x}" for x in g)}
+            for n, g in enumerate(groups, 1)]
+
+
+def _deal(items: list[str], k: int) -> list[list[str]]:
+    """``items`` in ``k`` consecutive groups of nearly equal size (the first ones larger)."""
+    k = max(1, min(int(k), len(items)))
+    size, extra = divmod(len(items), k)
+    out, at = [], 0
+    for i in range(k):
+        n = size + (i < extra)
+        out.append(items[at:at + n])
+        at += n
+    return [g for g in out if g]
+
+
+def outline(parts: list[dict], plan: list) -> dict:
+    """The milestones: one per part of the requirements, in their order, each named by the
+    planner's answer for it ({title, goal}), with an id (M1, M2...), a slug, the requirements it
+    delivers and the milestone before it as its dependency. A title another milestone already has
+    is made unique from the goal (noted for the reviewer, who can ask for better names)."""
+    answers = list(plan or [])
     milestones, notes, seen = [], [], set()
-    for raw in (plan or {}).get("milestones") or []:
-        title = _clean(raw.get("title"))
-        if not title or _key(title) in seen:
-            if title:
-                notes.append(f"a second milestone named '{title}' was dropped")
-            continue
-        if len(milestones) >= max(1, int(max_milestones)):
-            notes.append(f"'{title}' was dropped (at most {max_milestones} milestones)")
-            continue
+    for n, part in enumerate(parts or [], 1):
+        raw = answers[n - 1] if n - 1 < len(answers) and isinstance(answers[n - 1], dict) else {}
+        goal = _clean(raw.get("goal")) or "; ".join(part.get("lines") or [])
+        title = _clean(raw.get("title")) or _title_from(goal) or f"Milestone {n}"
+        if _key(title) in seen:
+            renamed = _title_from(goal, 5)
+            if not renamed or _key(renamed) in seen:
+                renamed = f"{title} ({n})"
+            notes.append(f"M{n} was also named '{title}'; renamed '{renamed}'")
+            title = renamed
         seen.add(_key(title))
-        n = len(milestones) + 1
-        deps = []
-        for d in raw.get("depends_on") or []:
-            try:
-                k = int(d)
-            except (TypeError, ValueError):
-                notes.append(f"M{n} named an unknown dependency {d!r}; dropped")
-                continue
-            if 1 <= k < n:
-                if f"M{k}" not in deps:
-                    deps.append(f"M{k}")
-            elif k != n:
-                notes.append(f"M{n} depended on milestone {k}, which is not an earlier one; dropped")
-        milestones.append({"id": f"M{n}", "title": title, "goal": _clean(raw.get("goal")), "depends_on": deps,
-                           "slug": f"m{n}-{slugify(title)}"})
+        milestones.append({"id": f"M{n}", "title": title, "goal": goal,
+                           "depends_on": [f"M{n - 1}"] if n > 1 else [],
+                           "requirements": list(part.get("lines") or []), "slug": f"m{n}-{slugify(title)}"})
     return {"milestones": milestones, "notes": notes, "markdown": plan_markdown(milestones, notes)}
 
 
@@ -114,6 +159,7 @@ def plan_markdown(milestones: list[dict], notes=()) -> str:
     for m in milestones:
         after = f" (after {', '.join(m['depends_on'])})" if m["depends_on"] else ""
         lines.append(f"- **{m['id']} {m['title']}**{after}: {m['goal']}")
+        lines += [f"  - {r}" for r in m.get("requirements") or []]
     if notes:
         lines += ["", "Notes:"] + [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"
@@ -165,8 +211,8 @@ def story_list(milestones: list[dict], stories: list) -> list[dict]:
             sid = f"{m['id']}-S{len(seen)}"
             parts = split_story(s.get("story"))
             title = _clean(s.get("title")) or f"Story {len(seen)}"
-            # another story's title, or a bare "Story 2" (a small model copies the labels of the
-            # check's message): the story is named by what it wants
+            # another story's title, a bare "Story 2" or "As a" (a small model copies the labels
+            # of the check's message and of the prompt): the story is named by what it wants
             if _key(title) in titles or _BARE.match(title):
                 title = _title_from(parts["i_want"]) or f"{title} ({len(seen)})"
             titles.add(_key(title))
@@ -176,7 +222,8 @@ def story_list(milestones: list[dict], stories: list) -> list[dict]:
     return out
 
 
-_BARE = re.compile(r"(?i)^(?:user )?story(?: \d+)?$")
+# not a title: a bare "Story 2" or the story's own template ("As a", "As a, I want, so that")
+_BARE = re.compile(r"(?i)^(?:(?:user )?story(?: \d+)?|as an?\b.*)$")
 
 
 def _title_from(want: str, words: int = 6) -> str:
@@ -252,6 +299,7 @@ def documents(requirements: str, analysis: dict, milestones: list[dict], stories
         "requirements": str(requirements or "").strip(),
         "analysis": {key: _unique(analysis.get(key)) for key, _ in ANALYSIS_SECTIONS},
         "milestones": [{"id": m["id"], "title": m["title"], "goal": m["goal"], "depends_on": m["depends_on"],
+                        "requirements": list(m.get("requirements") or []),
                         "stories": [s["id"] for s in by_milestone.get(m["id"], [])]} for m in milestones],
         "stories": [{"id": s["id"], "milestone": s["milestone"], "title": s["title"], "as_a": s["as_a"],
                      "i_want": s["i_want"], "so_that": s["so_that"],
@@ -278,6 +326,8 @@ def _plan_file(title: str, analysis: dict, milestones: list[dict], by_milestone:
     lines += ["```", ""]
     for m in milestones:
         lines += [f"### {m['id']} {m['title']}", "", m["goal"] or "_no goal given_", ""]
+        if m.get("requirements"):
+            lines += ["Requirements:", ""] + [f"- {r}" for r in m["requirements"]] + ["", "Stories:", ""]
         for s in by_milestone.get(m["id"], []):
             lines.append(f"- [{s['id']} {s['title']}](stories/{s['slug']}.md): as a {s['as_a']}, "
                          f"I want {s['i_want']}")

@@ -349,6 +349,42 @@ steps:
         [(1, "changes_requested", "interactive"), (2, "approved", "interactive")]
 
 
+def test_request_changes_on_a_for_each_step_asks_every_item_again_after_a_resume(scripted, tmp_path):
+    scripted([{"match": "tides.*reviewer", "reply": "tides v2"}, {"match": "winds.*reviewer", "reply": "winds v2"},
+              {"match": "tides", "reply": "tides v1"}, {"match": "winds", "reply": "winds v1"}])
+    db = str(tmp_path / "s.duckdb")
+    p = orc.load("""
+name: each
+steps:
+  - id: notes
+    for_each: [tides, winds]
+    prompt: "Write about {{ item }}"
+    model: scripted:any
+  - id: review
+    approval: Are the notes right?
+    revise: notes
+    show: "{{ steps.notes.output | join(' / ') }}"
+""")
+    first = run(p, db=db, approval="defer")
+    assert first.status == "waiting"
+    orc.approve(first.run_id, "review", "changes", comment="name the coast", db=db)
+    second = asyncio.run(orc.aresume(first.run_id, db=db))
+    assert second.status == "waiting"            # the revised notes are shown again
+    assert orc.show(second.run_id, db=db)["pending"][0]["show"] == "tides v2 / winds v2"
+    revised = [c["prompt"] for c in scripted.calls[2:]]
+    assert len(revised) == 2
+    for topic in ("tides", "winds"):             # each item sees its own first answer and the comment
+        [prompt] = [r for r in revised if f"Write about {topic}" in r]
+        assert f"{topic} v1" in prompt and "name the coast" in prompt
+    orc.approve(first.run_id, "review", "approve", db=db)
+    done = asyncio.run(orc.aresume(first.run_id, db=db))
+    assert done.status == "succeeded" and done["notes"] == ["tides v2", "winds v2"]
+    tries = orc.sql(f"SELECT item_index, attempt, status FROM steps WHERE run_id = '{first.run_id}' "
+                    "AND step_id = 'notes' ORDER BY item_index, attempt", db=db)[1]
+    assert [tuple(t) for t in tries] == [(-1, 1, "succeeded"), (-1, 2, "succeeded"), (0, 1, "succeeded"),
+                                         (0, 2, "succeeded"), (1, 1, "succeeded"), (1, 2, "succeeded")]
+
+
 def test_kernel_variables_are_usable_in_templates():
     p = orc.load("name: k\nsteps:\n  - id: a\n    code: output = params['x']\n    params: {x: '{{ topic }}'}\n",
                  names=["topic"])

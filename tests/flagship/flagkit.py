@@ -15,10 +15,9 @@ A small web app where a team proposes lunch places and votes once a day.
 
 ANALYSIS = {"users": ["team member"], "goals": ["Agree on a lunch place every day"], "constraints": ["Works on phones"],
             "risks": ["Few people vote"], "open_questions": ["Who may add places?"]}
-PLAN_ONE = {"milestones": [{"title": "Voting", "goal": "Team members vote once a day for lunch", "depends_on": []},
-                           {"title": "Places", "goal": "Team members add lunch places", "depends_on": [1]}]}
-PLAN_TWO = {"milestones": [{"title": "Voting", "goal": "Team members vote once a day for lunch", "depends_on": []},
-                           {"title": "Chat", "goal": "The winner is posted to the team chat", "depends_on": [1]}]}
+# the plan is asked one milestone per part of the requirements (run with -p max_milestones=1: one call)
+PLAN_ONE = {"goal": "Team members vote once a day for lunch", "title": "Voting"}
+PLAN_TWO = {"goal": "Team members vote for lunch and the winner is posted to the team chat", "title": "Voting and chat"}
 STORY = {"title": "Vote for lunch",
          "story": "As a team member, I want to vote for one place a day, so that we agree fast",
          "acceptance_criteria": ["A second vote on the same day is refused", "Voting closes at 11:30"]}

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import json
 
-from flagkit import ANALYSIS, IMPLEMENTATION, PLAN_TWO, REQUIREMENTS, STORY
+from flagkit import ANALYSIS, IMPLEMENTATION, PLAN_ONE, REQUIREMENTS, STORY
 
 from orchestrator_nb.cli.main import main
-from orchestrator_nb.pipelines.project_checks import check_plan, check_stories, foreign, gibberish, language, terms
+from orchestrator_nb.pipelines.project_checks import check_milestone, check_stories, foreign, gibberish, language, terms
 
 GOALS = ["Agree on a lunch place every day"]
 
@@ -16,7 +16,7 @@ def test_a_reasonable_story_passes():
     other = dict(STORY, title="Add a place", story="As a team member, I want to add a place with its cuisine, "
                  "so that others can vote for it")
     assert check_stories({"stories": [STORY, other]}, REQUIREMENTS, GOALS) is None
-    assert check_stories({"stories": [STORY]}) is None          # without requirements: shape and repeats only
+    assert check_stories({"stories": [STORY]}) is None          # without requirements: the sentence and goal copies only
 
 
 def test_a_story_of_words_absent_from_the_requirements_fails_the_terms_check():
@@ -54,8 +54,8 @@ def test_repeats_and_a_circular_benefit_fail_and_are_named():
     echo = dict(STORY, story="As a team member, I want to vote, so that to vote")
     assert check_stories({"stories": [echo]}, REQUIREMENTS) == (
         "[benefit] story 1: the 'so that' part must say why the user wants it, not repeat the 'I want'.")
-    twice = check_stories({"stories": [STORY, dict(STORY)]}, REQUIREMENTS, GOALS)
-    assert "[repeats] story 2 repeats story 1" in twice
+    # a story written twice is not a failure: story_list keeps it once (test_project_files)
+    assert check_stories({"stories": [STORY, dict(STORY)]}, REQUIREMENTS, GOALS) is None
     same_title = dict(STORY, story="As a team member, I want to add a place with its cuisine, so that others can "
                       "vote for it")  # a title is a label: two stories may share one (story_list renames)
     assert check_stories({"stories": [STORY, same_title]}, REQUIREMENTS, GOALS) is None
@@ -65,13 +65,19 @@ def test_repeats_and_a_circular_benefit_fail_and_are_named():
     assert check_stories({"stories": [dict(STORY, story="We want food")]}, REQUIREMENTS).startswith("[shape]")
 
 
-def test_the_plan_check():
-    assert check_plan(PLAN_TWO, REQUIREMENTS) is None
-    same = {"milestones": [PLAN_TWO["milestones"][0]] * 3}
-    assert check_plan(same, REQUIREMENTS).startswith("[repeats] the milestones all have the same title")
-    off = {"milestones": [PLAN_TWO["milestones"][0], {"title": "Quantum widgets", "goal": "Ship quantum widgets",
-                                                      "depends_on": [1]}]}
-    assert check_plan(off, REQUIREMENTS).startswith("[terms] milestone 2 ('Quantum widgets')")
+def test_the_milestone_check():
+    part = {"lines": ["Each person gets one vote per day; voting closes at 11:30."]}
+    assert check_milestone(PLAN_ONE, REQUIREMENTS, part) is None
+    off = {"goal": "Achievements", "title": "Achieve a goal"}      # what the small model writes when lost
+    assert check_milestone(off, REQUIREMENTS, part) == (
+        "[terms] the milestone names nothing from its requirements; use their words for what it delivers.")
+    # the terms are those of its own part: another part's words do not count
+    chat = {"goal": "The winner is posted to the chat", "title": "Chat"}
+    assert check_milestone(chat, REQUIREMENTS, part).startswith("[terms]")
+    assert check_milestone(chat, REQUIREMENTS) is None                # (no part: the whole requirements)
+    spanish = {"goal": "Los miembros del equipo votan una vez al día por el almuerzo", "title": "Votar"}
+    assert "[language] the milestone reads as Spanish" in check_milestone(spanish, REQUIREMENTS, part)
+    assert check_milestone({"goal": "x"}, REQUIREMENTS, part).startswith("[shape]")
     assert "vot" in terms(REQUIREMENTS) and "the" not in terms(REQUIREMENTS)
 
 
@@ -79,9 +85,10 @@ def test_after_the_last_attempt_the_run_names_the_failed_check(
         fake_anthropic, fake_openai, requirements, capsys):
     made_up = {"stories": [{"title": "Zorbu flinks", "story": "As a grobnik, I want zorbu flinks, so that quarn dribs",
                             "acceptance_criteria": ["Flinks zorbu quarn"]}]}
-    fake_anthropic.push({"data": ANALYSIS}, {"data": PLAN_TWO}, *[{"data": made_up}] * 6)
+    fake_anthropic.push({"data": ANALYSIS}, {"data": PLAN_ONE}, *[{"data": made_up}] * 3)
     fake_openai.push({"data": IMPLEMENTATION})
-    code = main(["run", "project", "-p", f"requirements=@{requirements}", "--approval", "auto", "--json"])
+    code = main(["run", "project", "-p", f"requirements=@{requirements}", "-p", "max_milestones=1", "--approval",
+                 "auto", "--json"])
     result = json.loads(capsys.readouterr().out)
     assert code == 1 and result["status"] == "failed"
     assert "step 'stories': check check_stories failed 3 time(s), last: [terms] story 1 ('Zorbu flinks')" \

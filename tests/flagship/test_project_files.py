@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from orchestrator_nb.pipelines import names, path
-from orchestrator_nb.pipelines.project_files import (destination, documents, finish_folder, outline,
+from orchestrator_nb.pipelines.project_files import (destination, documents, finish_folder, outline, parts,
                                                      slugify, split_story, story_list)
 
 GOOD = {"title": "Vote for lunch",
@@ -29,26 +29,43 @@ def test_slugify():
     assert len(slugify("word " * 30)) <= 40
 
 
-def test_outline_numbers_milestones_and_keeps_only_backward_dependencies():
-    plan = {"milestones": [
-        {"title": "Places", "goal": "Add places", "depends_on": [1, 2]},      # itself and a later one
-        {"title": "Voting", "goal": "Vote once a day", "depends_on": [1, 1]},
-        {"title": "places", "goal": "again", "depends_on": []},               # a duplicate title
-        {"title": "Chat", "goal": "Post the winner", "depends_on": [2, 9]},
-        {"title": "Extra", "goal": "one too many", "depends_on": []}]}
-    out = outline(plan, max_milestones=3)
+def test_parts_cut_the_requirements_in_order_keeping_sections_together():
+    brief = ("# Lunch poll\n\nA web app for the team.\n\n- Add a place.\n- Vote once a day;\n  voting closes at 11:30.\n"
+             "* Post the winner.\n1. Works on phones.\n")
+    out = parts(brief, 3)
+    assert [p["lines"] for p in out] == [["Add a place.", "Vote once a day; voting closes at 11:30."],
+                                         ["Post the winner."], ["Works on phones."]]
+    assert out[0]["text"] == "- Add a place.\n- Vote once a day; voting closes at 11:30." and out[0]["n"] == 1
+    assert [len(p["lines"]) for p in parts(brief, 2)] == [2, 2] and len(parts(brief, 9)) == 4
+    sections = "# X\n## Voting\n- Add a place.\n- Vote.\n- Close at 11:30.\n## Chat\n- Post the winner.\n"
+    assert [p["lines"] for p in parts(sections, 3)] == [["Add a place.", "Vote.", "Close at 11:30."],
+                                                        ["Post the winner."]]
+    prose = "# Poll\nThe team votes for lunch. The winner is posted! Phones work too."
+    assert [p["lines"] for p in parts(prose, 2)] == [["The team votes for lunch.", "The winner is posted!"],
+                                                     ["Phones work too."]]
+    assert parts("", 3) == [] and parts("Just one line", 3)[0]["lines"] == ["Just one line"]
+
+
+def test_outline_numbers_the_milestones_in_order_and_names_each_once():
+    cut = parts("- Add a place.\n- Vote once a day.\n- Post the winner.\n- Works on phones.", 4)
+    answers = [{"title": "Places", "goal": "Team members add places"},
+               {"title": "places", "goal": "Each person votes once a day"},    # a title taken already
+               "not an answer",
+               {"title": "Phones", "goal": "It works on phones"}]
+    out = outline(cut, answers)
     assert [(m["id"], m["title"], m["depends_on"]) for m in out["milestones"]] == [
-        ("M1", "Places", []), ("M2", "Voting", ["M1"]), ("M3", "Chat", ["M2"])]
-    assert out["milestones"][2]["slug"] == "m3-chat"
-    notes = " ".join(out["notes"])
-    assert "milestone 2, which is not an earlier one" in notes and "milestone 9" in notes
-    assert "second milestone named 'places'" in notes and "'Extra' was dropped" in notes
-    assert "**M2 Voting** (after M1): Vote once a day" in out["markdown"] and "Notes:" in out["markdown"]
+        ("M1", "Places", []), ("M2", "Each person votes once a", ["M1"]), ("M3", "Post the winner", ["M2"]),
+        ("M4", "Phones", ["M3"])]
+    assert out["milestones"][2]["goal"] == "Post the winner." and out["milestones"][2]["slug"] == "m3-post-the-winner"
+    assert out["milestones"][1]["requirements"] == ["Vote once a day."]
+    assert out["notes"] == ["M2 was also named 'places'; renamed 'Each person votes once a'"]
+    assert "**M2 Each person votes once a** (after M1): Each person votes once a day\n  - Vote once a day." \
+        in out["markdown"] and "Notes:" in out["markdown"]
 
 
 def test_story_list_splits_the_sentence_and_numbers_stories_per_milestone():
-    milestones = outline({"milestones": [{"title": "Voting", "goal": "g", "depends_on": []},
-                                         {"title": "Chat", "goal": "g", "depends_on": [1]}]})["milestones"]
+    milestones = outline(parts("- Vote.\n- Post the winner.", 2),
+                         [{"title": "Voting", "goal": "g"}, {"title": "Chat", "goal": "g"}])["milestones"]
     two = dict(GOOD, title="Close the poll", story="As an admin, I want to close the poll, so that lunch starts.")
     stories = story_list(milestones, [{"stories": [GOOD, two, dict(GOOD, title="Twice")]}, {"stories": [GOOD]}])
     assert [(s["id"], s["slug"]) for s in stories] == [
@@ -60,12 +77,12 @@ def test_story_list_splits_the_sentence_and_numbers_stories_per_milestone():
     renamed = story_list(milestones[:1], [{"stories": [GOOD, same_title]}])
     assert [s["title"] for s in renamed] == [GOOD["title"], "To close the poll"]
     assert renamed[1]["slug"] == "m1-s2-to-close-the-poll"
-    bare = story_list(milestones[:1], [{"stories": [dict(two, title="story 1")]}])
-    assert bare[0]["title"] == "To close the poll"
+    for label in ("story 1", "As a", "As a, I want, so that"):   # labels and the template copied
+        assert story_list(milestones[:1], [{"stories": [dict(two, title=label)]}])[0]["title"] == "To close the poll"
 
 
 def test_documents_are_a_pure_function_of_the_answers():
-    milestones = outline({"milestones": [{"title": "Voting", "goal": "Vote daily", "depends_on": []}]})["milestones"]
+    milestones = outline(parts("- Vote daily.", 1), [{"title": "Voting", "goal": "Vote daily"}])["milestones"]
     stories = story_list(milestones, [{"stories": [GOOD]}])
     impl = [{"files": [{"path": "/app/votes.py", "change": "Add the vote table"}, {"path": "app/votes.py",
                                                                                    "change": "twice"}],

@@ -209,6 +209,12 @@ def test_a_fresh_retry_shows_the_failure_but_not_the_rejected_answer(fake_openai
                          db=tmp_path / f"{fresh}.duckdb")
         assert result.status == "succeeded", result.error
         first, retry = (r.body["messages"] for r in fake_openai.requests)
-        assert retry[0] == first[0] and "write more than twenty characters" in retry[-1]["content"]
         shown = [m for m in retry if m["role"] == "assistant"]
         assert shown == ([] if fresh else [{"role": "assistant", "content": "too short"}])
+        if fresh:  # one turn: the failure, then the task (what a small model reads last)
+            [turn] = retry
+            assert turn["content"].startswith("Try 2. An earlier answer to this did not pass a quality check:\n"
+                                              "write more than twenty characters")
+            assert turn["content"].endswith("\n\nWrite a sentence.")
+        else:
+            assert retry[0] == first[0] and "write more than twenty characters" in retry[-1]["content"]

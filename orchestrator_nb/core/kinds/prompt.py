@@ -7,24 +7,28 @@ import json
 from .toolloop import run_tool_loop
 
 
-def feedback_messages(feedback, fresh: bool = False) -> list[dict]:
-    """The turn that tells the model why it is asked again. ``fresh`` (a check's ``retry_fresh``):
-    the failure without the rejected answer, so the model writes anew instead of copying it."""
+def ask_messages(prompt: str, feedback=None, fresh: bool = False, attempt: int = 1) -> list[dict]:
+    """The user's turn, then the turns that tell the model why it is asked again. ``fresh`` (a
+    check's ``retry_fresh``): one turn, the failure first and the task after it, without the
+    rejected answer (a small model copies what it is shown, and most what it read last); it names
+    the try, so each fresh retry is a new request (a seeded offline model answers a repeated one
+    the same way)."""
+    ask = {"role": "user", "content": prompt}
     if feedback is None:
-        return []
+        return [ask]
     if fresh and feedback.kind == "check":
-        return [{"role": "user", "content": f"An earlier answer to this did not pass a quality check:\n"
-                                            f"{feedback.message}\n\nAnswer again, avoiding that."}]
+        return [{"role": "user", "content": f"Try {attempt}. An earlier answer to this did not pass a quality "
+                                            f"check:\n{feedback.message}\nAnswer again, avoiding that.\n\n{prompt}"}]
     previous = feedback.previous
     if not isinstance(previous, str):
         previous = json.dumps(previous, ensure_ascii=False, default=str)
     if feedback.kind == "review":
-        ask = (f"A reviewer requested changes:\n{feedback.message}\n\n"
-               "Revise your previous answer accordingly. Reply with the full revised answer only.")
+        again = (f"A reviewer requested changes:\n{feedback.message}\n\n"
+                 "Revise your previous answer accordingly. Reply with the full revised answer only.")
     else:
-        ask = (f"Your previous answer did not pass a quality check:\n{feedback.message}\n\n"
-               "Answer again, fixing this. Reply with the full corrected answer only.")
-    return [{"role": "assistant", "content": previous or ""}, {"role": "user", "content": ask}]
+        again = (f"Your previous answer did not pass a quality check:\n{feedback.message}\n\n"
+                 "Answer again, fixing this. Reply with the full corrected answer only.")
+    return [ask, {"role": "assistant", "content": previous or ""}, {"role": "user", "content": again}]
 
 
 async def warm_models(ctx) -> None:
@@ -36,7 +40,7 @@ async def run_prompt(prompt, params, ctx):
     step = ctx.step
     system = ctx.render(step.system) if step.system is not None else ctx.pipeline.defaults.get("system")
     fresh = step.check is not None and step.check.retry_fresh
-    messages = [{"role": "user", "content": str(prompt)}] + feedback_messages(ctx.feedback, fresh)
+    messages = ask_messages(str(prompt), ctx.feedback, fresh, ctx.attempt)
     if step.tools:
         return await run_tool_loop(ctx, messages, system, step.output)
     result = await ctx.complete(messages, system=system, output=step.output)
