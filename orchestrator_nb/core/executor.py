@@ -18,9 +18,10 @@ from ..errors import ApprovalRejected, BudgetExceeded, CheckFailed, OrcError, Sp
 from . import kinds, stepcache
 from .attempt import Attempt
 from .checks import failure
+from .context import StepsScope
 from .stepcontext import Feedback, StepContext, Waiting
 from .stepdef import MAX_ITERATIONS
-from ..spec.templates import render_field
+from ..spec.templates import Template, render_field
 
 _NOT_RETRIED = (BudgetExceeded, ApprovalRejected, SpecError)
 
@@ -192,17 +193,63 @@ class Executor:
     # fast paths for plain python steps ---------------------------------------------------------
     def _run_inline(self, sid, step, st):
         """First try of a plain sync python step (or of code without `await`), right here. None
-        when it succeeded, else the (attempt number, exception) the task path continues from (retries)."""
+        when it succeeded, else the (attempt number, exception) the task path continues from (retries).
+
+        A python step's try does what ``Attempt`` and ``Attempt.end`` do without making the object
+        (it is made only when the try fails), and reads its `{{ steps.<id>.output }}` params
+        straight from the run's states (``_params``): the cost of a step in a chain of small ones."""
+        run = self.run
+        if step.kind != "python":
+            return self._run_inline_kind(sid, step, st)
+        number = (st.base_attempt.get(-1, 0) if st.base_attempt else 0) + 1
+        started = time.time()
+        st.status, st.attempt, st.cached = "running", number, False
+        if run.bus.subscribers:
+            run.emit("step_started", sid, -1, number)
+        try:
+            output = self.callables[sid](**(self._params(step) if step.params else {}))
+        except Exception as e:
+            Attempt.begun(run, sid, -1, number, started).end("failed", None, describe(e))
+            return number, e
+        st.started = st.started or started
+        st.ended = time.time()
+        st.status, st.output, st.error = "succeeded", output, None
+        if run.bus.subscribers:
+            run.emit("step_finished", sid, -1, number, status="succeeded", output=output, error=None,
+                     started=started, cached=st.cached, model=st.model)
+        return None
+
+    def _params(self, step) -> dict:
+        """``render_field(step.params, run.scope)`` of an inline step: each `{{ steps.<id>.output }}`
+        read from the step's state (what the template's own path gives when the value is no callable;
+        anything else, and a callable, is rendered by the template)."""
+        params, scope = step.params, self.run.scope
+        plan = step.__dict__.get("_params_plan")
+        if plan is None or plan[0] is not params:
+            plan = step._params_plan = (params, _params_plan(params))
+        plan = plan[1]
+        steps = scope.get("steps")
+        if plan is None or type(steps) is not StepsScope:
+            return render_field(params, scope)
+        states, out = steps._states, {}
+        for key, sid, t in plan:
+            if sid is None:
+                out[key] = render_field(t, scope)
+                continue
+            st = states.get(sid)
+            value = _NO_STATE if st is None else st.output
+            out[key] = t.render(scope) if value is _NO_STATE or callable(value) else value
+        return out
+
+    def _run_inline_kind(self, sid, step, st):
+        """`code` without `await`: its kind, called here instead of in a task."""
         run = self.run
         att = Attempt(run, sid, -1, self._first_number(st, -1) + 1)
         try:
             params = render_field(step.params, run.scope) if step.params else {}
-            if step.kind == "python":
-                output = self.callables[sid](**params)
-            else:  # its kind, called here instead of in a task
-                ctx = StepContext(run, step, run.scope, -1, att.number, None, hooks=self)
-                ctx._att = att
-                output = kinds.get(step.kind).fn(step.action, params, ctx)
+            ctx = StepContext(run, step, run.scope, -1, att.number, None, hooks=self)
+            ctx._att = att
+            output = kinds.get(step.kind).fn(step.action, params, ctx)
         except Exception as e:
             att.end("failed", None, describe(e))
             return att.number, e
@@ -475,6 +522,25 @@ class Executor:
             att.end("failed", None, describe(e))
             raise StepFailed(step.id, f"revision failed: {describe(e)}") from e
         att.end("succeeded", output, final=True)
+
+
+_NO_STATE = object()
+
+
+def _params_plan(params):
+    """((key, step id or None, compiled value), ...) for a dict of params, the step id where the
+    value is exactly `{{ steps.<id>.output }}`; None for params of another shape."""
+    if type(params) is not dict:
+        return None
+    plan = []
+    for key, value in params.items():
+        path = value.path if isinstance(value, Template) and value.kind == "expr" else None
+        if path is not None and path.root == "steps" and len(path.ops) == 2 \
+                and path.ops[0][0] and path.ops[1] == (True, "output"):
+            plan.append((key, path.ops[0][1], value))
+        else:
+            plan.append((key, None, value))
+    return tuple(plan)
 
 
 def _between(pipeline, start: str, end: str) -> set[str]:
