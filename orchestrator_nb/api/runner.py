@@ -156,8 +156,10 @@ async def _recorded(run: RunContext, store, sync: str, record) -> RunResult:
 def _calls_models(pipeline) -> bool:
     """Whether a run may call a model that the maintained price data prices (self-hosted, local and
     scripted models never are: a run of those does not wait for the data to load)."""
-    if not any(s.kind in ("prompt", "pipeline") or getattr(s.check, "judge", None) is not None
-               for s in pipeline.steps.values()):
+    for s in pipeline.steps.values():
+        if s.kind in ("prompt", "pipeline") or getattr(s.check, "judge", None) is not None:
+            break
+    else:
         return False  # python, code, sql... steps: the providers layer is not even imported
     from ..providers.prices import FREE
     from ..providers.routing import resolve_chain

@@ -76,10 +76,13 @@ class Executor:
         run = self.run
         if run.stop_reason:
             return run.stop_reason
-        if any(s.status == "waiting" for s in run.states.values()):
-            return "waiting"
-        late = [sid for sid, s in run.states.items()
-                if s.status == "failed" and run.pipeline.steps[sid].on_error == "fail_at_end"]
+        late = []
+        for sid, s in run.states.items():  # (one pass: a run's end costs little next to its steps)
+            status = s.status
+            if status == "waiting":
+                return "waiting"
+            if status == "failed" and run.pipeline.steps[sid].on_error == "fail_at_end":
+                late.append(sid)
         if late:  # the run went on past these failures, as asked; now it reports them
             run.error = run.error or "step" + ("s " if len(late) > 1 else " ") + ", ".join(
                 f"'{sid}'" for sid in late) + " failed (on_error: fail_at_end)" + _first_error(run, late)
