@@ -223,9 +223,10 @@ class Executor:
         return None
 
     def _params(self, step) -> dict:
-        """``render_field(step.params, run.scope)`` of an inline step: each `{{ steps.<id>.output }}`
-        read from the step's state (what the template's own path gives when the value is no callable;
-        anything else, and a callable, is rendered by the template)."""
+        """``render_field(step.params, run.scope)`` of a python step run on a fast path: each
+        `{{ steps.<id>.output }}` (alone, or in a list of them) read from the step's state (what
+        the template's own path gives when the value is no callable; anything else, and a
+        callable, is rendered by the template), and constants taken as they are."""
         params, scope = step.params, self.run.scope
         plan = step.__dict__.get("_params_plan")
         if plan is None or plan[0] is not params:
@@ -235,13 +236,22 @@ class Executor:
         if plan is None or type(steps) is not StepsScope:
             return render_field(params, scope)
         states, out = steps._states, {}
-        for key, sid, t in plan:
-            if sid is None:
-                out[key] = render_field(t, scope)
-                continue
-            st = states.get(sid)
-            value = _NO_STATE if st is None else st.output
-            out[key] = t.render(scope) if value is _NO_STATE or callable(value) else value
+        for key, ref, value in plan:
+            if ref is False:
+                out[key] = value
+            elif ref is None:
+                out[key] = render_field(value, scope)
+            elif type(ref) is str:
+                st = states.get(ref)
+                v = _NO_STATE if st is None else st.output
+                out[key] = value.render(scope) if v is _NO_STATE or callable(v) else v
+            else:
+                items = []
+                for sid, t in zip(ref, value):
+                    st = states.get(sid)
+                    v = _NO_STATE if st is None else st.output
+                    items.append(t.render(scope) if v is _NO_STATE or callable(v) else v)
+                out[key] = items
         return out
 
     def _run_inline_kind(self, sid, step, st):
@@ -261,18 +271,29 @@ class Executor:
 
     async def _run_direct(self, sid, step, st):
         """A plain async python step (no check, cache, timeout or fan-out): awaited right here,
-        without the general path's layers. A failure continues on the general path (retries)."""
-        att = Attempt(self.run, sid, -1, self._first_number(st, -1) + 1, awaits=True)
+        without the general path's layers. A failure continues on the general path (retries).
+        Its try's bookkeeping is ``Attempt``'s, done in place as in ``_run_inline``."""
+        run = self.run
+        number = (st.base_attempt.get(-1, 0) if st.base_attempt else 0) + 1
+        started = time.time()
+        st.status, st.attempt, st.cached = "running", number, False
+        if run.bus.subscribers:
+            run.emit("step_started", sid, -1, number, awaits=True)
         try:
-            output = await self.callables[sid](**(render_field(step.params, self.run.scope) if step.params else {}))
+            output = await self.callables[sid](**(self._params(step) if step.params else {}))
         except asyncio.CancelledError:
-            att.end("cancelled", None, "cancelled", final=True)
+            Attempt.begun(run, sid, -1, number, started).end("cancelled", None, "cancelled", final=True)
             raise
         except Exception as e:
-            att.end("failed", None, describe(e))
-            await self._tries(step, self.run.scope, -1, first=(att.number, e))
+            Attempt.begun(run, sid, -1, number, started).end("failed", None, describe(e))
+            await self._tries(step, run.scope, -1, first=(number, e))
             return
-        att.end("succeeded", output, final=True)
+        st.started = st.started or started
+        st.ended = time.time()
+        st.status, st.output, st.error = "succeeded", output, None
+        if run.bus.subscribers:
+            run.emit("step_finished", sid, -1, number, status="succeeded", output=output, error=None,
+                     started=started, cached=st.cached, model=st.model)
 
     # a whole step ----------------------------------------------------------------------------
     async def _run_step(self, step, first=None):
@@ -531,19 +552,31 @@ _NO_STATE = object()
 
 
 def _params_plan(params):
-    """((key, step id or None, compiled value), ...) for a dict of params, the step id where the
-    value is exactly `{{ steps.<id>.output }}`; None for params of another shape."""
+    """((key, ref, compiled value), ...) for a dict of params: ref is the step id where the value
+    is exactly `{{ steps.<id>.output }}`, the ids where it is a list of those, False for a
+    constant (what rendering gives back unchanged), else None; None for params of another shape."""
     if type(params) is not dict:
         return None
     plan = []
     for key, value in params.items():
-        path = value.path if isinstance(value, Template) and value.kind == "expr" else None
-        if path is not None and path.root == "steps" and len(path.ops) == 2 \
-                and path.ops[0][0] and path.ops[1] == (True, "output"):
-            plan.append((key, path.ops[0][1], value))
+        if isinstance(value, (Template, dict)):
+            ref = _output_of(value)
+        elif isinstance(value, list):
+            refs = tuple(_output_of(v) for v in value)
+            ref = refs if refs and all(refs) else None
         else:
-            plan.append((key, None, value))
+            ref = False
+        plan.append((key, ref, value))
     return tuple(plan)
+
+
+def _output_of(value) -> str | None:
+    """The step id when ``value`` is the template `{{ steps.<id>.output }}`."""
+    path = value.path if isinstance(value, Template) and value.kind == "expr" else None
+    if path is not None and path.root == "steps" and len(path.ops) == 2 \
+            and path.ops[0][0] and path.ops[1] == (True, "output"):
+        return path.ops[0][1]
+    return None
 
 
 def _between(pipeline, start: str, end: str) -> set[str]:
