@@ -191,9 +191,7 @@ def _sync(store, how: str) -> None:
 
 
 def run_pipeline_sync(pipeline, inputs=None, **options) -> RunResult:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
+    if asyncio._get_running_loop() is None:  # (get_running_loop, without raising and catching an error)
         return run_blocking(run_pipeline(pipeline, inputs, **options))
     raise OrcError("an event loop is already running here (Jupyter?): use `await pipeline.arun(...)` "
                    "or the %%orc magic")

@@ -41,13 +41,14 @@ class Executor:
         run = self.run
         sorter = run.pipeline.plan.start()
         tasks = self.tasks
+        start, ready, done = self._start, sorter.get_ready, sorter.done
         try:
             while sorter.is_active():
                 progressed = False
-                for sid in sorter.get_ready():
-                    task = self._start(sid)
+                for sid in ready():
+                    task = start(sid)
                     if task is None:
-                        sorter.done(sid)
+                        done(sid)
                         progressed = True
                     else:
                         tasks[task] = sid
@@ -135,8 +136,11 @@ class Executor:
             st.reason = "run stopped"
             return None
         blocked = skip_reason = None
+        states = run.states
         for dep in step.deps:
-            ds = run.states[dep].status
+            ds = states[dep].status
+            if ds == "succeeded":
+                continue
             if ds in ("waiting", "pending", "running", "cancelled"):
                 blocked = dep
             elif ds == "failed":
