@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import signal
+import sys
 import threading
 import weakref
 
@@ -24,10 +25,12 @@ _loops: list[asyncio.AbstractEventLoop] = []
 # Every live task of every loop (asyncio.all_tasks filters it): when it holds no task but the
 # run's own, the run left none behind, and the filtering (a few µs) is skipped. A registry of
 # another shape (another interpreter or version) is always filtered.
-_registry = getattr(asyncio.tasks, "_all_tasks", None)
-if not isinstance(_registry, weakref.WeakSet):  # pragma: no cover
+# (3.11: _all_tasks; 3.12, 3.13: _scheduled_tasks, and _eager_tasks for tasks running their first
+# step eagerly; 3.14 keeps asyncio's own tasks elsewhere: filtered every time.)
+_registry = getattr(asyncio.tasks, "_all_tasks" if sys.version_info < (3, 12) else "_scheduled_tasks", None)
+if not isinstance(_registry, weakref.WeakSet) or sys.version_info >= (3, 14):  # pragma: no cover
     _registry = None
-_eager = getattr(asyncio.tasks, "_eager_tasks", ())  # 3.12+: tasks running their first step eagerly
+_eager = getattr(asyncio.tasks, "_eager_tasks", ())
 
 
 def run_blocking(coro):
