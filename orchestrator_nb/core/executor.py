@@ -232,7 +232,7 @@ class Executor:
         the template's own path gives when the value is no callable; anything else, and a
         callable, is rendered by the template), and constants taken as they are."""
         params, scope = step.params, self.run.scope
-        plan = step.__dict__.get("_params_plan")
+        plan = step._params_plan
         if plan is None or plan[0] is not params:
             plan = step._params_plan = (params, _params_plan(params))
         plan = plan[1]
