@@ -18,8 +18,19 @@ def load(source, **options):
 
 def run(pipeline, inputs: dict | None = None, **options) -> RunResult:
     """Load (if needed) and run a pipeline; blocks until it ends. See ``api.runner.run_pipeline``."""
+    sync = _run_sync or _load_run_sync()
+    return sync(pipeline, inputs, **options)
+
+
+_run_sync = None
+
+
+def _load_run_sync():
+    """``runner.run_pipeline_sync``, imported on first use (then kept: an import statement per run costs)."""
+    global _run_sync
     from .runner import run_pipeline_sync
-    return run_pipeline_sync(pipeline, inputs, **options)
+    _run_sync = run_pipeline_sync
+    return _run_sync
 
 
 async def arun(pipeline, inputs: dict | None = None, **options) -> RunResult:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import signal
+import sys
 import threading
+import weakref
 
 try:  # the C functions under `signal`: the same calls without converting handlers to enums (~10 µs each)
     from _signal import getsignal, signal as setsignal
@@ -20,6 +22,15 @@ except ImportError:  # pragma: no cover - another interpreter
 
 _threads = threading.local()
 _loops: list[asyncio.AbstractEventLoop] = []
+# Every live task of every loop (asyncio.all_tasks filters it): when it holds no task but the
+# run's own, the run left none behind, and the filtering (a few µs) is skipped. A registry of
+# another shape (another interpreter or version) is always filtered.
+# (3.11: _all_tasks; 3.12, 3.13: _scheduled_tasks, and _eager_tasks for tasks running their first
+# step eagerly; 3.14 keeps asyncio's own tasks elsewhere: filtered every time.)
+_registry = getattr(asyncio.tasks, "_all_tasks" if sys.version_info < (3, 12) else "_scheduled_tasks", None)
+if not isinstance(_registry, weakref.WeakSet) or sys.version_info >= (3, 14):  # pragma: no cover
+    _registry = None
+_eager = getattr(asyncio.tasks, "_eager_tasks", ())
 
 
 def run_blocking(coro):
@@ -31,7 +42,13 @@ def run_blocking(coro):
             import atexit
             atexit.register(_close_all)
         _loops.append(loop)
-    task = loop.create_task(coro, context=contextvars.copy_context())
+    # The task stops the loop itself as it ends, so the loop turns once less than with
+    # run_until_complete (whose done-callback stops it a turn later); the callback stays for a
+    # task that ends without starting (cancelled at once), and is removed by the task otherwise.
+    stop = _Stop(loop, coro)
+    task = loop.create_task(_stopping(coro, loop, stop), context=contextvars.copy_context())
+    stop.task = task
+    task.add_done_callback(stop)
     interrupted = []
 
     def on_ctrl_c(signum, frame):
@@ -46,7 +63,10 @@ def run_blocking(coro):
     if watch:
         setsignal(signal.SIGINT, on_ctrl_c)
     try:
-        return loop.run_until_complete(task)
+        loop.run_forever()
+        if not task.done():  # as run_until_complete says it
+            raise RuntimeError("Event loop stopped before Future completed.")
+        return task.result()
     except asyncio.CancelledError:
         if interrupted:
             raise KeyboardInterrupt() from None
@@ -54,11 +74,34 @@ def run_blocking(coro):
     finally:
         if watch and getsignal(signal.SIGINT) is on_ctrl_c:
             setsignal(signal.SIGINT, signal.default_int_handler)
-        left = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        if left:
-            for t in left:
-                t.cancel()
-            loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+        if _registry is None or len(_registry) + len(_eager) > 1 or not task.done():
+            left = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            if left:
+                for t in left:
+                    t.cancel()
+                loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+
+
+class _Stop:
+    """Stops the loop when the run's task is done: only a task cancelled before it started calls
+    this (``_stopping`` removes it otherwise), whose run's coroutine is then closed unstarted."""
+
+    __slots__ = ("loop", "coro", "task")
+
+    def __init__(self, loop, coro):
+        self.loop, self.coro, self.task = loop, coro, None
+
+    def __call__(self, _task) -> None:
+        self.coro.close()
+        self.loop.stop()
+
+
+async def _stopping(coro, loop, stop: _Stop):
+    try:
+        return await coro
+    finally:
+        stop.task.remove_done_callback(stop)
+        loop.stop()
 
 
 def _close_all() -> None:

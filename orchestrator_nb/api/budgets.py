@@ -72,6 +72,8 @@ def limits(cfg: dict, pipeline: str | None, notebook: str | None) -> list[tuple[
 
 def ledger_for(store, pipeline: str | None, notebook: str | None) -> Ledger | None:
     """The cross-run budgets of a run about to start, or None when none is set."""
+    if store is None and not env("ORC_SETTINGS") and not any(env(var, "").strip() for var in ENV.values()):
+        return None  # no settings file and no variable: no limit (a run without the store, at once)
     cfg = configured(store.path if store is not None else None)
     found = limits(cfg, pipeline, notebook)
     if not found:

@@ -156,8 +156,10 @@ async def _recorded(run: RunContext, store, sync: str, record) -> RunResult:
 def _calls_models(pipeline) -> bool:
     """Whether a run may call a model that the maintained price data prices (self-hosted, local and
     scripted models never are: a run of those does not wait for the data to load)."""
-    if not any(s.kind in ("prompt", "pipeline") or getattr(s.check, "judge", None) is not None
-               for s in pipeline.steps.values()):
+    for s in pipeline.steps.values():
+        if s.kind in ("prompt", "pipeline") or getattr(s.check, "judge", None) is not None:
+            break
+    else:
         return False  # python, code, sql... steps: the providers layer is not even imported
     from ..providers.prices import FREE
     from ..providers.routing import resolve_chain
@@ -189,9 +191,7 @@ def _sync(store, how: str) -> None:
 
 
 def run_pipeline_sync(pipeline, inputs=None, **options) -> RunResult:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
+    if asyncio._get_running_loop() is None:  # (get_running_loop, without raising and catching an error)
         return run_blocking(run_pipeline(pipeline, inputs, **options))
     raise OrcError("an event loop is already running here (Jupyter?): use `await pipeline.arun(...)` "
                    "or the %%orc magic")

@@ -17,6 +17,14 @@ class Attempt:
         st.status, st.attempt, st.cached = "running", number, False
         run.emit("step_started", sid, item, number, **data)
 
+    @classmethod
+    def begun(cls, run, sid: str, item: int, number: int, started: float) -> "Attempt":
+        """The Attempt of a try begun without one (the executor's inline path: its state is set and
+        its `step_started` sent already)."""
+        att = cls.__new__(cls)
+        att.run, att.sid, att.item, att.number, att.started = run, sid, item, number, started
+        return att
+
     def next(self, **data) -> "Attempt":
         """The try after this one (an approval's next round)."""
         return Attempt(self.run, self.sid, self.item, self.number + 1, **data)

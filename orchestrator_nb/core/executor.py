@@ -18,9 +18,10 @@ from ..errors import ApprovalRejected, BudgetExceeded, CheckFailed, OrcError, Sp
 from . import kinds, stepcache
 from .attempt import Attempt
 from .checks import failure
+from .context import StepsScope
 from .stepcontext import Feedback, StepContext, Waiting
 from .stepdef import MAX_ITERATIONS
-from ..spec.templates import render_field
+from ..spec.templates import Template, render_field
 
 _NOT_RETRIED = (BudgetExceeded, ApprovalRejected, SpecError)
 
@@ -40,13 +41,14 @@ class Executor:
         run = self.run
         sorter = run.pipeline.plan.start()
         tasks = self.tasks
+        start, ready, done = self._start, sorter.get_ready, sorter.done
         try:
             while sorter.is_active():
                 progressed = False
-                for sid in sorter.get_ready():
-                    task = self._start(sid)
+                for sid in ready():
+                    task = start(sid)
                     if task is None:
-                        sorter.done(sid)
+                        done(sid)
                         progressed = True
                     else:
                         tasks[task] = sid
@@ -75,10 +77,13 @@ class Executor:
         run = self.run
         if run.stop_reason:
             return run.stop_reason
-        if any(s.status == "waiting" for s in run.states.values()):
-            return "waiting"
-        late = [sid for sid, s in run.states.items()
-                if s.status == "failed" and run.pipeline.steps[sid].on_error == "fail_at_end"]
+        late = []
+        for sid, s in run.states.items():  # (one pass: a run's end costs little next to its steps)
+            status = s.status
+            if status == "waiting":
+                return "waiting"
+            if status == "failed" and run.pipeline.steps[sid].on_error == "fail_at_end":
+                late.append(sid)
         if late:  # the run went on past these failures, as asked; now it reports them
             run.error = run.error or "step" + ("s " if len(late) > 1 else " ") + ", ".join(
                 f"'{sid}'" for sid in late) + " failed (on_error: fail_at_end)" + _first_error(run, late)
@@ -131,8 +136,11 @@ class Executor:
             st.reason = "run stopped"
             return None
         blocked = skip_reason = None
+        states = run.states
         for dep in step.deps:
-            ds = run.states[dep].status
+            ds = states[dep].status
+            if ds == "succeeded":
+                continue
             if ds in ("waiting", "pending", "running", "cancelled"):
                 blocked = dep
             elif ds == "failed":
@@ -192,17 +200,73 @@ class Executor:
     # fast paths for plain python steps ---------------------------------------------------------
     def _run_inline(self, sid, step, st):
         """First try of a plain sync python step (or of code without `await`), right here. None
-        when it succeeded, else the (attempt number, exception) the task path continues from (retries)."""
+        when it succeeded, else the (attempt number, exception) the task path continues from (retries).
+
+        A python step's try does what ``Attempt`` and ``Attempt.end`` do without making the object
+        (it is made only when the try fails), and reads its `{{ steps.<id>.output }}` params
+        straight from the run's states (``_params``): the cost of a step in a chain of small ones."""
+        run = self.run
+        if step.kind != "python":
+            return self._run_inline_kind(sid, step, st)
+        number = (st.base_attempt.get(-1, 0) if st.base_attempt else 0) + 1
+        started = time.time()
+        st.status, st.attempt, st.cached = "running", number, False
+        if run.bus.subscribers:
+            run.emit("step_started", sid, -1, number)
+        try:
+            output = self.callables[sid](**(self._params(step) if step.params else {}))
+        except Exception as e:
+            Attempt.begun(run, sid, -1, number, started).end("failed", None, describe(e))
+            return number, e
+        st.started = st.started or started
+        st.ended = time.time()
+        st.status, st.output, st.error = "succeeded", output, None
+        if run.bus.subscribers:
+            run.emit("step_finished", sid, -1, number, status="succeeded", output=output, error=None,
+                     started=started, cached=st.cached, model=st.model)
+        return None
+
+    def _params(self, step) -> dict:
+        """``render_field(step.params, run.scope)`` of a python step run on a fast path: each
+        `{{ steps.<id>.output }}` (alone, or in a list of them) read from the step's state (what
+        the template's own path gives when the value is no callable; anything else, and a
+        callable, is rendered by the template), and constants taken as they are."""
+        params, scope = step.params, self.run.scope
+        plan = step._params_plan
+        if plan is None or plan[0] is not params:
+            plan = step._params_plan = (params, _params_plan(params))
+        plan = plan[1]
+        steps = scope.get("steps")
+        if plan is None or type(steps) is not StepsScope:
+            return render_field(params, scope)
+        states, out = steps._states, {}
+        for key, ref, value in plan:
+            if ref is False:
+                out[key] = value
+            elif ref is None:
+                out[key] = render_field(value, scope)
+            elif type(ref) is str:
+                st = states.get(ref)
+                v = _NO_STATE if st is None else st.output
+                out[key] = value.render(scope) if v is _NO_STATE or callable(v) else v
+            else:
+                items = []
+                for sid, t in zip(ref, value):
+                    st = states.get(sid)
+                    v = _NO_STATE if st is None else st.output
+                    items.append(t.render(scope) if v is _NO_STATE or callable(v) else v)
+                out[key] = items
+        return out
+
+    def _run_inline_kind(self, sid, step, st):
+        """`code` without `await`: its kind, called here instead of in a task."""
         run = self.run
         att = Attempt(run, sid, -1, self._first_number(st, -1) + 1)
         try:
             params = render_field(step.params, run.scope) if step.params else {}
-            if step.kind == "python":
-                output = self.callables[sid](**params)
-            else:  # its kind, called here instead of in a task
-                ctx = StepContext(run, step, run.scope, -1, att.number, None, hooks=self)
-                ctx._att = att
-                output = kinds.get(step.kind).fn(step.action, params, ctx)
+            ctx = StepContext(run, step, run.scope, -1, att.number, None, hooks=self)
+            ctx._att = att
+            output = kinds.get(step.kind).fn(step.action, params, ctx)
         except Exception as e:
             att.end("failed", None, describe(e))
             return att.number, e
@@ -211,18 +275,29 @@ class Executor:
 
     async def _run_direct(self, sid, step, st):
         """A plain async python step (no check, cache, timeout or fan-out): awaited right here,
-        without the general path's layers. A failure continues on the general path (retries)."""
-        att = Attempt(self.run, sid, -1, self._first_number(st, -1) + 1, awaits=True)
+        without the general path's layers. A failure continues on the general path (retries).
+        Its try's bookkeeping is ``Attempt``'s, done in place as in ``_run_inline``."""
+        run = self.run
+        number = (st.base_attempt.get(-1, 0) if st.base_attempt else 0) + 1
+        started = time.time()
+        st.status, st.attempt, st.cached = "running", number, False
+        if run.bus.subscribers:
+            run.emit("step_started", sid, -1, number, awaits=True)
         try:
-            output = await self.callables[sid](**(render_field(step.params, self.run.scope) if step.params else {}))
+            output = await self.callables[sid](**(self._params(step) if step.params else {}))
         except asyncio.CancelledError:
-            att.end("cancelled", None, "cancelled", final=True)
+            Attempt.begun(run, sid, -1, number, started).end("cancelled", None, "cancelled", final=True)
             raise
         except Exception as e:
-            att.end("failed", None, describe(e))
-            await self._tries(step, self.run.scope, -1, first=(att.number, e))
+            Attempt.begun(run, sid, -1, number, started).end("failed", None, describe(e))
+            await self._tries(step, run.scope, -1, first=(number, e))
             return
-        att.end("succeeded", output, final=True)
+        st.started = st.started or started
+        st.ended = time.time()
+        st.status, st.output, st.error = "succeeded", output, None
+        if run.bus.subscribers:
+            run.emit("step_finished", sid, -1, number, status="succeeded", output=output, error=None,
+                     started=started, cached=st.cached, model=st.model)
 
     # a whole step ----------------------------------------------------------------------------
     async def _run_step(self, step, first=None):
@@ -518,6 +593,37 @@ class Executor:
             whole.end("failed", None, describe(failed), final=True)
             raise StepFailed(sid, f"revision failed: {describe(failed)}") from failed
         whole.end("succeeded", list(done), final=True)
+
+
+_NO_STATE = object()
+
+
+def _params_plan(params):
+    """((key, ref, compiled value), ...) for a dict of params: ref is the step id where the value
+    is exactly `{{ steps.<id>.output }}`, the ids where it is a list of those, False for a
+    constant (what rendering gives back unchanged), else None; None for params of another shape."""
+    if type(params) is not dict:
+        return None
+    plan = []
+    for key, value in params.items():
+        if isinstance(value, (Template, dict)):
+            ref = _output_of(value)
+        elif isinstance(value, list):
+            refs = tuple(_output_of(v) for v in value)
+            ref = refs if refs and all(refs) else None
+        else:
+            ref = False
+        plan.append((key, ref, value))
+    return tuple(plan)
+
+
+def _output_of(value) -> str | None:
+    """The step id when ``value`` is the template `{{ steps.<id>.output }}`."""
+    path = value.path if isinstance(value, Template) and value.kind == "expr" else None
+    if path is not None and path.root == "steps" and len(path.ops) == 2 \
+            and path.ops[0][0] and path.ops[1] == (True, "output"):
+        return path.ops[0][1]
+    return None
 
 
 def _between(pipeline, start: str, end: str) -> set[str]:

@@ -187,6 +187,8 @@ async def run_child(parent: RunContext, pipeline, inputs: dict, step_id: str) ->
 
 def coerce_inputs(pipeline, given: dict | None) -> dict:
     """Check given inputs against the declared ones, convert types, apply defaults."""
+    if not given and not pipeline.inputs:
+        return {}
     from ..errors import suggest
     given = dict(given or {})
     declared = pipeline.inputs

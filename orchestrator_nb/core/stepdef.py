@@ -43,6 +43,7 @@ class StepDef:
     params: dict = {}
     on_error = "fail"
     thread = False
+    _params_plan = None  # (params, plan): how the executor's fast paths read params (core.executor)
 
     def __init__(self, id: str, **fields):
         self._build(STEP.check({"id": id, **fields}, (), python=True))

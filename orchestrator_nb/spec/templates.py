@@ -100,12 +100,13 @@ def is_template(text) -> bool:
 class Template:
     """A compiled field. ``render(scope)`` returns its value."""
 
-    __slots__ = ("source", "kind", "steps", "names", "_fn")
+    __slots__ = ("source", "kind", "steps", "names", "_fn", "path")
 
     def __init__(self, source: str, *, expression: bool = False, jinja: bool = False):
         """``expression=True`` for fields that are expressions even without braces (``when``).
         ``jinja=True`` compiles with Jinja even a shape that has a direct path (``spec.paths``)."""
         self.source = source
+        self.path = None  # the ``spec.paths.Path`` an expression of the direct shape follows
         if not jinja and _direct(self, source, expression):
             return
         self.steps: frozenset[str] = frozenset()
@@ -297,7 +298,7 @@ def _direct(t: Template, source, expression: bool) -> bool:
     elif path.root in JINJA_GLOBALS:
         return False
     if path is not None and path.root not in JINJA_GLOBALS:
-        t.kind, t.names, t.steps = "expr", frozenset((path.root,)), path.steps
+        t.kind, t.names, t.steps, t.path = "expr", frozenset((path.root,)), path.steps, path
         resolve = path.resolve
         slow = _by_jinja(source, expression)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 
+from ..envvars import env
 from .config import TelemetryConfig, protocol_problem, resolve
 
 __all__ = ["subscriber_for", "TelemetryConfig", "resolve", "available"]
@@ -44,6 +45,9 @@ class TraceSubscriber:
 
 def subscriber_for(store_path=None) -> TraceSubscriber | None:
     """A subscriber sending this run's spans, or None when traces are off (cheap to ask)."""
+    if store_path is None and not env("ORC_SETTINGS") and not env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip() \
+            and not env("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip():
+        return None  # no settings file and no endpoint: `resolve` says off, whatever else is set
     from ..spec.settings import load_settings
     try:
         config = resolve(load_settings(store_path))
