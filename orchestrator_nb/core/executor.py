@@ -208,22 +208,13 @@ class Executor:
         run = self.run
         if step.kind != "python":
             return self._run_inline_kind(sid, step, st)
-        number = (st.base_attempt.get(-1, 0) if st.base_attempt else 0) + 1
-        started = time.time()
-        st.status, st.attempt, st.cached = "running", number, False
-        if run.bus.subscribers:
-            run.emit("step_started", sid, -1, number)
+        number, started = _begin(run, sid, st)
         try:
             output = self.callables[sid](**(self._params(step) if step.params else {}))
         except Exception as e:
             Attempt.begun(run, sid, -1, number, started).end("failed", None, describe(e))
             return number, e
-        st.started = st.started or started
-        st.ended = time.time()
-        st.status, st.output, st.error = "succeeded", output, None
-        if run.bus.subscribers:
-            run.emit("step_finished", sid, -1, number, status="succeeded", output=output, error=None,
-                     started=started, cached=st.cached, model=st.model)
+        _succeeded(run, sid, st, number, started, output)
         return None
 
     def _params(self, step) -> dict:
@@ -278,11 +269,7 @@ class Executor:
         without the general path's layers. A failure continues on the general path (retries).
         Its try's bookkeeping is ``Attempt``'s, done in place as in ``_run_inline``."""
         run = self.run
-        number = (st.base_attempt.get(-1, 0) if st.base_attempt else 0) + 1
-        started = time.time()
-        st.status, st.attempt, st.cached = "running", number, False
-        if run.bus.subscribers:
-            run.emit("step_started", sid, -1, number, awaits=True)
+        number, started = _begin(run, sid, st, awaits=True)
         try:
             output = await self.callables[sid](**(self._params(step) if step.params else {}))
         except asyncio.CancelledError:
@@ -292,12 +279,7 @@ class Executor:
             Attempt.begun(run, sid, -1, number, started).end("failed", None, describe(e))
             await self._tries(step, run.scope, -1, first=(number, e))
             return
-        st.started = st.started or started
-        st.ended = time.time()
-        st.status, st.output, st.error = "succeeded", output, None
-        if run.bus.subscribers:
-            run.emit("step_finished", sid, -1, number, status="succeeded", output=output, error=None,
-                     started=started, cached=st.cached, model=st.model)
+        _succeeded(run, sid, st, number, started, output)
 
     # a whole step ----------------------------------------------------------------------------
     async def _run_step(self, step, first=None):
@@ -593,6 +575,26 @@ class Executor:
             whole.end("failed", None, describe(failed), final=True)
             raise StepFailed(sid, f"revision failed: {describe(failed)}") from failed
         whole.end("succeeded", list(done), final=True)
+
+
+def _begin(run, sid, st, **data) -> tuple[int, float]:
+    """``Attempt(...)`` of a fast path's first try, without the object: (its number, its start)."""
+    number = (st.base_attempt.get(-1, 0) if st.base_attempt else 0) + 1
+    started = time.time()
+    st.status, st.attempt, st.cached = "running", number, False
+    if run.bus.subscribers:
+        run.emit("step_started", sid, -1, number, **data)
+    return number, started
+
+
+def _succeeded(run, sid, st, number: int, started: float, output) -> None:
+    """``Attempt.end("succeeded", output, final=True)`` of a fast path's try, without the object."""
+    st.started = st.started or started
+    st.ended = time.time()
+    st.status, st.output, st.error = "succeeded", output, None
+    if run.bus.subscribers:
+        run.emit("step_finished", sid, -1, number, status="succeeded", output=output, error=None,
+                 started=started, cached=st.cached, model=st.model)
 
 
 _NO_STATE = object()
