@@ -18,10 +18,10 @@ from ..errors import ApprovalRejected, BudgetExceeded, CheckFailed, OrcError, Sp
 from . import kinds, stepcache
 from .attempt import Attempt
 from .checks import failure
-from .context import StepsScope
 from .stepcontext import Feedback, StepContext, Waiting
+from .fastpath import begin as _begin, step_params, succeeded as _succeeded
 from .stepdef import MAX_ITERATIONS
-from ..spec.templates import Template, render_field
+from ..spec.templates import render_field
 
 _NOT_RETRIED = (BudgetExceeded, ApprovalRejected, SpecError)
 
@@ -210,44 +210,12 @@ class Executor:
             return self._run_inline_kind(sid, step, st)
         number, started = _begin(run, sid, st)
         try:
-            output = self.callables[sid](**(self._params(step) if step.params else {}))
+            output = self.callables[sid](**(step_params(step, run.scope) if step.params else {}))
         except Exception as e:
             Attempt.begun(run, sid, -1, number, started).end("failed", None, describe(e))
             return number, e
         _succeeded(run, sid, st, number, started, output)
         return None
-
-    def _params(self, step) -> dict:
-        """``render_field(step.params, run.scope)`` of a python step run on a fast path: each
-        `{{ steps.<id>.output }}` (alone, or in a list of them) read from the step's state (what
-        the template's own path gives when the value is no callable; anything else, and a
-        callable, is rendered by the template), and constants taken as they are."""
-        params, scope = step.params, self.run.scope
-        plan = step._params_plan
-        if plan is None or plan[0] is not params:
-            plan = step._params_plan = (params, _params_plan(params))
-        plan = plan[1]
-        steps = scope.get("steps")
-        if plan is None or type(steps) is not StepsScope:
-            return render_field(params, scope)
-        states, out = steps._states, {}
-        for key, ref, value in plan:
-            if ref is False:
-                out[key] = value
-            elif ref is None:
-                out[key] = render_field(value, scope)
-            elif type(ref) is str:
-                st = states.get(ref)
-                v = _NO_STATE if st is None else st.output
-                out[key] = value.render(scope) if v is _NO_STATE or callable(v) else v
-            else:
-                items = []
-                for sid, t in zip(ref, value):
-                    st = states.get(sid)
-                    v = _NO_STATE if st is None else st.output
-                    items.append(t.render(scope) if v is _NO_STATE or callable(v) else v)
-                out[key] = items
-        return out
 
     def _run_inline_kind(self, sid, step, st):
         """`code` without `await`: its kind, called here instead of in a task."""
@@ -271,7 +239,7 @@ class Executor:
         run = self.run
         number, started = _begin(run, sid, st, awaits=True)
         try:
-            output = await self.callables[sid](**(self._params(step) if step.params else {}))
+            output = await self.callables[sid](**(step_params(step, run.scope) if step.params else {}))
         except asyncio.CancelledError:
             Attempt.begun(run, sid, -1, number, started).end("cancelled", None, "cancelled", final=True)
             raise
@@ -575,57 +543,6 @@ class Executor:
             whole.end("failed", None, describe(failed), final=True)
             raise StepFailed(sid, f"revision failed: {describe(failed)}") from failed
         whole.end("succeeded", list(done), final=True)
-
-
-def _begin(run, sid, st, **data) -> tuple[int, float]:
-    """``Attempt(...)`` of a fast path's first try, without the object: (its number, its start)."""
-    number = (st.base_attempt.get(-1, 0) if st.base_attempt else 0) + 1
-    started = time.time()
-    st.status, st.attempt, st.cached = "running", number, False
-    if run.bus.subscribers:
-        run.emit("step_started", sid, -1, number, **data)
-    return number, started
-
-
-def _succeeded(run, sid, st, number: int, started: float, output) -> None:
-    """``Attempt.end("succeeded", output, final=True)`` of a fast path's try, without the object."""
-    st.started = st.started or started
-    st.ended = time.time()
-    st.status, st.output, st.error = "succeeded", output, None
-    if run.bus.subscribers:
-        run.emit("step_finished", sid, -1, number, status="succeeded", output=output, error=None,
-                 started=started, cached=st.cached, model=st.model)
-
-
-_NO_STATE = object()
-
-
-def _params_plan(params):
-    """((key, ref, compiled value), ...) for a dict of params: ref is the step id where the value
-    is exactly `{{ steps.<id>.output }}`, the ids where it is a list of those, False for a
-    constant (what rendering gives back unchanged), else None; None for params of another shape."""
-    if type(params) is not dict:
-        return None
-    plan = []
-    for key, value in params.items():
-        if isinstance(value, (Template, dict)):
-            ref = _output_of(value)
-        elif isinstance(value, list):
-            refs = tuple(_output_of(v) for v in value)
-            ref = refs if refs and all(refs) else None
-        else:
-            ref = False
-        plan.append((key, ref, value))
-    return tuple(plan)
-
-
-def _output_of(value) -> str | None:
-    """The step id when ``value`` is the template `{{ steps.<id>.output }}`."""
-    path = value.path if isinstance(value, Template) and value.kind == "expr" else None
-    if path is not None and path.root == "steps" and len(path.ops) == 2 \
-            and path.ops[0][0] and path.ops[1] == (True, "output"):
-        return path.ops[0][1]
-    return None
 
 
 def _between(pipeline, start: str, end: str) -> set[str]:

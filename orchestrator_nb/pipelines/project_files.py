@@ -107,6 +107,9 @@ def parts(requirements: str, max_parts: int = 3) -> list[dict]:
     if len(items) < 2:
         items += [s for s in _SENTENCE_END.split(" ".join(prose)) if _clean(s)]
         items = [_clean(i) for i in items]
+        if not items:
+            raise ValueError("the requirements have no text to plan (only headings or nothing); "
+                             "write what to build, e.g. a list of '- ...' lines")
         groups = _deal(items, max_parts)
     else:
         groups = [s for s in sections if s]

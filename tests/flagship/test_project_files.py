@@ -43,7 +43,10 @@ def test_parts_cut_the_requirements_in_order_keeping_sections_together():
     prose = "# Poll\nThe team votes for lunch. The winner is posted! Phones work too."
     assert [p["lines"] for p in parts(prose, 2)] == [["The team votes for lunch.", "The winner is posted!"],
                                                      ["Phones work too."]]
-    assert parts("", 3) == [] and parts("Just one line", 3)[0]["lines"] == ["Just one line"]
+    assert parts("Just one line", 3)[0]["lines"] == ["Just one line"]
+    for empty in ("", "# Only a title\n"):
+        with pytest.raises(ValueError, match="the requirements have no text to plan"):
+            parts(empty, 3)
 
 
 def test_outline_numbers_the_milestones_in_order_and_names_each_once():
