@@ -188,6 +188,17 @@ def execute_papermill(job: NotebookJob, env: dict, log_output=None) -> CellError
     return None
 
 
+# Kernels started at once on one host can race for the same ports, and the loser exits before
+# it answers (papermill's issues #511, #776): no cell has run, so starting another is safe.
+KERNEL_STARTS = 3
+
+
+def died_starting(error: CellError | None) -> bool:
+    """Whether the kernel died before it replied to its first message (so before any cell ran)."""
+    return error is not None and error.cell_index is None and error.ename == "RuntimeError" \
+        and error.evalue.startswith("Kernel died before replying to kernel_info")
+
+
 class NotebookRunner:
     """Execute one notebook run and keep its `notebook_runs` row and outcome."""
 
@@ -208,7 +219,13 @@ class NotebookRunner:
         started = time.time()
         cell_error, interrupted = None, False
         try:
-            cell_error = execute_papermill(job, kernel_env(job, store.path), self.log_output)
+            for start in range(1, KERNEL_STARTS + 1):
+                cell_error = execute_papermill(job, kernel_env(job, store.path), self.log_output)
+                if not died_starting(cell_error) or start == KERNEL_STARTS:
+                    break
+                self.say(f"the kernel died as it started (before running any cell); starting another "
+                         f"(try {start + 1} of {KERNEL_STARTS})")
+                time.sleep(0.5 * start)
         except KeyboardInterrupt:
             interrupted = True
         finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 
 import nbformat
 import pytest
@@ -234,3 +235,35 @@ def test_sigterm_cancels_cleanly_with_the_output_saved(headless_env, tmp_path, m
     assert proc.returncode == 130, stdout + stderr
     assert sql("SELECT status, exit_code FROM notebook_runs") == [("cancelled", 130)]
     assert out.exists() and "injected-parameters" in out.read_text()
+
+
+FLAKY_KERNEL = """
+import os, sys
+marker = os.environ["FLAKY_KERNEL_MARKER"]
+if not os.path.exists(marker):  # the first start dies at once, as a kernel that lost a port race does
+    open(marker, "w").close()
+    sys.exit(1)
+from ipykernel import kernelapp
+kernelapp.launch_new_instance()
+"""
+
+
+def test_a_kernel_that_dies_as_it_starts_is_started_again(headless_env, tmp_path):
+    """Kernels started together can race for ports and die before answering; nothing ran, so the
+    notebook is started on another kernel instead of failing."""
+    spec_dir = tmp_path / "jupyter" / "kernels" / "flaky"
+    spec_dir.mkdir(parents=True)
+    (tmp_path / "flaky.py").write_text(FLAKY_KERNEL)
+    (spec_dir / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, str(tmp_path / "flaky.py"), "-f", "{connection_file}"],
+        "display_name": "flaky", "language": "python"}))
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("print('ran once')")]
+    nbformat.write(nb, str(tmp_path / "flaky.ipynb"))
+    env = dict(os.environ, JUPYTER_PATH=str(tmp_path / "jupyter"), FLAKY_KERNEL_MARKER=str(tmp_path / "died"))
+    done = run_orc("notebook", tmp_path / "flaky.ipynb", tmp_path / "out.ipynb", "--kernel", "flaky", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "died").exists()                                         # the first start did die
+    assert "the kernel died as it started (before running any cell); starting another (try 2 of 3)" in done.stderr
+    assert _outputs_text(tmp_path / "out.ipynb").count("ran once") == 1
+    assert sql("SELECT status, exit_code FROM notebook_runs") == [("succeeded", 0)]
