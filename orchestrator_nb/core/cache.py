@@ -34,6 +34,7 @@ class Cache:
     def put(self, ns: str, key: str, entry: dict) -> None:
         path = self._path(ns, key)
         data = dumps(entry).encode()
+        tmp = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             import tempfile  # writes are rarer than reads: not imported by runs that only read
@@ -41,8 +42,15 @@ class Cache:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
             os.replace(tmp, path)
+            tmp = None
         except OSError:
             pass  # a cache that cannot be written only costs a recomputation
+        finally:
+            if tmp is not None:  # a write that failed half way (a full disk) leaves no temporary file
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
 
     def entries(self, ns: str):
         """(key, entry) for every entry of a namespace."""

@@ -159,10 +159,11 @@ class Store:
                 con.execute("SET TimeZone = 'UTC'")  # TIMESTAMP columns hold UTC
                 return con
             except duckdb.IOException as e:  # held by a program outside our lock (a duckdb shell)
-                delay = next(waits, None) if "lock" in str(e).lower() else None
+                locked = "lock" in str(e).lower()
+                delay = next(waits, None) if locked else None
                 if delay is None:
                     raise StoreError(f"cannot open the store {self.path}: {str(e).splitlines()[0]} "
-                                     "(close other programs using it, e.g. a duckdb shell)") from None
+                                     f"({_open_fix(str(e), locked)})") from None
                 time.sleep(delay)
             except duckdb.Error as e:
                 raise StoreError(f"cannot open the store {self.path}: {str(e).splitlines()[0]}") from None
@@ -276,3 +277,14 @@ def _mtime(p: Path) -> float:
         return p.stat().st_mtime
     except OSError:
         return 0.0
+
+
+def _open_fix(message: str, locked: bool) -> str:
+    """What to do about a store DuckDB would not open."""
+    if locked:
+        return "close other programs using it, e.g. a duckdb shell"
+    if "No space left" in message or "Disk quota" in message:
+        return "free some disk space, or put the store on another disk with --db or ORC_DB"
+    if "Permission denied" in message or "Read-only file system" in message:
+        return "make its folder writable, or put the store elsewhere with --db or ORC_DB"
+    return "check the file, or put the store elsewhere with --db or ORC_DB"

@@ -10,6 +10,7 @@ A journal that ends with an ``eof`` line and is fully merged is deleted.
 from __future__ import annotations
 
 import asyncio
+import errno
 import functools
 import itertools
 import json
@@ -18,6 +19,7 @@ import socket
 import threading
 
 from ..core.serialize import dumps, to_jsonable
+from ..errors import StoreError
 
 HOST = socket.gethostname()
 _seq = itertools.count(1)
@@ -43,11 +45,15 @@ class JournalWriter:
             os.makedirs(directory, exist_ok=True)
             _made.add(directory)
         self.path = os.path.join(directory, f"{run_id}.{HOST}.{os.getpid()}.{next(_seq)}.jsonl")
+        self.failed: StoreError | None = None  # the write that failed: the run stops at its next record
         try:
-            self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        except FileNotFoundError:  # the folder was removed since: make it again
-            os.makedirs(directory, exist_ok=True)
-            self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            try:
+                self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            except FileNotFoundError:  # the folder was removed since: make it again
+                os.makedirs(directory, exist_ok=True)
+                self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        except OSError as e:
+            raise _cannot("create", self.path, e) from None
         self._lock = threading.Lock()
         self._pending: list = []
         self._must = 0  # pending records a resume relies on (see durable)
@@ -62,6 +68,8 @@ class JournalWriter:
         with self._lock:
             if self.fd is None:
                 return
+            if self.failed is not None:  # records can no longer be kept: the run must not go on
+                raise self.failed
             self._pending.append(line)
             if must or urgent:
                 self._must += 1
@@ -91,12 +99,20 @@ class JournalWriter:
     def _flush_soon(self) -> None:
         with self._lock:
             self._soon = None
-            self._flush_locked()
+            self._flush_quietly()
 
     def _flush_later(self) -> None:
         with self._lock:
             self._later = None
+            self._flush_quietly()
+
+    def _flush_quietly(self) -> None:
+        """A flush in a loop callback: a failure is kept (``failed``) and raised by the run's next
+        record, in the run, rather than printed by the event loop."""
+        try:
             self._flush_locked()
+        except StoreError:
+            pass
 
     def durable(self) -> None:
         """Write pending records a resume relies on, now (before a step starts)."""
@@ -106,16 +122,43 @@ class JournalWriter:
     def _flush_locked(self) -> None:
         self._must = 0
         if self._pending and self.fd is not None:
+            if self.failed is not None:
+                raise self.failed
             pending, self._pending = self._pending, []
-            os.write(self.fd, "".join(p if isinstance(p, str) else p[0](p[1]) for p in pending).encode())
+            data = "".join(p if isinstance(p, str) else p[0](p[1]) for p in pending).encode()
+            try:
+                done = os.write(self.fd, data)
+                while done < len(data):  # a disk filling up writes part: go on (its error is raised)
+                    done += os.write(self.fd, data[done:])
+            except OSError as e:
+                self.failed = _cannot("write", self.path, e)
+                raise self.failed from None
 
     def close(self) -> None:
+        """Write what is pending and the end mark; raises if that fails (not again when a write
+        failed before: that error was raised already)."""
         with self._lock:
-            if self.fd is not None:
-                self._pending.append('{"t":"eof"}\n')
-                self._flush_locked()
+            if self.fd is None:
+                return
+            try:
+                if self.failed is None:
+                    self._pending.append('{"t":"eof"}\n')
+                    self._flush_locked()
+            finally:
                 os.close(self.fd)
                 self.fd = None
+
+
+def _cannot(doing: str, path: str, e: OSError) -> StoreError:
+    """One line for a journal that cannot be written: which file, why, and what to do."""
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        fix = "free some disk space, or put the store on another disk with --db or ORC_DB"
+    elif e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = "make its folder writable, or put the store elsewhere with --db or ORC_DB"
+    else:
+        fix = "put the store elsewhere with --db or ORC_DB"
+    return StoreError(f"cannot {doing} the run's journal {path}: {e.strerror or e} ({fix}); "
+                      "the run stopped, and what it recorded before stays")
 
 
 def _json_line(record: dict) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 import time
@@ -215,6 +216,16 @@ def test_a_store_locked_by_another_program_gives_a_clear_error(tmp_path, monkeyp
         holder.wait()
 
 
+
+def test_a_store_on_a_full_disk_says_so_not_to_close_other_programs(tmp_path, monkeypatch):
+    def full(path, *a, **kw):  # what DuckDB raises when it cannot grow its file
+        raise duckdb.IOException(f'IO Error: Could not write file "{path}": No space left on device')
+    monkeypatch.setattr(duckdb, "connect", full)
+    with pytest.raises(orc.StoreError, match=r"cannot open the store .*No space left on device \(free some disk "
+                                             r"space, or put the store on another disk with --db or ORC_DB\)$"):
+        with Store(tmp_path / "full.duckdb").connect():
+            pass
+
 def test_resume_keeps_what_the_run_spent_before(scripted):
     scripted([{"reply": "word " * 40}])
     p = orc.load("""
@@ -279,6 +290,7 @@ def test_a_burst_of_journals_is_merged_in_one_transaction_and_a_bad_one_is_named
 
 CTRL_C = r'''
 import asyncio
+import errno
 import orchestrator_nb as orc
 async def wait(seconds):
     print("started", seconds, flush=True)
@@ -311,3 +323,97 @@ def test_ctrl_c_in_the_blocking_api_cancels_the_run_and_records_it(tmp_path):
     assert out.split() == ["interrupted", "started", "0", "succeeded"], out
     runs = orc.runs(db=str(tmp_path / ".orc" / "orc.duckdb"))
     assert [r["status"] for r in runs] == ["cancelled"]
+
+
+class _Disk:
+    """The os module as the journal sees it, on a disk with ``room`` bytes left (fault injection)."""
+
+    def __init__(self, room: int = 10 ** 9, refuse_open: int | None = None):
+        self.room, self.refuse_open = room, refuse_open
+
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+    def open(self, path, flags, mode=0o777):
+        if self.refuse_open:
+            raise OSError(self.refuse_open, os.strerror(self.refuse_open), path)
+        return os.open(path, flags, mode)
+
+    def write(self, fd, data):
+        if self.room <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        n = min(len(data), self.room)  # what fits, as a filling disk writes
+        self.room -= n
+        return os.write(fd, data[:n])
+
+
+def test_a_disk_that_fills_up_mid_run_stops_it_with_one_line_and_keeps_what_was_written(tmp_path, monkeypatch, capsys):
+    from orchestrator_nb.cli.main import main
+    from orchestrator_nb.store import journal
+    spec = tmp_path / "full.yaml"
+    spec.write_text("name: full\nsteps:\n" + "".join(f"  - id: s{i}\n    code: output = 'x' * 100\n" for i in range(60)))
+    with monkeypatch.context() as m:
+        m.setattr(journal, "os", _Disk(room=9000))
+        assert main(["run", "-q", str(spec)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("orc: error: cannot write the run's journal "), err
+    assert "No space left on device (free some disk space, or put the store on another disk with --db" in err
+    (kept,), = orc.sql("SELECT count(*) FROM steps WHERE status = 'succeeded'")[1]
+    assert 0 < kept < 60                                   # the steps recorded before the disk filled stay
+    (run,), = orc.sql("SELECT count(*) FROM runs WHERE pipeline = 'full'")[1]
+    assert run == 1
+
+
+def test_a_short_write_is_not_taken_for_a_whole_one(tmp_path, monkeypatch):
+    from orchestrator_nb.errors import StoreError
+    from orchestrator_nb.store import journal
+    w = journal.JournalWriter(str(tmp_path), "shortwrite")
+    with monkeypatch.context() as m:
+        m.setattr(journal, "os", _Disk(room=10))
+        with pytest.raises(StoreError, match="cannot write the run's journal .*No space left on device"):
+            w.write({"t": "event", "message": "x" * 100})     # 10 bytes fit: the rest must not vanish silently
+        with pytest.raises(StoreError):
+            w.write({"t": "event", "message": "later"})        # and the writer stays failed
+    w.close()                                              # closes without raising the same error again
+    assert w.fd is None
+
+
+def test_a_journal_folder_that_cannot_be_written_is_one_line(tmp_path, monkeypatch):
+    from orchestrator_nb.errors import StoreError
+    from orchestrator_nb.store import journal
+    monkeypatch.setattr(journal, "os", _Disk(refuse_open=errno.EACCES))
+    p = orc.load("name: ro\nsteps:\n  - id: a\n    code: output = 1\n")
+    with pytest.raises(StoreError, match="cannot create the run's journal .*Permission denied "
+                                         r"\(make its folder writable, or put the store elsewhere"):
+        p.run(db=tmp_path / "ro.duckdb")
+
+
+def test_a_cache_entry_that_cannot_be_written_costs_a_recomputation_and_leaves_no_file(tmp_path, monkeypatch):
+    from orchestrator_nb.core import cache as cache_module
+    from orchestrator_nb.core.cache import MISS, Cache
+
+    class FullFile:
+        def __init__(self, fd, mode):
+            self.f = os.fdopen(fd, mode)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    class FullDisk(_Disk):
+        def fdopen(self, fd, mode):
+            return FullFile(fd, mode)
+
+    c = Cache(tmp_path / "cache")
+    with monkeypatch.context() as m:
+        m.setattr(cache_module, "os", FullDisk())
+        c.put("step", "ab" * 32, {"output": 1})                  # no error: the cache is an optimisation
+    assert c.get("step", "ab" * 32) is MISS
+    assert [p.name for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []   # no half-written temporary
+    c.put("step", "ab" * 32, {"output": 1})
+    assert c.get("step", "ab" * 32) == {"output": 1}
