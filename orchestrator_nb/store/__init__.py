@@ -283,8 +283,7 @@ def _open_fix(message: str, locked: bool) -> str:
     """What to do about a store DuckDB would not open."""
     if locked:
         return "close other programs using it, e.g. a duckdb shell"
-    if "No space left" in message or "Disk quota" in message:
-        return "free some disk space, or put the store on another disk with --db or ORC_DB"
-    if "Permission denied" in message or "Read-only file system" in message:
-        return "make its folder writable, or put the store elsewhere with --db or ORC_DB"
-    return "check the file, or put the store elsewhere with --db or ORC_DB"
+    if "not a valid DuckDB database" in message:
+        return "it is not a store: move it away, or put the store elsewhere with --db or ORC_DB"
+    from .journal import storage_fix
+    return storage_fix(message)

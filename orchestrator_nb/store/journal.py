@@ -10,7 +10,6 @@ A journal that ends with an ``eof`` line and is fully merged is deleted.
 from __future__ import annotations
 
 import asyncio
-import errno
 import functools
 import itertools
 import json
@@ -151,14 +150,18 @@ class JournalWriter:
 
 def _cannot(doing: str, path: str, e: OSError) -> StoreError:
     """One line for a journal that cannot be written: which file, why, and what to do."""
-    if e.errno in (errno.ENOSPC, errno.EDQUOT):
-        fix = "free some disk space, or put the store on another disk with --db or ORC_DB"
-    elif e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        fix = "make its folder writable, or put the store elsewhere with --db or ORC_DB"
-    else:
-        fix = "put the store elsewhere with --db or ORC_DB"
-    return StoreError(f"cannot {doing} the run's journal {path}: {e.strerror or e} ({fix}); "
+    why = e.strerror or str(e)
+    return StoreError(f"cannot {doing} the run's journal {path}: {why} ({storage_fix(why)}); "
                       "the run stopped, and what it recorded before stays")
+
+
+def storage_fix(problem: str) -> str:
+    """What to do when the store's files cannot be written, from the system's words for why."""
+    if "No space left" in problem or "quota" in problem.lower():
+        return "free some disk space, or put the store on another disk with --db or ORC_DB"
+    if "Permission denied" in problem or "Operation not permitted" in problem or "Read-only" in problem:
+        return "make its folder writable, or put the store elsewhere with --db or ORC_DB"
+    return "put the store elsewhere with --db or ORC_DB"
 
 
 def _json_line(record: dict) -> str:
