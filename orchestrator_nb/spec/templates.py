@@ -173,10 +173,31 @@ class Template:
         except LimitExceeded as e:
             short = self.source if len(self.source) <= 60 else self.source[:57] + "..."
             raise e.at(f"template {short!r}") from None
+        except Exception as e:
+            key = _missing_input(self, scope, e)
+            if key is None:
+                raise
+            # Jinja says "'dict object' has no attribute 'topic'": say which value, and how to give it
+            raise type(e)(f"inputs.{key} was not given: pass it (`-p {key}=...` on the command line), or "
+                          f"declare it under `inputs:` with a default") from None
 
     def __repr__(self) -> str:
         return f"Template({self.source!r})"
 
+
+
+_INPUT_REF = re.compile(r"\binputs\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _missing_input(t: "Template", scope: dict, e: Exception) -> str | None:
+    """The `inputs.X` a template reads that the run was not given, when that is why it failed."""
+    if "inputs" not in t.names or type(e).__name__ != "UndefinedError":
+        return None
+    given = scope.get("inputs")
+    if not isinstance(given, dict):
+        return None
+    said = str(e)  # Jinja names the key it missed: "'dict object' has no attribute 'topic'"
+    return next((key for key in _INPUT_REF.findall(t.source) if key not in given and f"'{key}'" in said), None)
 
 def _strict(expr):
     """An expression's value; an undefined result raises (the sandbox's refusals included)."""

@@ -204,3 +204,21 @@ def test_errors_name_the_undefined_value():
         Template("Hi {{ undefined_name }}").render(scope)
     with pytest.raises(SpecError, match="private"):
         Template("{{ inputs._secret }}")
+
+
+def test_an_input_the_run_was_not_given_is_named_with_how_to_give_it(tmp_path):
+    """A pipeline that declares no inputs reads `inputs.topic`, run without it: Jinja's "'dict
+    object' has no attribute 'topic'" becomes which input is missing and how to pass it."""
+    import orchestrator_nb as orc
+    from jinja2.exceptions import UndefinedError
+    for source in ("{{ inputs.topic }}", "Write about {{ inputs.topic }}.", "{{ inputs.topic | upper }}"):
+        with pytest.raises(UndefinedError, match=r"^inputs\.topic was not given: pass it \(`-p topic=\.\.\.` on the "
+                                                 r"command line\), or declare it under `inputs:` with a default$"):
+            Template(source).render({"inputs": {}, "steps": {}})
+        assert Template(source).render({"inputs": {"topic": "tides"}, "steps": {}}).lower().count("tides") == 1
+    assert Template("{{ inputs.topic | default('tides') }}").render({"inputs": {}}) == "tides"
+    with pytest.raises(UndefinedError, match="has no attribute 'nope'"):   # another value missing: Jinja's words
+        Template("{{ inputs.topic | default('x') }} {{ steps.a.nope }}").render({"inputs": {}, "steps": {"a": {}}})
+    r = orc.load("name: u\nsteps:\n  - id: a\n    code: output = params['t']\n    params: {t: '{{ inputs.topic }}'}\n") \
+        .run(db=False)
+    assert r.status == "failed" and "inputs.topic was not given: pass it (`-p topic=...`" in r.error
