@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     db(sp)
 
     sp = sub.add_parser("runs", help="list runs")
-    sp.add_argument("--limit", "-n", type=int, default=20)
+    sp.add_argument("--limit", "-n", type=_at_least_1, default=20, help="how many runs (default 20)")
     sp.add_argument("--status", choices=["pending", "running", "succeeded", "failed", "waiting", "cancelled",
                                          "budget_exceeded"])
     sp.add_argument("--pipeline")
@@ -124,6 +124,16 @@ def build_parser() -> argparse.ArgumentParser:
     from . import extra
     extra.add_commands(sub, COMMANDS)
     return p
+
+
+def _at_least_1(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return n
 
 
 def _version() -> str:

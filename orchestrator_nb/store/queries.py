@@ -63,6 +63,9 @@ def run_filter(status: str | None = None, pipeline: str | None = None,
 
 def list_runs(store, limit: int = 20, offset: int = 0, status: str | None = None,
               pipeline: str | None = None, top_level: bool = False) -> list[dict]:
+    for name, value, least in (("limit", limit, 1), ("offset", offset, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise UsageError(f"{name} must be a whole number of at least {least}, not {value!r}")
     where, params = run_filter(status, pipeline, top_level)
     sql = (f"SELECT {', '.join(RUN_COLUMNS)} FROM runs {where} "
            "ORDER BY started_at DESC NULLS LAST, run_id LIMIT ? OFFSET ?")
@@ -296,12 +299,29 @@ def resume_state(store, ref: str) -> tuple[dict, list[dict]]:
         return run, steps
 
 
+# what a user's query may be: reading the store, or exporting what it reads (COPY ... TO a file)
+READING = frozenset({"SELECT", "EXPLAIN", "PRAGMA", "COPY", "CALL"})
+
+
 def sql(store, query: str, limit: int | None = 1000) -> tuple[list[str], list[tuple]]:
-    """Run a user's SQL against the store (`%orc sql`, `orc sql`). Returns (columns, rows)."""
+    """Run a user's SQL against the store (`%orc sql`, `orc sql`, `orc.sql`). Returns (columns,
+    rows). It only reads: a statement that would change the store is refused, and the query runs in
+    a transaction that is rolled back (a `COPY ... FROM` or a sequence's `nextval` leaves no trace)."""
+    import duckdb
+    for statement in duckdb.extract_statements(query):  # a syntax error is raised here, as DuckDB words it
+        kind = statement.type.name
+        if kind not in READING:
+            raise UsageError(f"orc sql only reads the store: a {kind} statement would change it (use SELECT, "
+                             "WITH, DESCRIBE, SHOW, EXPLAIN or COPY (SELECT ...) TO 'file'; to change data, "
+                             "work on a copy of the file with duckdb)")
     with store.connect() as con:
-        cur = con.execute(query)
-        if cur.description is None:
-            return [], []
-        cols = [d[0] for d in cur.description]
-        rows = cur.fetchmany(limit) if limit else cur.fetchall()
-        return cols, rows
+        con.execute("BEGIN TRANSACTION")
+        try:
+            cur = con.execute(query)
+            if cur.description is None:
+                return [], []
+            cols = [d[0] for d in cur.description]
+            rows = cur.fetchmany(limit) if limit else cur.fetchall()
+            return cols, rows
+        finally:
+            con.execute("ROLLBACK")

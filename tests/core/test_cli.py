@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from orchestrator_nb.cli.main import main
 
@@ -114,6 +115,20 @@ def test_unknown_options_are_one_line(capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unrecognized arguments" in err or "required" in err
 
+
+
+def test_a_run_count_below_one_is_one_line_not_a_database_error(capsys):
+    for bad in ("-5", "0", "x"):
+        with pytest.raises(SystemExit) as e:
+            main(["runs", "--limit", bad])
+        assert e.value.code == 2
+        err = capsys.readouterr().err
+        assert err == (f"orc runs: error: argument --limit/-n: expected a whole number of at least 1, got '{bad}' "
+                       "(see `orc runs --help`)\n")
+    import orchestrator_nb as orc
+    from orchestrator_nb.errors import UsageError
+    with pytest.raises(UsageError, match="limit must be a whole number of at least 1, not -1"):
+        orc.runs(limit=-1)
 
 def test_cache_export_and_import_round_trip(capsys, tmp_path, scripted):
     (tmp_path / "p.yaml").write_text("name: c\nsteps:\n  - id: a\n    prompt: hello\n    model: scripted:x\n")

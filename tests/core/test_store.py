@@ -417,3 +417,29 @@ def test_a_cache_entry_that_cannot_be_written_costs_a_recomputation_and_leaves_n
     assert [p.name for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []   # no half-written temporary
     c.put("step", "ab" * 32, {"output": 1})
     assert c.get("step", "ab" * 32) == {"output": 1}
+
+
+def test_user_sql_only_reads_the_store(tmp_path, capsys):
+    from orchestrator_nb.cli.main import main
+    r = orc.load("name: keep\nsteps:\n  - id: a\n    code: output = 1\n  - id: b\n    code: output = 2\n").run()
+    before = counts(Store())
+    for query in ("DROP TABLE runs", "DELETE FROM steps", "SELECT 1; DROP TABLE runs", "UPDATE runs SET status = 'x'",
+                  "CREATE TABLE t (a INT)", "ATTACH 'other.duckdb'", "INSTALL json", "BEGIN", "CHECKPOINT; VACUUM"):
+        with pytest.raises(UsageError, match=r"^orc sql only reads the store: a [A-Z]+ statement would change it "):
+            orc.sql(query)
+    assert main(["sql", "DROP TABLE runs"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("orc: error: orc sql only reads the store: a DROP statement") and err.count("\n") == 1
+    # reading, describing and exporting work; a COPY ... FROM runs, and is rolled back
+    assert orc.sql(f"SELECT status FROM runs WHERE run_id = '{r.run_id}'")[1] == [("succeeded",)]
+    assert "status" in [row[0] for row in orc.sql("DESCRIBE steps")[1]]
+    assert ("runs",) in orc.sql("SHOW TABLES")[1]
+    out = tmp_path / "steps.csv"
+    orc.sql(f"COPY (SELECT run_id, step_id, status FROM steps) TO '{out}' (HEADER)")
+    assert out.read_text().count("succeeded") == 2
+    rows = tmp_path / "more.parquet"
+    orc.sql(f"COPY (SELECT * REPLACE (run_id || '-copy' AS run_id) FROM steps) TO '{rows}'")
+    orc.sql(f"COPY steps FROM '{rows}'")                                 # inserts two rows...
+    assert counts(Store()) == before                                     # ...that are not kept
+    with pytest.raises(Exception, match="Parser Error"):
+        orc.sql("SELEC 1")
