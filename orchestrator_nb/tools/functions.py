@@ -9,13 +9,13 @@ results must not be replayed from the cache (it has side effects).
 """
 from __future__ import annotations
 
-import asyncio
 import inspect
 import re
 from typing import Any
 
 from ..core.callables import identity, is_async, resolve_callable
 from ..core.serialize import to_jsonable
+from ..core.threads import in_thread
 from ..errors import SpecError
 from .base import NAME, Tool, ToolError
 
@@ -57,7 +57,7 @@ class FunctionTool(Tool):
         if is_async(self.fn):
             value = await self.fn(**kwargs)
         else:
-            value = await asyncio.to_thread(self.fn, **kwargs)
+            value = await in_thread(self.fn, **kwargs)
         return to_jsonable(value)
 
 

@@ -185,3 +185,30 @@ def test_live_progress_draws_one_line_per_step_and_plain_mode_logs():
     assert any(" a " in line and "succeeded" in line for line in log)
     assert any(" c " in line and "failed" in line and "ValueError: x" in line for line in log)
     assert "\x1b" not in plain.getvalue()
+
+
+def test_a_step_that_never_returns_is_cut_off_by_its_timeout_and_orc_exits(tmp_path):
+    """An endless sync step with `timeout:` fails after it, for `code:` and `python:` alike, and
+    `orc run` then ends (the thread it leaves behind holds up neither the run's end nor the exit)."""
+    import os
+    import time
+    (tmp_path / "spin.py").write_text("def spin():\n    while True:\n        pass\n")
+    (tmp_path / "p.yaml").write_text(
+        "name: spin\nsteps:\n"
+        "  - id: code_spin\n    code: |\n      while True:\n          pass\n    timeout: 1\n    on_error: continue\n"
+        "  - id: python_spin\n    python: spin:spin\n    timeout: 1\n    on_error: continue\n"
+        "  - id: after\n    code: output = 'still here'\n")
+    t = time.monotonic()
+    repo = str(Path(__file__).resolve().parents[2])
+    done = subprocess.run([sys.executable, "-m", "orchestrator_nb", "run", "-q", "--json", "p.yaml",
+                           "--db", str(tmp_path / "s.duckdb")], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, env=dict(os.environ, PYTHONPATH=repo))
+    took = time.monotonic() - t
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["outputs"]["after"] == "still here"
+    assert took < 30, took                                   # two 1 s timeouts, not for ever
+    from orchestrator_nb.store import Store
+    with Store(tmp_path / "s.duckdb").connect() as con:
+        steps = {s[0]: s[1:] for s in con.execute("SELECT step_id, status, error FROM steps").fetchall()}
+    assert steps["code_spin"] == ("failed", "TimeoutError: timed out after 1 s")
+    assert steps["python_spin"] == ("failed", "TimeoutError: timed out after 1 s")

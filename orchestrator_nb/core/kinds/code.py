@@ -4,6 +4,7 @@ from __future__ import annotations
 import inspect
 
 from ..isolation import run_isolated
+from ..threads import in_thread
 
 
 def run_code(compiled, params, ctx):
@@ -23,12 +24,23 @@ def run_code(compiled, params, ctx):
     extra = ctx.extra_names
     if extra:
         ns.update({k: v for k, v in extra.items() if k not in ns})
+    if code.co_flags & inspect.CO_COROUTINE:
+        try:
+            result = eval(code, ns)  # noqa: S307 - the pipeline author's own code, like a notebook cell
+        except NameError as e:
+            raise _explained(e) from None
+        return _finish(result, ns)
+    step = ctx.step
+    if step.thread or step.timeout:  # a timeout can only cut off what does not hold the loop
+        return in_thread(_output, code, ns)
+    return _output(code, ns)
+
+
+def _output(code, ns):
     try:
-        result = eval(code, ns)  # noqa: S307 - the pipeline author's own code, like a notebook cell
+        eval(code, ns)  # noqa: S307 - the pipeline author's own code, like a notebook cell
     except NameError as e:
         raise _explained(e) from None
-    if code.co_flags & inspect.CO_COROUTINE:
-        return _finish(result, ns)
     return ns.get("output")
 
 

@@ -1,11 +1,11 @@
 """`python: module:function` steps: the function gets the rendered params as keyword arguments."""
 from __future__ import annotations
 
-import asyncio
 import inspect
 
 from ..callables import is_async
 from ..isolation import run_isolated
+from ..threads import in_thread
 
 
 def accepts(fn, name: str) -> bool:
@@ -27,5 +27,5 @@ def run_python(fn, params, ctx):
         kwargs["feedback"] = str(ctx.feedback)
     step = ctx.step
     if (step.thread or step.timeout) and not is_async(fn):
-        return asyncio.to_thread(fn, **kwargs)  # a timeout can only cut off what does not hold the loop
+        return in_thread(fn, **kwargs)  # a timeout can only cut off what does not hold the loop
     return fn(**kwargs)
