@@ -95,7 +95,7 @@ class Supervisor:
         why = (f"the worker process (pid {w.pid}) exited with code {code} before the run started"
                + (f": {last}" if last else "") + f" (log: {w.log_path})")
         try:
-            await self.blocking(control.not_started, self.store, w.run_id, status, why)
+            await self.blocking(control.not_started, self.store, w.run_id, status, why, started_at=w.started)
         except OrcError as e:
             if self.log:
                 self.log.warning("orchestrator-nb: run %s: %s", w.run_id, e)

@@ -64,12 +64,16 @@ def claim_resume(store, ref: str) -> dict:
     return {"run_id": run_id, "previous": status}
 
 
-def not_started(store, run_id: str, status: str, error: str | None) -> bool:
+def not_started(store, run_id: str, status: str, error: str | None, *, started_at: float | None = None) -> bool:
     """A worker could not start this run: while it is still ``pending``, set ``status`` (the one
-    before a resume, or ``failed``) and say why. Returns whether the run was changed."""
+    before a resume, or ``failed``) and say why. Returns whether the run was changed.
+    ``started_at``: when that worker was started; a run queued again since (a resume while the
+    worker was still exiting) belongs to the newer worker and is left alone."""
     with store.connect() as con:
-        rows = con.execute("SELECT status FROM runs WHERE run_id = ?", [run_id]).fetchall()
+        rows = con.execute("SELECT status, updated_at FROM runs WHERE run_id = ?", [run_id]).fetchall()
         if not rows or rows[0][0] != "pending":
+            return False
+        if started_at is not None and rows[0][1] is not None and rows[0][1] > ts(started_at):
             return False
         con.execute("UPDATE runs SET status = ?, error = coalesce(?, error), updated_at = ?, "
                     "ended_at = CASE WHEN ? = 'failed' THEN ? ELSE ended_at END WHERE run_id = ?",

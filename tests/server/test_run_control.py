@@ -143,6 +143,29 @@ async def test_cancel_and_resume_follow_the_run_state(api, waiting_run, reviewed
         assert code == 404 and missing["field"] == "run_id"
 
 
+async def test_a_worker_exiting_after_its_run_was_resumed_leaves_the_resume_alone(api, waiting_run, jp_serverapp,
+                                                                                  store):
+    """A cancelled run resumed while its old worker is still exiting: the old worker's exit must not
+    mark the run (pending again, for the new worker) as failed 'before the run started'."""
+    from orchestrator_nb.server.workers import Worker
+    from orchestrator_nb.store.control import claim_resume
+    run_id = await waiting_run("memo")
+    sup = supervisor(jp_serverapp)
+    code, out = await post(api, "runs", run_id, "cancel", body={})
+    assert code == 200 and out["status"] == "cancelled"
+    # the old worker: started before the resume, exits (as a cancelled worker does, code 130) after it
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", "import sys, time; time.sleep(0.4); sys.exit(130)")
+    old = Worker(run_id, "run", proc, os.devnull, None)
+    sup.workers[run_id] = old
+    old.task = asyncio.ensure_future(sup._watch(old))
+    await asyncio.sleep(0.05)
+    assert claim_resume(store, run_id)["previous"] == "cancelled"  # the resume is claimed: pending
+    await old.task
+    d = await api.get("runs", run_id)
+    assert d["run"]["status"] == "pending", d["run"]["error"]
+    assert "run_not_started" not in [e["kind"] for e in d["events"]]
+
+
 async def test_a_worker_that_cannot_start_its_run_says_why(api, jp_root_dir):
     (jp_root_dir / "broken_import.yaml").write_text(
         "name: broken\nsteps:\n  - {id: one, python: no_such_module_here:fn}\n")
