@@ -5,24 +5,29 @@ from __future__ import annotations
 
 from importlib import import_module
 
-MODULES: list[str] = [
-    "orchestrator_nb.cli.notebook",   # orc notebook (papermill)
-    "orchestrator_nb.cli.batch",      # orc batch (parameter sweeps)
-    "orchestrator_nb.cli.convert",    # orc convert (py-orc dialect -> native YAML)
-    "orchestrator_nb.cli.tools",      # orc tools (built-in and MCP tools)
-    "orchestrator_nb.cli.stats",      # orc stats (cost and latency)
-    "orchestrator_nb.cli.budget",     # orc budget (cross-run budgets)
-    "orchestrator_nb.cli.export",     # orc export otlp (stored runs as OpenTelemetry traces)
-]
+MODULES: dict[str, str] = {  # command name -> its module (which defines NAME = that name)
+    "notebook": "orchestrator_nb.cli.notebook",   # papermill
+    "batch": "orchestrator_nb.cli.batch",         # parameter sweeps
+    "convert": "orchestrator_nb.cli.convert",     # py-orc dialect -> native YAML
+    "tools": "orchestrator_nb.cli.tools",         # built-in and MCP tools
+    "stats": "orchestrator_nb.cli.stats",         # cost and latency
+    "budget": "orchestrator_nb.cli.budget",       # cross-run budgets
+    "export": "orchestrator_nb.cli.export",       # stored runs as OpenTelemetry traces
+}
 
 
 def add_commands(sub, commands: dict) -> None:
-    """Register each command module present into the parser and the ``commands`` table."""
+    """Register each command module present into the parser and the ``commands`` table; only the
+    command being run is imported (``sub.only``: see ``main._Subcommands``)."""
     from importlib.util import find_spec
 
-    for name in MODULES:
-        if find_spec(name) is None:  # that front-end is not part of this build
+    only = getattr(sub, "only", None)
+    for name, module in MODULES.items():
+        if only is not None and name != only:
+            sub.name_only(name)
             continue
-        mod = import_module(name)
+        if find_spec(module) is None:  # that front-end is not part of this build
+            continue
+        mod = import_module(module)
         mod.add_parser(sub)
         commands[mod.NAME] = mod.run

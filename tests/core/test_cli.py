@@ -147,6 +147,27 @@ def test_cache_export_and_import_round_trip(capsys, tmp_path, scripted):
     assert "bad.jsonl:1: not a cassette line" in capsys.readouterr().err
 
 
+def test_a_command_builds_only_its_own_parser_and_help_still_names_every_command(capsys):
+    code = ("import sys\nfrom orchestrator_nb.cli.main import main\nrc = main(['schema'])\n"
+            "print(sorted(m for m in ('orchestrator_nb.cli.convert', 'orchestrator_nb.cli.batch', "
+            "'orchestrator_nb.cli.notebook', 'orchestrator_nb.dialects') if m in sys.modules), rc, file=sys.stderr)")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert p.stderr.strip() == "[] 0"  # `orc schema` set up (and imported) no other command
+    commands = ("validate", "run", "runs", "show", "approve", "cancel", "sql", "cache", "notebook", "batch",
+                "convert", "tools", "stats", "budget", "export")
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert all(f"\n    {c} " in out for c in commands), out
+    with pytest.raises(SystemExit) as e:
+        main(["rnu", "x.yaml"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1 and all(f"'{c}'" in err for c in commands), err
+    with pytest.raises(SystemExit) as e:
+        main(["convert", "--help"])  # an extra command's own options are there when it is the one run
+    assert e.value.code == 0 and "usage: orc convert" in capsys.readouterr().out
+
+
 def test_core_imports_no_front_end():
     code = ("import sys, orchestrator_nb, orchestrator_nb.core.executor, orchestrator_nb.core.runner, "
             "orchestrator_nb.core.loader, orchestrator_nb.store, orchestrator_nb.store.queries, "
