@@ -26,9 +26,9 @@ def _read(path: str, mtime: float) -> dict:
         return {}
 
 
-def dotenv_values() -> dict:
-    """`.env` in the working directory (or the file named by ORC_DOTENV)."""
-    path = os.environ.get("ORC_DOTENV") or ".env"
+def dotenv_values(folder: str | None = None) -> dict:
+    """`.env` in the working directory, or in ``folder`` (or the file named by ORC_DOTENV)."""
+    path = os.environ.get("ORC_DOTENV") or os.path.join(folder or "", ".env")
     try:
         mtime = os.stat(path).st_mtime
     except OSError:
@@ -39,9 +39,12 @@ def dotenv_values() -> dict:
 _CREDENTIAL_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
 
 
-def known_secrets() -> list[str]:
-    """Values of every environment (and `.env`) variable that looks like a credential."""
+def known_secrets(folder: str | None = None) -> list[str]:
+    """Values of every environment (and `.env`) variable that looks like a credential; ``folder``:
+    also its `.env` (the folder processes started from here run in, such as a server's root)."""
     pairs = list(os.environ.items()) + list(dotenv_values().items())
+    if folder is not None:
+        pairs += list(dotenv_values(folder).items())
     return [v for k, v in pairs if v and len(v) >= 8 and any(w in k.upper() for w in _CREDENTIAL_WORDS)]
 
 

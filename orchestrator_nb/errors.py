@@ -21,6 +21,12 @@ def one_line(text: str) -> str:
         f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"), text)
 
 
+def clip(text, limit: int = 40) -> str:
+    """``text`` as a message quotes it: at most ``limit`` characters (a 20,000-character id is not echoed)."""
+    text = str(text)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 # how a run's status becomes a process exit code (`orc run`, `orc resume`, `orc notebook`)
 EXIT_CODES = {"succeeded": 0, "failed": 1, "waiting": 3, "budget_exceeded": 4, "cancelled": 130}
 

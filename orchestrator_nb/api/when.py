@@ -23,11 +23,15 @@ def parse_when(text: str, option: str = "--since", now: dt.datetime | None = Non
         return today - dt.timedelta(days=1)
     m = _RELATIVE.match(raw)
     if m:
-        return now - dt.timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
+        try:
+            return now - dt.timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
+        except (OverflowError, ValueError):  # before the year 1
+            raise UsageError(f"{option} {text[:40]!r}: that age goes back before the year 1; give a "
+                             "smaller one (such as 365d) or a date") from None
     try:
         value = dt.datetime.fromisoformat(text.strip())
     except ValueError:
-        raise UsageError(f"{option} {text!r}: not a date (use YYYY-MM-DD, an ISO date-time, today, "
+        raise UsageError(f"{option} {text[:40]!r}: not a date (use YYYY-MM-DD, an ISO date-time, today, "
                          "or an age such as 7d, 12h, 30m)") from None
     if value.tzinfo is not None:
         value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)

@@ -53,21 +53,22 @@ def load(source, *, names=(), _stack=()):
     if isinstance(source, os.PathLike) or (isinstance(source, str) and "\n" not in source
                                            and not source.lstrip().startswith(("name:", "steps:", "{"))):
         path = resolve_path(str(source))
-        try:
-            _check_size(path)
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            raise SpecError(f"cannot read pipeline file: {e.__class__.__name__}: {e}", file=str(source)) from None
-        return load_text(text, file=str(path), names=names, _stack=_stack)
+        return load_text(_read(path, str(source)), file=str(path), names=names, _stack=_stack)
     return load_text(source, file="<string>", names=names, _stack=_stack)
 
 
-def _check_size(path: Path) -> None:
-    """Refuse an oversized file before reading it into memory."""
+def _read(path: Path, named: str) -> str:
+    """The pipeline file's text: a regular file within the size limit (checked before reading)."""
     from ..limits import LIMITS
-    size = path.stat().st_size
-    if LIMITS["yaml_bytes"].exceeded_by(size):
-        raise SpecError(LIMITS["yaml_bytes"].message(size), file=str(path))
+    from ..textfile import TooLarge, read_text
+    try:
+        return read_text(path, LIMITS["yaml_bytes"].value())
+    except TooLarge as e:
+        raise SpecError(LIMITS["yaml_bytes"].message(e.size), file=str(path)) from None
+    except UnicodeDecodeError as e:
+        raise SpecError(f"cannot read pipeline file: it is not UTF-8 text (byte {e.start})", file=named) from None
+    except OSError as e:
+        raise SpecError(f"cannot read pipeline file: {e.strerror or e}", file=named) from None
 
 
 def load_text(text: str, *, file: str = "<string>", names=(), _stack=()):

@@ -11,7 +11,7 @@ import re
 from graphlib import CycleError, TopologicalSorter
 
 from ..errors import SpecError, suggest
-from ..spec.format import BUDGET, DEFAULTS, INPUT, PIPELINE, TOOLS, ModelRef
+from ..spec.format import BUDGET, DEFAULTS, INPUT, PIPELINE, TOOLS, ModelRef, short
 from ..spec.templates import Template
 from .policy import RetryPolicy
 from .schedule import Plan
@@ -63,9 +63,9 @@ class InputDef:
             value = float(value) if not isinstance(value, int) else value
         ok = isinstance(value, INPUT_TYPES[t]) and not (t in ("integer", "number") and isinstance(value, bool))
         if not ok:
-            raise SpecError(f"expected {t}, got {value!r}", loc=("inputs", self.name))
+            raise SpecError(f"expected {t}, got {short(value)}", loc=("inputs", self.name))
         if self.choices is not None and value not in self.choices:
-            raise SpecError(f"{value!r} is not one of {self.choices}", loc=("inputs", self.name))
+            raise SpecError(f"{short(value)} is not one of {self.choices}", loc=("inputs", self.name))
         return value
 
     def to_dict(self) -> dict:

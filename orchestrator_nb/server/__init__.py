@@ -39,7 +39,7 @@ def _load_jupyter_server_extension(serverapp) -> None:
 
     from ..version import __version__
     from ..store import Store
-    from .routes import ROUTES
+    from .routes import FALLBACK, ROUTES
     from .settings import OrcServer
     from .workers import Supervisor
 
@@ -60,7 +60,7 @@ def _load_jupyter_server_extension(serverapp) -> None:
     })
     _stop_workers_with(serverapp, supervisor)
     base = url_path_join(web_app.settings["base_url"], API_PREFIX)
-    web_app.add_handlers(".*$", [(url_path_join(base, pattern), handler) for pattern, handler in ROUTES])
+    web_app.add_handlers(".*$", [(url_path_join(base, pattern), handler) for pattern, handler in ROUTES + [FALLBACK]])
     serverapp.log.info("orchestrator-nb %s: runs sidebar API at %s reading %s", __version__, base, path)
 
 

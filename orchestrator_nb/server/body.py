@@ -78,11 +78,50 @@ def json_object(raw: bytes, fields: tuple[str, ...], empty_ok: bool = False) -> 
         raise BadRequest("body", "the body must be a JSON object" + (" with the fields " + ", ".join(fields)
                                                                     if fields else ": {} or nothing")) from None
     if not isinstance(data, dict):
-        raise BadRequest("body", f"the body must be a JSON object, got {type(data).__name__}")
+        raise BadRequest("body", f"the body must be a JSON object, got {_json_type(data)}")
+    bad = _bad_value(data, "")
+    if bad is not None:
+        field, why = bad[0][:100] or "body", bad[1]
+        raise BadRequest(field, f"{field} {why}")
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise BadRequest(unknown[0][:100], f"unknown field {unknown[0][:100]!r} (fields: {', '.join(fields) or 'none'})")
     return data
+
+
+_TEXT = "is not valid Unicode text (it holds a lone surrogate such as \\ud800): send UTF-8 text"
+_NUMBER = "is not a finite number (NaN, Infinity or past 1e308): send a finite number or null"
+
+
+def _json_type(value) -> str:
+    return {list: "an array", str: "a string", bool: "true or false", int: "a number", float: "a number",
+            type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _bad_value(value, path: str):
+    """(the path of the first value that cannot be stored and shown again, why), or None: a lone
+    surrogate in a string or key, or a NaN / infinite number."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path, _TEXT
+        return None
+    if isinstance(value, float):
+        return (path, _NUMBER) if value != value or value in (float("inf"), float("-inf")) else None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if _bad_value(k, "") is not None:
+                return (path or "body"), "has a key that " + _TEXT
+            found = _bad_value(v, f"{path}.{k}" if path else str(k))
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found = _bad_value(v, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
 
 
 def text_field(data: dict, name: str, *, required: bool = False, limit: str | None = None,

@@ -19,8 +19,8 @@ import re
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..errors import OrcError, RunNotFound, SpecError, UsageError
-from .encode import known_secrets, to_json
+from ..errors import OrcError, RunNotFound, SpecError, UsageError, clip
+from .encode import to_json
 from .body import json_object
 from .handlers import BadRequest, OrcHandler, RunsHandler
 from .workers import TooBusy
@@ -53,7 +53,9 @@ def start_body(raw: bytes) -> dict:
     if not isinstance(out["isolate"], bool):
         raise BadRequest("isolate", f"isolate must be true or false, got {out['isolate']!r}")
     for name in ("inputs", "files"):
-        value = data.get(name) or {}
+        value = data.get(name)
+        if value is None:
+            value = {}
         if not isinstance(value, dict):
             raise BadRequest(name, f"{name} must be a JSON object of input names to values, got "
                                    f"{type(value).__name__}")
@@ -95,6 +97,9 @@ def prepare_start(body: dict, root_dir: str) -> dict:
         m = re.search(r"input '([^']+)'", str(e))
         raise BadRequest(f"inputs.{m.group(1)}" if m else "inputs", str(e)) from None
     outdir = _under(root_dir, body["outdir"], "outdir") if body["outdir"] else os.path.realpath(root_dir)
+    if os.path.exists(outdir) and not os.path.isdir(outdir):
+        raise BadRequest("outdir", f"outdir '{body['outdir']}' is a file, not a folder (give a folder under the "
+                                   "server root; a missing one is made)")
     from ..core.runner import new_run_id
     return {"action": "run", "run_id": new_run_id(), "pipeline": str(path), "pipeline_name": pipeline.name,
             "spec_text": pipeline.spec_text(), "inputs": inputs, "approval": body["approval"],
@@ -110,12 +115,14 @@ def _under(root_dir: str, rel: str, field: str) -> str:
 
 
 def _read_under(root_dir: str, rel: str, field: str) -> str:
+    from ..textfile import NotARegularFile, TooLarge, read_text
     full = _under(root_dir, rel, field)
     try:
-        if os.path.getsize(full) > MAX_FILE:
-            raise BadRequest(field, f"{field}: '{rel}' is larger than {MAX_FILE // 1000} kB")
-        with open(full, encoding="utf-8") as f:
-            return f.read()
+        return read_text(full, MAX_FILE)
+    except TooLarge:
+        raise BadRequest(field, f"{field}: '{rel}' is larger than {MAX_FILE // 1000} kB") from None
+    except NotARegularFile:
+        raise BadRequest(field, f"{field}: '{rel}' is not a regular file (a pipe, a device or a socket)") from None
     except FileNotFoundError:
         raise BadRequest(field, f"{field}: no file '{rel}' under the server root") from None
     except IsADirectoryError:
@@ -161,7 +168,7 @@ class ControlHandler(OrcHandler):
         except OrcError as e:  # the run's state does not allow it (ended, running...), or the store is busy
             from ..errors import StoreError
             return self.fail(503 if isinstance(e, StoreError) else 409, str(e))
-        self.reply(to_json(out, known_secrets(self._server_token())), http_status)
+        self.reply(to_json(out, self._secrets()), http_status)
 
 
 class PipelinesHandler(ControlHandler):
@@ -183,17 +190,17 @@ class RunsControlHandler(RunsHandler, ControlHandler):
     async def _start(self) -> dict:
         from ..store.control import not_started, queue_run
         body = start_body(self.body())
-        self.supervisor.check_capacity()
-        job = await self.blocking(prepare_start, body, self.root_dir)
-        await self.blocking(queue_run, self.store, job["run_id"], pipeline=job.pop("pipeline_name"),
-                            inputs=job["inputs"], spec_text=job.pop("spec_text"), spec_path=job["pipeline"],
-                            outdir=job["outdir"], source=SOURCE, approval_policy=job["approval"],
-                            model_override=job["model"])
-        try:
-            await self.supervisor.start(job)
-        except (OSError, TooBusy) as e:
-            await self.blocking(not_started, self.store, job["run_id"], "failed", f"the worker did not start: {e}")
-            raise
+        with self.supervisor.slot():
+            job = await self.blocking(prepare_start, body, self.root_dir)
+            await self.blocking(queue_run, self.store, job["run_id"], pipeline=job.pop("pipeline_name"),
+                                inputs=job["inputs"], spec_text=job.pop("spec_text"), spec_path=job["pipeline"],
+                                outdir=job["outdir"], source=SOURCE, approval_policy=job["approval"],
+                                model_override=job["model"])
+            try:
+                await self.supervisor.start(job)
+            except OSError as e:
+                await self.blocking(not_started, self.store, job["run_id"], "failed", f"the worker did not start: {e}")
+                raise
         return {"run_id": job["run_id"], "status": "pending", "links": _links(self.base_url, job["run_id"])}
 
 
@@ -207,17 +214,18 @@ class ResumeHandler(ControlHandler):
         from ..store.control import claim_resume, not_started
         body = json_object(self.body(), ("approval",), empty_ok=True)
         approval = _approval(body)
-        self.supervisor.check_capacity()
         if not self.store.exists():
-            raise RunNotFound(f"no run '{ref}': the store {self.store.path} has no runs yet")
-        claim = await self.blocking(claim_resume, self.store, ref)
-        run_id = claim["run_id"]
-        try:
-            await self.supervisor.start({"action": "resume", "run_id": run_id, "approval": approval,
-                                         "previous": claim["previous"]})
-        except (OSError, TooBusy) as e:
-            await self.blocking(not_started, self.store, run_id, claim["previous"], f"the worker did not start: {e}")
-            raise
+            raise RunNotFound(f"no run '{clip(ref)}': the store {self.store.path} has no runs yet")
+        with self.supervisor.slot():
+            claim = await self.blocking(claim_resume, self.store, ref)
+            run_id = claim["run_id"]
+            try:
+                await self.supervisor.start({"action": "resume", "run_id": run_id, "approval": approval,
+                                             "previous": claim["previous"]})
+            except OSError as e:
+                await self.blocking(not_started, self.store, run_id, claim["previous"],
+                                    f"the worker did not start: {e}")
+                raise
         return {"run_id": run_id, "status": "pending", "previous": claim["previous"],
                 "links": _links(self.base_url, run_id)}
 
@@ -231,7 +239,7 @@ class CancelHandler(ControlHandler):
     async def _cancel(self, ref: str) -> dict:
         json_object(self.body(), (), empty_ok=True)
         if not self.store.exists():
-            raise RunNotFound(f"no run '{ref}': the store {self.store.path} has no runs yet")
+            raise RunNotFound(f"no run '{clip(ref)}': the store {self.store.path} has no runs yet")
         return await self.supervisor.cancel(ref, self.who())
 
 

@@ -13,6 +13,7 @@ import re
 from ..core.serialize import to_jsonable
 
 MASK = "[redacted]"
+_INF = float("inf")
 _SECRET_KEY = re.compile(r"(api[_-]?key|authorization|secret|password|token)$", re.I)
 _NOT_SECRET = {"max_tokens", "tokens_in", "tokens_out", "max_output_tokens"}
 
@@ -33,8 +34,8 @@ def _clean(value):
         if value.tzinfo is not None:
             value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
         return value.isoformat(timespec="milliseconds") + "Z"
-    if isinstance(value, float) and value != value:
-        return None
+    if isinstance(value, float) and (value != value or value in (_INF, -_INF)):
+        return None  # JSON has no NaN or infinity (a stored one must not make the run unreadable)
     if isinstance(value, (str, int, float, bool, type(None))):
         return value
     return _clean(to_jsonable(value))
@@ -42,12 +43,16 @@ def _clean(value):
 
 def _is_secret_key(key, value) -> bool:
     k = str(key)
-    return isinstance(value, str) and bool(value) and k not in _NOT_SECRET and bool(_SECRET_KEY.search(k))
+    if k in _NOT_SECRET or not _SECRET_KEY.search(k):
+        return False
+    return isinstance(value, (str, list, tuple, dict)) and bool(value)  # a key in a list is still a key
 
 
-def known_secrets(server_token: str | None = None) -> list[str]:
-    from ..providers.base import known_secrets as provider_secrets
-    out = list(provider_secrets())
+def known_secrets(server_token: str | None = None, root_dir: str | None = None) -> list[str]:
+    """Credential values to mask: the environment's, `.env`'s (the server's and its root's, where
+    workers run) and the server's token."""
+    from ..credentials import known_secrets as credential_values
+    out = list(credential_values(root_dir))
     if server_token:
         out.append(server_token)
     return out

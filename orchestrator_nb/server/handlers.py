@@ -15,7 +15,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
-from ..errors import OrcError, RunNotFound, StoreError, UsageError
+from ..errors import OrcError, RunNotFound, StoreError, UsageError, clip
 from .approvals import record_decision, waiting_approvals
 from .body import BadRequest, BodyReader, json_object, text_field
 from .encode import known_secrets, to_json
@@ -72,16 +72,27 @@ class OrcHandler(APIHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(text)
 
+    def write_error(self, status_code: int, **kwargs) -> None:
+        """Tornado's own refusals (403, 404, 405, a query that is not UTF-8) in this API's error
+        form, ``{"message", "field", "status"}``; an unexpected error says no more than that."""
+        exc = (kwargs.get("exc_info") or (None, None, None))[1]
+        if isinstance(exc, web.HTTPError) and exc.log_message and status_code < 500:
+            message = exc.log_message % exc.args if exc.args else exc.log_message
+        else:
+            message = self._reason if status_code < 500 else "Unhandled error (the server's log has the details)"
+        self.set_header("Content-Type", "application/json")
+        self.finish(to_json({"message": message, "field": None, "status": status_code}, self._secrets()))
+
     def fail(self, status: int, message: str, field: str | None = None) -> None:
         self.reply(to_json({"message": message, "field": field, "status": status},
-                           known_secrets(self._server_token())), status)
+                           self._secrets()), status)
 
     async def answer(self, fn, *args, http_status: int = 200, **kwargs) -> None:
         """Call ``fn`` and encode its value off the IO loop, reply, and map our errors to 4xx/5xx."""
-        token = self._server_token()
+        secrets = self._secrets()
 
         def work() -> str:
-            return to_json(fn(*args, **kwargs), known_secrets(token))
+            return to_json(fn(*args, **kwargs), secrets)
 
         try:
             text = await self.blocking(work)
@@ -118,6 +129,9 @@ class OrcHandler(APIHandler):
             return True
         raise BadRequest(name, f"{name} must be true or false, got {raw!r}")
 
+    def _secrets(self) -> list[str]:
+        return known_secrets(self._server_token(), self.settings.get("orc_root_dir"))
+
     def _server_token(self) -> str | None:
         provider = self.settings.get("identity_provider")
         return getattr(provider, "token", None) or None
@@ -145,7 +159,7 @@ class RunHandler(OrcHandler):
     @authorized
     async def get(self, run_id: str):
         if not self.store.exists():
-            return self.fail(404, f"no run '{run_id}': the store {self.store.path} has no runs yet", "run_id")
+            return self.fail(404, f"no run '{clip(run_id)}': the store {self.store.path} has no runs yet", "run_id")
         await self.answer(run_view, self.store, run_id, self.settings.get("orc_root_dir"))
 
 
@@ -164,12 +178,23 @@ class ApprovalsHandler(OrcHandler):
         except BadRequest as e:
             return self.fail(e.status, e.message, e.field)
         if not self.store.exists():
-            return self.fail(404, f"no run '{body['run_id']}': the store {self.store.path} has no runs yet", "run_id")
+            return self.fail(404, f"no run '{clip(body['run_id'])}': the store {self.store.path} has no runs yet", "run_id")
         user = self.current_user
         who = getattr(user, "display_name", None) or getattr(user, "username", None) or "jupyterlab"
         await self.answer(record_decision, self.store, body["run_id"], body["step_id"], body["decision"],
                           body["comment"], f"ui:{who}", http_status=201, edited=body.get("edited"),
                           input=body.get("input"))
+
+
+class NotFoundHandler(OrcHandler):
+    """Any other path under the API: a 404 in the API's form, naming where the endpoints are listed."""
+
+    @web.authenticated
+    async def get(self, *_):
+        self.fail(404, f"no endpoint {self.request.method} {clip(self.request.path, 200)} (the endpoints are "
+                       "listed at GET <base_url>orc/api/openapi.json)")
+
+    post = put = patch = delete = get
 
 
 class InfoHandler(OrcHandler):

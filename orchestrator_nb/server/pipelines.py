@@ -90,10 +90,11 @@ def _describe(path: Path, ref: str, builtin: bool, size: int) -> dict | None:
     from ..core.pipeline import InputDef
     from ..dialects import translate_if_foreign
     from ..spec.yamlio import load_yaml
+    from ..textfile import read_text
     if size > MAX_BYTES:
         return None
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, MAX_BYTES)  # a named pipe or a device is skipped, not waited on
     except (OSError, UnicodeDecodeError):
         return None
     if "steps" not in text and "tasks" not in text:

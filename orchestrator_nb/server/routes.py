@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from .control import CancelHandler, OpenApiHandler, PipelinesHandler, ResumeHandler, RunsControlHandler
-from .handlers import ApprovalsHandler, InfoHandler, RunHandler, StatsHandler
+from .handlers import ApprovalsHandler, InfoHandler, NotFoundHandler, RunHandler, StatsHandler
 
-RUN_ID = r"(?P<run_id>[A-Za-z0-9_.-]+)"
+RUN_ID = r"(?P<run_id>[^/]+)"  # any id is looked up (and a wrong one gets a JSON 404, not a page)
 
 ROUTES = [
     (r"runs", RunsControlHandler),
@@ -17,3 +17,4 @@ ROUTES = [
     (r"stats", StatsHandler),
     (r"openapi\.json", OpenApiHandler),
 ]
+FALLBACK = (r".*", NotFoundHandler)  # registered last: anything else under the API

@@ -10,6 +10,7 @@ without stopping cancels its run by itself. Store calls run on the extension's t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import os
@@ -45,6 +46,7 @@ class Supervisor:
     def __init__(self, store, root_dir: str, executor, max_runs: int = 4, log=None):
         self.store, self.root_dir, self.executor, self.max_runs, self.log = store, root_dir, executor, max_runs, log
         self.workers: dict[str, Worker] = {}
+        self.reserved = 0  # requests between their capacity check and their worker's start
         self.log_dir = store.path.with_name(store.path.stem + ".workers")
 
     async def blocking(self, fn, *args, **kwargs):
@@ -52,20 +54,31 @@ class Supervisor:
         return await loop.run_in_executor(self.executor, functools.partial(fn, *args, **kwargs))
 
     def busy(self) -> bool:
-        return sum(w.alive for w in self.workers.values()) >= self.max_runs
+        return sum(w.alive for w in self.workers.values()) + self.reserved >= self.max_runs
 
     def check_capacity(self) -> None:
         if self.busy():
             raise TooBusy(f"the server runs {self.max_runs} runs already; wait for one to end or raise "
                           "c.OrcServer.max_runs")
 
+    @contextlib.contextmanager
+    def slot(self):
+        """A place for a worker about to start, checked and taken at once: requests arriving together
+        cannot all pass the check, so a refused one (429) has recorded no run."""
+        self.check_capacity()
+        self.reserved += 1
+        try:
+            yield
+        finally:
+            self.reserved -= 1
+
     def owned(self, run_id: str) -> Worker | None:
         w = self.workers.get(run_id)
         return w if w is not None and w.alive else None
 
     async def start(self, job: dict) -> Worker:
-        """Start a worker for ``job`` (see ``worker``); the run is already ``pending`` in the store."""
-        self.check_capacity()
+        """Start a worker for ``job`` (see ``worker``); the run is already ``pending`` in the store,
+        and the caller holds a ``slot``."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = str(self.log_dir / f"{job['run_id']}.log")
         env = dict(os.environ, ORC_DB=str(self.store.path), ORC_HEADLESS="1", PYTHONUNBUFFERED="1")

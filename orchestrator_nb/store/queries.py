@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import time
 
-from ..errors import OrcError, RunNotFound, UsageError
+from ..errors import OrcError, RunNotFound, UsageError, clip
 
 RUN_COLUMNS = ("run_id", "pipeline", "status", "source", "started_at", "ended_at", "cost_usd", "tokens_in",
                "tokens_out", "error", "parent_run_id", "notebook_path", "outdir", "nb_run_id")
@@ -40,9 +40,9 @@ def resolve_run_id(con, ref: str) -> str:
     if exact:
         return exact[0]
     if not rows:
-        raise RunNotFound(f"no run '{ref}' in the store (see `orc runs`)")
+        raise RunNotFound(f"no run '{clip(ref)}' in the store (see `orc runs`)")
     if len(rows) > 1:
-        raise UsageError(f"run id '{ref}' is ambiguous: {', '.join(r[0] for r in rows)}... (type more of it)")
+        raise UsageError(f"run id '{clip(ref)}' is ambiguous: {', '.join(r[0] for r in rows)}... (type more of it)")
     return rows[0][0]
 
 
