@@ -42,6 +42,7 @@ class Executor:
         sorter = run.pipeline.plan.start()
         tasks = self.tasks
         start, ready, done = self._start, sorter.get_ready, sorter.done
+        me = asyncio.current_task()
         try:
             while sorter.is_active():
                 progressed = False
@@ -53,7 +54,11 @@ class Executor:
                     else:
                         tasks[task] = sid
                 if progressed:
-                    continue  # inline steps may have made more steps ready
+                    # inline steps may have made more steps ready; but a Ctrl-C (or cancel) that came
+                    # while one held the loop waits for our next await: start nothing more meanwhile
+                    if me is not None and me.cancelling():
+                        raise asyncio.CancelledError()
+                    continue
                 if not tasks:  # pragma: no cover - the graph is validated acyclic
                     break
                 if not self._finished:

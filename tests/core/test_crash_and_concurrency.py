@@ -182,3 +182,34 @@ steps:
     assert "orc: interrupted" in err and "Traceback" not in err
     runs = json.loads(orc("runs", "--json", env=env).stdout)
     assert runs[0]["status"] == "cancelled"
+
+
+def test_ctrl_c_during_a_step_that_holds_the_loop_starts_no_further_step(tmp_path):
+    """The interrupt is only seen once the blocking step returns: the steps after it must not start."""
+    spec = tmp_path / "blocking.yaml"
+    started = tmp_path / "started"
+    spec.write_text(f"""
+name: blocking
+steps:
+  - id: hold
+    code: |
+      import time
+      open({str(started)!r}, "w").close()
+      time.sleep(1.5)
+      output = 1
+  - id: after
+    needs: hold
+    write: {{path: after.txt, content: "should not be written"}}
+""")
+    env = _env(tmp_path)
+    proc = subprocess.Popen(ORC + ["run", str(spec), "--outdir", str(tmp_path)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 30
+    while not started.exists() and time.time() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert not list(tmp_path.rglob("after.txt")), out
+    runs = json.loads(orc("runs", "--json", env=env).stdout)
+    assert runs[0]["status"] == "cancelled"
