@@ -159,6 +159,8 @@ def describe(exc: BaseException) -> str:
         return text.split(": ", 1)[1] if ": " in text else text
     if isinstance(exc, OrcError):
         return str(exc)
+    if isinstance(exc, SystemExit):
+        return f"the step called sys.exit({exc.code!r}) (a step cannot end the process: raise an exception to fail it)"
     text = str(exc).strip().split("\n", 1)[0]  # one line (DuckDB appends a caret diagram)
     name = type(exc).__name__
     return f"{name}: {text}" if text else name

@@ -63,6 +63,8 @@ LIMITS = {
     "yaml_depth": Limit("ORC_MAX_YAML_DEPTH", 100, 10, "YAML nesting", "levels"),
     "yaml_aliases": Limit("ORC_MAX_YAML_ALIASES", 1_000, 10, "YAML aliases (*name)", "uses"),
     "yaml_expansion": Limit("ORC_MAX_YAML_EXPANSION", 100_000, 1_000, "what YAML aliases repeat", "values"),
+    # files named on the command line: `-p key=@file`, `orc approve --edit/--input @file` (textfile.py)
+    "input_file_bytes": Limit("ORC_MAX_INPUT_FILE_BYTES", 50_000_000, 1_000, "an input file", "bytes"),
     # templates (spec/sandbox.py)
     "template_seconds": Limit("ORC_TEMPLATE_MAX_SECONDS", 1.0, 0.05, "rendering time", "s"),
     "template_chars": Limit("ORC_TEMPLATE_MAX_CHARS", 10_000_000, 10_000, "text", "characters"),

@@ -67,10 +67,8 @@ def run_blocking(coro):
         if not task.done():  # as run_until_complete says it
             raise RuntimeError("Event loop stopped before Future completed.")
         return task.result()
-    except asyncio.CancelledError:
-        if interrupted:
-            raise KeyboardInterrupt() from None
-        raise
+    except asyncio.CancelledError:  # the run was cancelled: Ctrl-C, or a step interrupted itself
+        raise KeyboardInterrupt() from None
     finally:
         if watch and getsignal(signal.SIGINT) is on_ctrl_c:
             setsignal(signal.SIGINT, signal.default_int_handler)

@@ -9,12 +9,17 @@ def parse_params(pairs, files=()) -> dict:
     """`-p key=value` (value `@path` reads a file) and `-f params.yaml`."""
     out: dict = {}
     for f in files or ():
-        import yaml
+        from ..errors import SpecError
+        from ..spec.yamlio import load_yaml
+        from ..textfile import read_named, why
         try:
-            with open(f, encoding="utf-8") as fh:
-                data = yaml.safe_load(fh) or {}
-        except (OSError, yaml.YAMLError) as e:
-            raise UsageError(f"-f {f}: cannot read parameters: {e}") from None
+            text = read_named(f, "yaml_bytes")
+        except (OSError, UnicodeDecodeError) as e:
+            raise UsageError(f"-f {f}: cannot read parameters: {why(e, 'yaml_bytes')}") from None
+        try:  # the pipeline files' YAML limits (nesting, aliases) apply here too
+            data = load_yaml(text, str(f))[0] or {}
+        except SpecError as e:
+            raise UsageError(f"-f {e}") from None
         if not isinstance(data, dict):
             raise UsageError(f"-f {f}: parameters must be a mapping of names to values")
         out.update(data)
@@ -23,10 +28,10 @@ def parse_params(pairs, files=()) -> dict:
         if not sep or not key.strip():
             raise UsageError(f"-p {pair!r}: expected key=value (or key=@file)")
         if value.startswith("@"):
+            from ..textfile import read_named, why
             try:
-                with open(value[1:], encoding="utf-8") as fh:
-                    value = fh.read()
-            except OSError as e:
-                raise UsageError(f"-p {key}: cannot read {value[1:]}: {e.strerror}") from None
+                value = read_named(value[1:])
+            except (OSError, UnicodeDecodeError) as e:
+                raise UsageError(f"-p {key}: cannot read {value[1:]}: {why(e)}") from None
         out[key.strip()] = value
     return out

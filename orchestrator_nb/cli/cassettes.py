@@ -11,6 +11,7 @@ import sys
 from ..errors import UsageError
 
 NAMESPACES = ("llm", "tool")  # model answers, tool results
+MAX_LINE = 100_000_000  # characters: one recorded answer
 
 
 def export_cassette(cache, path: str, pipeline: str | None = None) -> int:
@@ -38,17 +39,22 @@ def export_cassette(cache, path: str, pipeline: str | None = None) -> int:
 
 
 def import_cassette(cache, path: str) -> int:
+    from ..textfile import open_regular
     try:
-        f = open(path, encoding="utf-8")
+        f = open(open_regular(path), encoding="utf-8", errors="replace")
     except OSError as e:
         raise UsageError(f"cannot read cassette {path}: {e.strerror}") from None
     n = 0
     with f:
-        for lineno, line in enumerate(f, 1):
+        for lineno, line in enumerate(iter(lambda: f.readline(MAX_LINE + 1), ""), 1):
+            if len(line) > MAX_LINE:
+                raise UsageError(f"{path}:{lineno}: a line of over {MAX_LINE:,} characters is not a cassette line")
             if not line.strip():
                 continue
             try:
                 entry = json.loads(line)
+                if not isinstance(entry, dict):
+                    raise ValueError(f"a JSON object per line, got {type(entry).__name__}")
                 key = entry.pop("key")
                 ns = entry.pop("ns", "llm")
                 if ns not in NAMESPACES:
@@ -56,8 +62,8 @@ def import_cassette(cache, path: str) -> int:
                 needed = "response" if ns == "llm" else "result"
                 if not isinstance(key, str) or len(key) != 64 or needed not in entry:
                     raise ValueError(f"needs a 64-hex `key` and a `{needed}`")
-            except (ValueError, KeyError, AttributeError) as e:
-                raise UsageError(f"{path}:{lineno}: not a cassette line ({e})") from None
+            except (ValueError, KeyError, AttributeError, TypeError, RecursionError) as e:
+                raise UsageError(f"{path}:{lineno}: not a cassette line ({str(e)[:200]})") from None
             cache.put(ns, key, entry)
             n += 1
     return n

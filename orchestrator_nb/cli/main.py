@@ -479,17 +479,18 @@ def cmd_approve(args) -> int:
 def _read_value(option: str, path: str | None, parse_json: bool, text: str | None = None):
     """A value given on the command line: a file's (or stdin's, for -) text, or ``text``; JSON
     when it parses as JSON."""
+    from ..textfile import read_named, why
     if text is None:
         try:
-            text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
-        except OSError as e:
-            raise UsageError(f"{option} {path}: cannot read it ({e.strerror})") from None
+            text = read_named(path)  # "-": standard input
+        except (OSError, UnicodeDecodeError) as e:
+            raise UsageError(f"{option} {path}: cannot read it ({why(e)})") from None
     if parse_json:
         try:
             return json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             if option == "--input":
-                raise UsageError(f"{option}: not valid JSON") from None
+                raise UsageError(f"{option}: not valid JSON (or nested too deeply)") from None
     return text
 
 

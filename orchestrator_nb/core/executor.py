@@ -23,6 +23,10 @@ from .fastpath import begin as _begin, step_params, succeeded as _succeeded
 from .stepdef import MAX_ITERATIONS
 from ..spec.templates import render_field
 
+# what a step's own code may raise to fail it: sys.exit() too (it must not end the process, or
+# take a Jupyter kernel down with it)
+STEP_ERRORS = (Exception, SystemExit)
+
 _NOT_RETRIED = (BudgetExceeded, ApprovalRejected, SpecError)
 
 
@@ -216,9 +220,12 @@ class Executor:
         number, started = _begin(run, sid, st)
         try:
             output = self.callables[sid](**(step_params(step, run.scope) if step.params else {}))
-        except Exception as e:
+        except STEP_ERRORS as e:
             Attempt.begun(run, sid, -1, number, started).end("failed", None, describe(e))
             return number, e
+        except KeyboardInterrupt:  # Ctrl-C while it held the loop: the run is cancelled
+            Attempt.begun(run, sid, -1, number, started).end("cancelled", None, "cancelled", final=True)
+            raise
         _succeeded(run, sid, st, number, started, output)
         return None
 
@@ -231,9 +238,12 @@ class Executor:
             ctx = StepContext(run, step, run.scope, -1, att.number, None, hooks=self)
             ctx._att = att
             output = kinds.get(step.kind).fn(step.action, params, ctx)
-        except Exception as e:
+        except STEP_ERRORS as e:
             att.end("failed", None, describe(e))
             return att.number, e
+        except KeyboardInterrupt:
+            att.end("cancelled", None, "cancelled", final=True)
+            raise
         att.end("succeeded", output, final=True)
         return None
 
@@ -248,7 +258,7 @@ class Executor:
         except asyncio.CancelledError:
             Attempt.begun(run, sid, -1, number, started).end("cancelled", None, "cancelled", final=True)
             raise
-        except Exception as e:
+        except STEP_ERRORS as e:
             Attempt.begun(run, sid, -1, number, started).end("failed", None, describe(e))
             await self._tries(step, run.scope, -1, first=(number, e))
             return
@@ -394,7 +404,7 @@ class Executor:
             except _NOT_RETRIED as e:
                 ctx._att.end("failed", None, describe(e), final=True)
                 raise
-            except Exception as e:
+            except STEP_ERRORS as e:
                 if isinstance(e, TimeoutError) and timeout and not str(e):
                     e = TimeoutError(f"timed out after {timeout:g} s")
                 ctx._att.end("failed", None, describe(e))

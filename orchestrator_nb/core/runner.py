@@ -147,8 +147,10 @@ async def lifecycle(run: RunContext, record) -> RunResult:
     except asyncio.CancelledError as e:
         status, raised = "cancelled", e
         run.error = run.error or "cancelled (interrupted)"
-    except KeyboardInterrupt as e:  # Ctrl-C in a step that holds the loop (an inline one included)
-        status, raised = "cancelled", e
+    except KeyboardInterrupt:  # Ctrl-C in a step that holds the loop (an inline one included)
+        # raised again as a cancellation: a KeyboardInterrupt out of a task stops the event loop
+        # itself (in Jupyter, the kernel); the blocking API turns it back into KeyboardInterrupt
+        status, raised = "cancelled", asyncio.CancelledError()
         run.error = run.error or "cancelled (interrupted)"
     except BaseException as e:  # a bug: record it, then let it propagate
         status, raised = "failed", e

@@ -65,7 +65,8 @@ def list_runs(store, limit: int = 20, offset: int = 0, status: str | None = None
               pipeline: str | None = None, top_level: bool = False) -> list[dict]:
     for name, value, least in (("limit", limit, 1), ("offset", offset, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
-            raise UsageError(f"{name} must be a whole number of at least {least}, not {value!r}")
+            raise UsageError(f"{name} must be a whole number of at least {least}, not {clip(repr(value))}")
+    limit, offset = min(limit, 2 ** 62), min(offset, 2 ** 62)  # DuckDB's BIGINT: more than any store holds
     where, params = run_filter(status, pipeline, top_level)
     sql = (f"SELECT {', '.join(RUN_COLUMNS)} FROM runs {where} "
            "ORDER BY started_at DESC NULLS LAST, run_id LIMIT ? OFFSET ?")
@@ -308,7 +309,18 @@ def sql(store, query: str, limit: int | None = 1000) -> tuple[list[str], list[tu
     rows). It only reads: a statement that would change the store is refused, and the query runs in
     a transaction that is rolled back (a `COPY ... FROM` or a sequence's `nextval` leaves no trace)."""
     import duckdb
-    for statement in duckdb.extract_statements(query):  # a syntax error is raised here, as DuckDB words it
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise UsageError(f"limit must be a whole number of at least 1 (or None for every row), not "
+                         f"{clip(repr(limit))}")
+    if not isinstance(query, str):
+        raise UsageError(f"the query must be SQL text, not {type(query).__name__}")
+    try:
+        statements = duckdb.extract_statements(query)
+    except duckdb.Error as e:  # a syntax error, as DuckDB words it
+        raise UsageError(f"SQL: {_first_line(e)}") from None
+    if not statements:
+        raise UsageError("no SQL statement given (for example: SELECT * FROM runs LIMIT 5)")
+    for statement in statements:
         kind = statement.type.name
         if kind not in READING:
             raise UsageError(f"orc sql only reads the store: a {kind} statement would change it (use SELECT, "
@@ -318,10 +330,16 @@ def sql(store, query: str, limit: int | None = 1000) -> tuple[list[str], list[tu
         con.execute("BEGIN TRANSACTION")
         try:
             cur = con.execute(query)
-            if cur.description is None:
+            if cur is None or cur.description is None:
                 return [], []
             cols = [d[0] for d in cur.description]
-            rows = cur.fetchmany(limit) if limit else cur.fetchall()
+            rows = cur.fetchmany(min(limit, 2 ** 31 - 1)) if limit else cur.fetchall()
             return cols, rows
+        except duckdb.Error as e:  # about the user's SQL (a missing table, a type): one line
+            raise UsageError(f"SQL: {_first_line(e)}") from None
         finally:
             con.execute("ROLLBACK")
+
+
+def _first_line(error) -> str:
+    return clip(str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__, 500)

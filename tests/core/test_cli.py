@@ -233,3 +233,36 @@ def test_a_step_that_never_returns_is_cut_off_by_its_timeout_and_orc_exits(tmp_p
         steps = {s[0]: s[1:] for s in con.execute("SELECT step_id, status, error FROM steps").fetchall()}
     assert steps["code_spin"] == ("failed", "TimeoutError: timed out after 1 s")
     assert steps["python_spin"] == ("failed", "TimeoutError: timed out after 1 s")
+
+
+def test_files_and_queries_from_the_command_line_are_bounded_and_one_line(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p.yaml").write_text("name: p\ninputs: {s: {type: string}}\nsteps:\n"
+                                     "  - {id: a, code: \"output = len(inputs['s'])\"}\n")
+    bomb = "arr: [&a [lol, lol, lol, lol, lol, lol, lol, lol, lol]" + "".join(
+        f", &{n} [{', '.join(['*' + p] * 9)}]" for p, n in zip("abcde", "bcdef")) + "]\n"
+    (tmp_path / "bomb.yaml").write_text(bomb)
+    (tmp_path / "list.jsonl").write_text("[1, 2]\n")
+    (tmp_path / "big.txt").write_text("x" * 5000)
+    monkeypatch.setenv("ORC_MAX_INPUT_FILE_BYTES", "2000")
+    for argv, words in [(["run", "p.yaml", "-p", "s=@/dev/zero"], "not a regular file"),   # never ends
+                        (["run", "p.yaml", "-p", "s=@big.txt"], "ORC_MAX_INPUT_FILE_BYTES"),
+                        (["run", "p.yaml", "-f", "bomb.yaml"], "ORC_MAX_YAML_EXPANSION"),
+                        (["sql", ""], "no SQL statement"), (["sql", ";"], "no SQL statement"),
+                        (["sql", "selec 1"], "SQL: Parser Error"),
+                        (["cache", "import", "list.jsonl"], "list.jsonl:1: not a cassette line"),
+                        (["cache", "import", "/dev/zero"], "not a regular file")]:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("orc: error: ") and err.count("\n") == 1 and words in err, (argv, err)
+
+
+def test_a_step_calling_sys_exit_fails_and_the_process_goes_on(tmp_path):
+    import orchestrator_nb as orc
+
+    def leave():
+        sys.exit(3)
+
+    result = orc.Pipeline("exits", [orc.step("a", python=leave), orc.step("b", code="output = 1")]).run(
+        db=str(tmp_path / "x.duckdb"))
+    assert result.status == "failed" and "called sys.exit(3)" in result.error

@@ -80,3 +80,17 @@ def test_interrupting_a_wait_for_a_background_run_leaves_the_run_going(kernel, t
     while _status(tmp_path) != "cancelled" and time.monotonic() < deadline:
         kernel.wait(0.2)
     assert _status(tmp_path) == "cancelled"
+
+
+def test_a_step_that_exits_or_interrupts_itself_leaves_the_kernel_alive(kernel, tmp_path):
+    """sys.exit() in a step fails the step; a step raising KeyboardInterrupt cancels the run. Out of
+    the run's task either one used to stop the event loop, and with it the kernel."""
+    cell = kernel.execute("%%orc exits\n- id: a\n  code: |\n    import sys\n    sys.exit(3)\n")
+    reply = kernel.reply(cell)
+    assert "failed" in kernel.text(cell) and "sys.exit(3)" in kernel.text(cell), (reply, kernel.text(cell))
+    cell = kernel.execute("%%orc interrupts\n- id: a\n  code: raise KeyboardInterrupt\n")
+    reply = kernel.reply(cell)
+    assert reply["status"] == "error" and reply["ename"] == "RunCancelled", reply
+    assert kernel.km.is_alive() and kernel.run("print(2 + 2)").strip() == "4"
+    assert store_rows(tmp_path, "SELECT pipeline, status FROM runs ORDER BY started_at") == [
+        ("exits", "failed"), ("interrupts", "cancelled")]
