@@ -14,6 +14,7 @@ heavier comes when first used: YAML, Jinja, DuckDB, model SDKs, the notebook and
 from __future__ import annotations
 
 from .version import __version__
+from . import credentials as _credentials  # noqa: F401 - installs key redaction into every error message
 from .api import runner as _runner  # noqa: F401 - the run path, imported with the package (see above)
 from .core import pipeline as _pipeline  # noqa: F401 - and what building one needs
 from .spec import paths as _paths  # noqa: F401

@@ -55,3 +55,11 @@ def redact(text: str, secrets=None) -> str:
         if s and len(s) >= 6 and s in text:
             text = text.replace(s, "[redacted]")
     return text
+
+
+def _install() -> None:
+    from . import errors
+    errors._redact = redact  # every error message orchestrator-nb makes is redacted
+
+
+_install()

@@ -27,6 +27,15 @@ def clip(text, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def redact(text: str) -> str:
+    """``text`` without the values of API keys. The lowest layer cannot read keys itself:
+    ``credentials`` installs its redaction here when it is imported (the package imports it)."""
+    return _redact(text) if _redact is not None else text
+
+
+_redact = None
+
+
 # how a run's status becomes a process exit code (`orc run`, `orc resume`, `orc notebook`)
 EXIT_CODES = {"succeeded": 0, "failed": 1, "waiting": 3, "budget_exceeded": 4, "cancelled": 130}
 
@@ -43,7 +52,7 @@ class OrcError(Exception):
 
     def __str__(self) -> str:
         text = super().__str__()
-        return one_line(text) if self.single_line else text
+        return redact(one_line(text) if self.single_line else text)  # it may quote a key (`-p k=sk-...`)
 
 
 class SpecError(OrcError, ValueError):
@@ -161,6 +170,6 @@ def describe(exc: BaseException) -> str:
         return str(exc)
     if isinstance(exc, SystemExit):
         return f"the step called sys.exit({exc.code!r}) (a step cannot end the process: raise an exception to fail it)"
-    text = str(exc).strip().split("\n", 1)[0]  # one line (DuckDB appends a caret diagram)
+    text = redact(str(exc).strip().split("\n", 1)[0])  # a step's own error may quote a key: stored, shown  # one line (DuckDB appends a caret diagram)
     name = type(exc).__name__
     return f"{name}: {text}" if text else name

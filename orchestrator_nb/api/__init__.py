@@ -5,6 +5,7 @@ import sys
 
 from ..core.result import RunResult
 from ..core.services import set_runner
+from ..errors import OrcError
 from ..store import Store
 
 __all__ = ["load", "run", "arun", "resume", "aresume", "approve", "runs", "show", "sql", "models", "RunResult"]
@@ -39,8 +40,12 @@ async def arun(pipeline, inputs: dict | None = None, **options) -> RunResult:
 
 
 def resume(run_id: str, **options) -> RunResult:
+    import asyncio
     from .blocking import run_blocking
     from .runner import resume_run
+    if asyncio._get_running_loop() is not None:
+        raise OrcError("an event loop is already running here (Jupyter?): use `await orc.aresume(...)` "
+                       "or `%orc resume RUN`")
     return run_blocking(resume_run(run_id, **options))
 
 

@@ -19,7 +19,7 @@ from ..core.runner import check_run_id, coerce_inputs, lifecycle, new_run_id, pr
 from ..core.services import Services
 from ..envvars import env
 from ..errors import OrcError, UsageError
-from ..store import Store, default_db_path
+from ..store import Store, check_path, default_db_path
 from ..store.merger import merge_later
 from ..telemetry import subscriber_for  # light: the OpenTelemetry SDK is imported only when traces are on
 from .blocking import run_blocking
@@ -72,9 +72,13 @@ def _store_for(db):
         return None
     if isinstance(db, Store):
         return db
+    if db is not None and (not isinstance(db, (str, os.PathLike)) or not os.fspath(db).strip()):
+        raise UsageError(f"db must be the store's path (a .duckdb file), a Store, or False for no store; "
+                         f"got {type(db).__name__} {str(db)[:40]!r}")
     key = os.path.abspath(os.fspath(db) if db is not None else default_db_path())
     store = _stores.get(key)
     if store is None:
+        check_path(key)  # once per path and process: a folder or a non-DuckDB file is refused up front
         store = _stores[key] = Store(key)
     return store
 
@@ -97,6 +101,7 @@ async def run_pipeline(pipeline, inputs: dict | None = None, *, db=None, outdir=
     inputs = coerce_inputs(pipeline, inputs)
     if run_id is not None:
         check_run_id(run_id)
+    _check_options(outdir, sync)
     prepare_pipeline(pipeline, isolate)
     # `orc notebook` / `orc batch` tell the runs made inside a notebook which notebook run they belong to
     nb_run_id = nb_run_id or env("ORC_NB_RUN_ID") or None
@@ -116,6 +121,18 @@ async def run_pipeline(pipeline, inputs: dict | None = None, *, db=None, outdir=
     return await _recorded(run, store, sync, lambda: run_record(run, policy, nb_run_id=nb_run_id, isolate=isolate))
 
 
+def _check_options(outdir, sync) -> None:
+    """Options that would otherwise fail half-way through a run (a step writing into a file)."""
+    if not isinstance(outdir, (str, os.PathLike)) or not os.fspath(outdir).strip():
+        raise UsageError(f"outdir must be a folder path, not {type(outdir).__name__} {str(outdir)[:40]!r}")
+    if os.path.exists(outdir) and not os.path.isdir(outdir):
+        raise UsageError(f"the output folder {os.fspath(outdir)} is a file, not a folder (--outdir / outdir=: give "
+                         "a folder; a missing one is made)")
+    if sync not in SYNC_MODES:
+        raise UsageError(f"sync must be one of {', '.join(SYNC_MODES)}, not {sync!r}")
+
+
+SYNC_MODES = ("now", "background", "none")
 _claimed: set[str] = set()
 
 

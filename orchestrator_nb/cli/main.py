@@ -279,7 +279,7 @@ def cmd_run(args) -> int:
         pipeline.model_override = args.model
     params = parse_params(args.param, args.params_file)
     if args.dry_run:
-        return _dry_run(pipeline, params)
+        return _dry_run(pipeline, params, as_json=args.json)
     from ..providers.routing import offline_note
     note = offline_note(pipeline)
     if note:
@@ -290,7 +290,7 @@ def cmd_run(args) -> int:
     return _finish(result, args)
 
 
-def _dry_run(pipeline, params) -> int:
+def _dry_run(pipeline, params, as_json: bool = False) -> int:
     """The plan and what it may cost, checked without running or importing any of the pipeline's code."""
     from ..api.estimate import estimate_lines, estimate_pipeline
     from ..api.runner import coerce_inputs
@@ -298,6 +298,15 @@ def _dry_run(pipeline, params) -> int:
     from ..providers.routing import resolve_chain
     inputs = coerce_inputs(pipeline, params)
     notes = validate_pipeline(pipeline)
+    if as_json:
+        from ..core.serialize import dumps
+        steps = [{"id": sid, "kind": s.kind, "needs": sorted(s.deps),
+                  "models": resolve_chain(pipeline, s.model, s.task) if s.kind == "prompt" else [],
+                  "target": s.action if s.kind == "python" and isinstance(s.action, str) else None}
+                 for sid, s in pipeline.steps.items()]
+        print(dumps({"dry_run": True, "pipeline": pipeline.name, "inputs": inputs, "steps": steps,
+                     "estimate": estimate_pipeline(pipeline, inputs), "notes": list(notes)}))
+        return 0
     print(f"dry run: {pipeline.name} — {len(pipeline.steps)} steps, checked; nothing ran")
     if inputs:
         shown = json.dumps(inputs, ensure_ascii=False, default=str)
@@ -325,11 +334,21 @@ def _when(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else ""
 
 
+CELL = 200  # characters of a value a table shows (`--json` gives them whole)
+
+
 def _table(header, rows) -> str:
-    rows = [tuple("" if v is None else str(v) for v in r) for r in rows]
+    rows = [tuple(_cell(v) for v in r) for r in rows]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     return "\n".join([fmt.format(*header), fmt.format(*("-" * w for w in widths))] + [fmt.format(*r) for r in rows])
+
+
+def _cell(value) -> str:
+    """A value as one table cell: one line, at most CELL characters (one 40 MB input used to widen
+    every row of `orc sql` to 40 MB)."""
+    text = "" if value is None else one_line(str(value))
+    return text if len(text) <= CELL else text[:CELL - 1] + "…"
 
 
 def cmd_runs(args) -> int:
@@ -470,7 +489,7 @@ def cmd_approve(args) -> int:
     if (edited is not None or form is not None) and decision != "approve":
         raise UsageError("--edit and --input go with approving (leave out --reject/--changes)")
     out = decide(Store(args.db), args.run_id, args.step_id, decision, args.comment, by, "cli",
-                 edited=edited, input=form)
+                 edited=edited, input=form, tool_args=args.args is not None)
     print(f"{out['decision']}: run {out['run_id']} step {out['step_id']} (round {out['round']}); "
           f"`orc resume {out['resume']}` continues a stored run (a live one continues by itself)")
     return 0

@@ -30,9 +30,21 @@ def confined_path(outdir: Path, rel: str) -> Path:
     return target
 
 
+def _refuse_kept(run, rel: str, target: Path) -> None:
+    """The output directory often holds the store (`.orc/`), the repository (`.git/`) and its keys
+    (`.env`): a step writing there would wipe the run history or a repository, or plant keys."""
+    parts = target.relative_to(run.outdir.resolve()).parts
+    store = getattr(run, "store", None)
+    if (store is not None and store.owns(target)) or ".orc" in parts[:-1] or ".git" in parts[:-1] \
+            or parts[-1] == ".env" or parts[:1] == (".orc",):
+        raise SpecError(f"path {rel!r} is the store's, the repository's or the keys' file: a step may not "
+                        "write it", hint="write elsewhere in the output directory")
+
+
 def write_artifact(run, step_id: str, rel: str, data: bytes) -> dict:
     """Write atomically and record the artifact. Returns {path, sha256, bytes}."""
     target = confined_path(run.outdir, rel)
+    _refuse_kept(run, rel, target)
     digest = hashlib.sha256(data).hexdigest()
     target.parent.mkdir(parents=True, exist_ok=True)
     unchanged = False

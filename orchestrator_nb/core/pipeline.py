@@ -36,6 +36,12 @@ class InputDef:
         self.name, self.type, self.default, self.description = name, type, default, description
         self.required = (default is None) if required is None else bool(required)
         self.choices = list(choices) if choices is not None else None
+        if default is not None:  # a default of the wrong type (or not among the choices) fails at load
+            try:
+                self.default = self.convert(default)
+            except SpecError as e:
+                raise SpecError(e.message, loc=("default",), hint=f"give a default of type {type}"
+                                + (" from the choices" if self.choices is not None else "")) from None
 
     @classmethod
     def coerce(cls, name: str, value) -> "InputDef":
@@ -80,6 +86,33 @@ class InputDef:
 
 _BOOLS = {"true": True, "yes": True, "1": True, "on": True, "false": False, "no": False, "0": False,
           "off": False}
+
+
+def _check_child_inputs(step, i: int) -> None:
+    """A `pipeline:` step whose child is loaded: its params must name the child's inputs, give the
+    required ones, and give fixed values of the right type (known now, not when the child starts)."""
+    child = step.action if step.kind == "pipeline" else None
+    if not isinstance(child, Pipeline) or not child.inputs:
+        return
+    params = step.params
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        return  # a template giving the whole mapping: checked when it runs
+    for key, value in params.items():
+        declared = child.inputs.get(key)
+        if declared is None:
+            raise SpecError(f"the sub-pipeline '{child.name}' has no input '{key}'", loc=("steps", i, "params", key),
+                            hint=suggest(key, child.inputs) or f"its inputs: {', '.join(child.inputs)}")
+        if not isinstance(value, Template) and value is not None:
+            try:
+                declared.convert(value)
+            except SpecError as e:
+                raise SpecError(e.message, loc=("steps", i, "params", key)) from None
+    missing = [k for k, d in child.inputs.items() if d.required and d.default is None and k not in params]
+    if missing:
+        raise SpecError(f"the sub-pipeline '{child.name}' needs input '{missing[0]}'", loc=("steps", i, "params"),
+                        hint=f"add it under params: ({', '.join(missing)})")
 
 
 class Pipeline:
@@ -129,6 +162,7 @@ class Pipeline:
                                 hint="each step needs its own id")
             self.steps[s.id] = s
             _check_code_tools(s, i, self.tools.get("allow") or ())
+            _check_child_inputs(s, i)
         self.index = {sid: i for i, sid in enumerate(self.steps)}
         self.order_hint = tuple(self.steps)
         self._link(names)

@@ -189,6 +189,9 @@ async def run_child(parent: RunContext, pipeline, inputs: dict, step_id: str) ->
 
 def coerce_inputs(pipeline, given: dict | None) -> dict:
     """Check given inputs against the declared ones, convert types, apply defaults."""
+    from collections.abc import Mapping
+    if given is not None and not isinstance(given, Mapping):
+        raise UsageError(f"inputs must be a mapping of input names to values (a dict), not {type(given).__name__}")
     if not given and not pipeline.inputs:
         return {}
     from ..errors import suggest

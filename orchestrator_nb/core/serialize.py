@@ -9,21 +9,47 @@ from decimal import Decimal
 from pathlib import PurePath
 
 _PLAIN = (str, int, float, bool, type(None))
+_INFINITE = (float("inf"), float("-inf"))
 
 
 def to_jsonable(value):
     """A JSON-safe copy of ``value``. Data frames become records, models become dicts, and
-    anything unknown becomes its ``repr`` (so storing never fails)."""
+    anything unknown becomes its ``repr`` (so storing never fails: a value that contains itself
+    becomes a note saying so)."""
+    try:
+        return _jsonable(value)
+    except RecursionError:  # rare: walk again, marking where a container holds itself
+        try:
+            return _acyclic(value, set())
+        except RecursionError:
+            return f"<not stored: this {type(value).__name__} is nested too deeply>"
+
+
+def _acyclic(value, path: set):
+    if not isinstance(value, (dict, list, tuple, set, frozenset)):
+        return _jsonable(value)
+    if id(value) in path:
+        return "<not stored: a circular reference>"
+    path.add(id(value))
+    try:
+        if isinstance(value, dict):
+            return {str(k): _acyclic(v, path) for k, v in value.items()}
+        return [_acyclic(v, path) for v in value]
+    finally:
+        path.discard(id(value))
+
+
+def _jsonable(value):
     if isinstance(value, _PLAIN):
-        if isinstance(value, float) and value != value:  # NaN is not JSON
+        if isinstance(value, float) and (value != value or value in _INFINITE):  # NaN and ±inf are not JSON
             return None
         return value
     if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
+        return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
+        return [_jsonable(v) for v in value]
     if isinstance(value, (set, frozenset)):
-        return sorted((to_jsonable(v) for v in value), key=repr)
+        return sorted((_jsonable(v) for v in value), key=repr)
     if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
         return value.isoformat()
     if isinstance(value, _dt.timedelta):
@@ -36,16 +62,16 @@ def to_jsonable(value):
         return {"$bytes": base64.b64encode(bytes(value)).decode()}
     dump = getattr(value, "model_dump", None)
     if callable(dump):  # pydantic
-        return to_jsonable(dump(mode="json"))
+        return _jsonable(dump(mode="json"))
     if hasattr(value, "__dataclass_fields__"):
         import dataclasses
-        return to_jsonable(dataclasses.asdict(value))
+        return _jsonable(dataclasses.asdict(value))
     to_dict = getattr(value, "to_dict", None)
     if callable(to_dict) and type(value).__name__ == "DataFrame":
-        return to_jsonable(to_dict(orient="records"))
+        return _jsonable(to_dict(orient="records"))
     tolist = getattr(value, "tolist", None)
     if callable(tolist):  # numpy arrays and scalars
-        return to_jsonable(tolist())
+        return _jsonable(tolist())
     return repr(value)
 
 
@@ -62,11 +88,17 @@ _canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",
 
 
 def dumps(value) -> str:
-    return _dumps(value)
+    try:
+        return _dumps(value)
+    except (ValueError, RecursionError):  # a value that contains itself ("Circular reference detected")
+        return _dumps(to_jsonable(value))
 
 
 def canonical(value) -> str:
-    return _canonical(value)
+    try:
+        return _canonical(value)
+    except (ValueError, RecursionError):
+        return _canonical(to_jsonable(value))
 
 
 def content_hash(*parts) -> str:

@@ -154,7 +154,7 @@ _COMPILE = {
     "needs": lambda v: (v,) if isinstance(v, str) else tuple(v),
     "when": _compile("when", expression=True),
     "while": _compile("while", expression=True),
-    "for_each": _compile("for_each"),
+    "for_each": lambda v: _compile("for_each")(_a_list_or_template(v)),
     "system": _compile("system"),
     "params": _compile("params"),
     "show": _compile("show"),
@@ -167,6 +167,14 @@ _COMPILE = {
     "approve_tools": lambda v: v if isinstance(v, str) else tuple(v),
     "files": tuple,
 }
+
+
+def _a_list_or_template(value):
+    """`for_each: abc` (text with no template in it) would only fail when the step runs."""
+    if isinstance(value, str) and "{{" not in value and "{%" not in value:
+        raise SpecError(f"must be a list or a template giving one, not the text {value[:40]!r}", hint="write a YAML list, or a template such as "
+                                                 "\"{{ steps.plan.output }}\"")
+    return value
 
 
 def _holds_template(value) -> bool:

@@ -22,6 +22,7 @@ _ID = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _NAME = r"^[A-Za-z][A-Za-z0-9_-]*$"
 _REF = r"^[\w.]+:[\w.]+$"
 MAX_INT_DIGITS = 18  # bigger numbers in a spec are mistakes (and slow to convert)
+MAX_SECONDS = 10_000_000  # a timeout longer than ~4 months is a mistake (and overflows the OS's timers)
 
 
 def short(value) -> str:
@@ -392,7 +393,7 @@ COMMON = {
                               "iteration/previous in scope); output: the list of iterations"),
     "max_iterations": Field(Either(Int(ge=1), Text(doc="a template")), "cap for `while` (default 10)"),
     "retry": Field(Retry, "an attempt count or a retry policy"),
-    "timeout": Field(Num(gt=0), "seconds per attempt"),
+    "timeout": Field(Num(gt=0, le=MAX_SECONDS), "seconds per attempt"),
     "cache": Field(Bool(), "reuse a result for the same inputs (prompt steps: on by default)"),
     "check": Field(Check, "quality gate: an expression or {expr|python|judge, params, max_attempts, message}"),
     "model": Field(ModelRef, "provider:model, an alias, or a fallback list"),
@@ -497,7 +498,7 @@ class InputDecl(Type):
 
 
 DEFAULTS = Record("DefaultsSpec", "Defaults for every step.", {
-    "timeout": Field(Num(gt=0), "seconds per attempt"),
+    "timeout": Field(Num(gt=0, le=MAX_SECONDS), "seconds per attempt"),
     "retry": Field(Retry, "an attempt count or a retry policy"),
     "temperature": Field(Num(), "sampling temperature"),
     "max_tokens": Field(Int(ge=1), "longest answer, in tokens"),
@@ -520,12 +521,12 @@ MCP_SERVER = Record("McpServerSpec", "An MCP server: `command` (stdio) or `url` 
     "cwd": Field(Text(), "stdio: the server's working directory"),
     "url": Field(Text(r"^https?://", doc="an http(s) URL"), "streamable HTTP: the server's URL"),
     "headers": Field(MapOf(Text(doc="text")), "HTTP: request headers ($NAME reads this process's environment)"),
-    "timeout": Field(Num(gt=0), "seconds to start and for each call (default 60)"),
+    "timeout": Field(Num(gt=0, le=MAX_SECONDS), "seconds to start and for each call (default 60)"),
 })
 
 FETCH = Record("FetchSpec", "`fetch`: HTTP GET of a page as text.", {
     "max_bytes": Field(Int(ge=1), "largest download (default 2000000)"),
-    "timeout": Field(Num(gt=0), "seconds (default 20)"),
+    "timeout": Field(Num(gt=0, le=MAX_SECONDS), "seconds (default 20)"),
     "allow_private": Field(Bool(), "let model-chosen URLs reach this machine and private networks", False),
 })
 SEARCH = Record("SearchSpec", "`search`: a web search provider.", {
@@ -539,7 +540,7 @@ TOOLS = Record("ToolsSpec", "Settings of the built-in tools for every step of th
     "max_result_chars": Field(Int(ge=100), "longest tool result given back to the model (default 20000)"),
     "fetch": Field(FETCH, "fetch settings"),
     "search": Field(SEARCH, "search settings"),
-    "timeout": Field(Num(gt=0), "seconds for one python/shell tool call (default 30)"),
+    "timeout": Field(Num(gt=0, le=MAX_SECONDS), "seconds for one python/shell tool call (default 30)"),
 })
 
 PIPELINE = Record("PipelineSpec", "An orchestrator-nb pipeline.", {

@@ -40,6 +40,42 @@ def default_db_path() -> str:
     return os.environ.get("ORC_DB") or DEFAULT_DB
 
 
+def _unstorable(error) -> bool:
+    """DuckDB refused the records themselves (a number out of range, a bad value): retrying cannot help."""
+    import duckdb
+    return isinstance(error, (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.ConstraintException,
+                              duckdb.BinderException, duckdb.TypeMismatchException, duckdb.OutOfRangeException))
+
+
+def check_path(path) -> None:
+    """Refuse, before a run records anything next to it, a store path that cannot be a store: a
+    folder, a device, or a file that is not a DuckDB database (its runs would never be readable)."""
+    import stat
+    from ..errors import UsageError
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return  # made on first use
+    except OSError as e:
+        raise UsageError(f"cannot use {path} as the store: {e.strerror} (give another path with --db or ORC_DB)") \
+            from None
+    if stat.S_ISDIR(st.st_mode):
+        raise UsageError(f"the store path {path} is a folder: give a file in it, such as "
+                         f"{os.path.join(path, 'orc.duckdb')} (--db or ORC_DB)")
+    if not stat.S_ISREG(st.st_mode):
+        raise UsageError(f"the store path {path} is not a regular file (a device or a pipe): give a .duckdb "
+                         "file path (--db or ORC_DB)")
+    if st.st_size >= 12:
+        try:
+            with open(path, "rb") as f:
+                head = f.read(12)
+        except OSError:
+            return  # the store's own open will say why
+        if head[8:12] != b"DUCK":
+            raise UsageError(f"{path} is not a DuckDB database, so it cannot be the store: give another path "
+                             "(--db or ORC_DB), such as .orc/orc.duckdb")
+
+
 def _thread_lock(path: str) -> threading.RLock:
     with _locks_guard:
         lock = _locks.get(path)
@@ -58,6 +94,16 @@ class Store:
         self.inbox_dir = base.with_name(base.name + ".inbox")
         self._cache = None
         self._local = threading.local()
+
+    def owns(self, path) -> bool:
+        """Whether ``path`` is one of the store's own files (the database, its WAL, lock, journals,
+        cache, inbox or worker logs): a step must not write there."""
+        path = Path(path).absolute()
+        base = self.path.with_suffix("")
+        mine = (self.lock_path, self.journal_dir, self.cache_dir, self.inbox_dir,
+                base.with_name(base.name + ".workers"))
+        return path.name.startswith(self.path.name) and path.parent == self.path.parent \
+            or any(path == d or d in path.parents for d in mine)
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
@@ -210,7 +256,13 @@ class Store:
             else:
                 batch, dead = [], []
         for one in batch:
-            self._apply(con, [one], [n for n in dead if n == one[0]])
+            try:
+                self._apply(con, [one], [n for n in dead if n == one[0]])
+            except StoreError as e:
+                if not _unstorable(getattr(e, "cause", None)):
+                    raise  # a disk or lock problem: the journal stays, for the next read
+                self._set_aside(one[0], e)  # its data never fits: keep it aside, not in every read's way
+                ended = [n for n in ended if n != one[0]]
         for name in dead:  # a dead writer's journal with nothing new in it
             if all(one[0] != name for one in batch):
                 self._mark_crashed(con, name)
@@ -231,7 +283,20 @@ class Store:
         except Exception as e:
             con.execute("ROLLBACK")
             names = ", ".join(name for name, _, _ in batch)
-            raise StoreError(f"could not merge journal {names} into the store: {type(e).__name__}: {e}") from None
+            error = StoreError(f"could not merge journal {names} into the store: {type(e).__name__}: {e}")
+            error.cause = e
+            raise error from None
+
+    def _set_aside(self, name: str, error: StoreError) -> None:
+        """A journal whose records DuckDB refuses (written by something else, or edited) is renamed
+        ``.jsonl.bad`` beside the others, with a warning: the store stays readable."""
+        import logging
+        try:
+            os.replace(self.journal_dir / name, self.journal_dir / (name + ".bad"))
+        except OSError:
+            raise error from None
+        logging.getLogger("orchestrator_nb").warning(
+            "%s; set aside as %s.bad (the other runs are merged)", error, self.journal_dir / name)
 
     def _retire(self, con, names: list[str]) -> None:
         """Remove merged journals. The files go first: a crash in between leaves stale offset rows

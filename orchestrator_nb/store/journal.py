@@ -312,19 +312,50 @@ def read_new(path: str, offset: int) -> tuple[list[dict], int, bool]:
     end = data.rfind(b"\n")
     if end < 0:
         return [], offset, False
-    records, eof = [], False
+    records, eof, skipped = [], False, 0
     for raw in data[:end].split(b"\n"):
         if not raw:
             continue
         try:
             rec = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue  # a torn line from a crash mid-write: skip it, never block the merge
-        if rec.get("t") == "eof":
+        if not isinstance(rec, dict):
+            skipped += 1
+        elif rec.get("t") == "eof":
             eof = True
-        else:
+        elif _well_formed(rec):
             records.append(normalize(rec))
+        else:
+            skipped += 1
+    if skipped:  # a line written by something else (or edited): one bad line must not block every read
+        import logging
+        logging.getLogger("orchestrator_nb").warning(
+            "%s: skipped %d journal line(s) that are not records orchestrator-nb writes", path, skipped)
     return records, offset + end + 1, eof
+
+
+# what the merge reads of each record kind, and the type each must have
+_KEYS = {"run": ("run_id",), "step": ("run_id", "step_id", "item_index", "attempt"), "llm_call": ("run_id",),
+         "tool_call": ("run_id",), "event": ("run_id",), "approval": ("run_id", "step_id", "round", "decision"),
+         "artifact": ("run_id", "path")}
+_INTS = ("item_index", "attempt", "round")
+_TIMES = ("started_at", "ended_at", "started_us", "ended_us", "ts", "decided_at", "created_at", "requested_at")
+
+
+def _well_formed(rec: dict) -> bool:
+    keys = _KEYS.get(rec.get("t"))
+    if keys is None:
+        return True  # a kind this version does not know: the merge ignores it
+    for k in keys:
+        v = rec.get(k)
+        if (type(v) is not int) if k in _INTS else not isinstance(v, str):
+            return False
+    for k in _TIMES:
+        v = rec.get(k)
+        if v is not None and (type(v) not in (int, float) or v != v or v in (float("inf"), float("-inf"))):
+            return False
+    return True
 
 
 def run_ended(directory, run_id: str, pid: int) -> bool:

@@ -31,6 +31,8 @@ def _json(value):
 
 def resolve_run_id(con, ref: str) -> str:
     """A full run id or a unique prefix (like git) -> the run id."""
+    if ref is not None and not isinstance(ref, str):
+        raise UsageError(f"a run id is text (see `orc runs`), not {type(ref).__name__}")
     ref = (ref or "").strip()
     if not ref:
         raise UsageError("give a run id (see `orc runs`)")
@@ -207,13 +209,15 @@ DECISION_WORDS = {"approve": "approved", "approved": "approved", "reject": "reje
 
 
 def decide(store, ref: str, step_id: str, decision: str, comment: str | None = None,
-           decided_by: str | None = None, mode: str = "cli", *, edited=None, input=None) -> dict:
+           decided_by: str | None = None, mode: str = "cli", *, edited=None, input=None,
+           tool_args: bool = False) -> dict:
     """Record a decision for a pending approval. The waiting run picks it up (live runs at once,
     stored runs on `orc resume`). Returns {run_id, step_id, round, decision}.
 
     ``edited``: the reviewer's version of the output under review (for a tool call: the arguments to
     run it with); ``input``: what they typed into the gate's form. Both are stored as JSON beside the
-    decision (None: not given)."""
+    decision (None: not given). ``tool_args``: ``edited`` was given as a tool call's arguments
+    (`--args`), which only a tool call's approval takes."""
     word = DECISION_WORDS.get(str(decision).lower())
     if word is None:
         raise UsageError(f"unknown decision '{decision}' (use approve, reject or changes)")
@@ -244,6 +248,9 @@ def decide(store, ref: str, step_id: str, decision: str, comment: str | None = N
             raise OrcError(f"step '{step_id}' of run {run_id} is a sub-pipeline, not an approval{where}")
         if status != "waiting":
             raise OrcError(f"step '{step_id}' of run {run_id} is not waiting for approval (it is {status})")
+        if tool_args and rows[0]["tool"] is None:
+            raise UsageError(f"--args is for a tool call's approval; step '{step_id}' reviews an output (to change "
+                             "that output, approve with --edit FILE)")
         _check_extras(rows[0], word, edited, input)
         taken = con.execute("SELECT decision FROM approvals WHERE run_id = ? AND step_id = ? AND round = ?",
                             [run_id, step_id, round_]).fetchall()
