@@ -10,6 +10,7 @@ import asyncio
 import functools
 import json
 import os
+import stat
 
 from ..core.approvals import PolicyApprover
 from ..core.context import RunContext
@@ -123,11 +124,16 @@ async def run_pipeline(pipeline, inputs: dict | None = None, *, db=None, outdir=
 
 def _check_options(outdir, sync) -> None:
     """Options that would otherwise fail half-way through a run (a step writing into a file)."""
-    if not isinstance(outdir, (str, os.PathLike)) or not os.fspath(outdir).strip():
-        raise UsageError(f"outdir must be a folder path, not {type(outdir).__name__} {str(outdir)[:40]!r}")
-    if os.path.exists(outdir) and not os.path.isdir(outdir):
-        raise UsageError(f"the output folder {os.fspath(outdir)} is a file, not a folder (--outdir / outdir=: give "
-                         "a folder; a missing one is made)")
+    if outdir != ".":  # the default, the working directory, is a folder (and costs no stat per run)
+        if not isinstance(outdir, (str, os.PathLike)) or not os.fspath(outdir).strip():
+            raise UsageError(f"outdir must be a folder path, not {type(outdir).__name__} {str(outdir)[:40]!r}")
+        try:
+            is_file = not stat.S_ISDIR(os.stat(outdir).st_mode)
+        except OSError:
+            is_file = False  # missing: made when a step writes
+        if is_file:
+            raise UsageError(f"the output folder {os.fspath(outdir)} is a file, not a folder (--outdir / outdir=: "
+                             "give a folder; a missing one is made)")
     if sync not in SYNC_MODES:
         raise UsageError(f"sync must be one of {', '.join(SYNC_MODES)}, not {sync!r}")
 

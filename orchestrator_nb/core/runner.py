@@ -187,10 +187,14 @@ async def run_child(parent: RunContext, pipeline, inputs: dict, step_id: str) ->
     return await lifecycle(run, lambda: run_record(run, parent.approval_policy))
 
 
+def _is_mapping(value) -> bool:
+    from collections.abc import Mapping
+    return isinstance(value, Mapping)
+
+
 def coerce_inputs(pipeline, given: dict | None) -> dict:
     """Check given inputs against the declared ones, convert types, apply defaults."""
-    from collections.abc import Mapping
-    if given is not None and not isinstance(given, Mapping):
+    if given is not None and type(given) is not dict and not _is_mapping(given):
         raise UsageError(f"inputs must be a mapping of input names to values (a dict), not {type(given).__name__}")
     if not given and not pipeline.inputs:
         return {}
