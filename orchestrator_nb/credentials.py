@@ -48,12 +48,39 @@ def known_secrets(folder: str | None = None) -> list[str]:
     return [v for k, v in pairs if v and len(v) >= 8 and any(w in k.upper() for w in _CREDENTIAL_WORDS)]
 
 
+PART = 12  # a key's first or last this many characters are redacted too (a message may cut a key short)
+
+
 def redact(text: str, secrets=None) -> str:
-    """Remove API keys from a message before it is shown or stored."""
+    """Remove API keys from a message before it is shown or stored: whole, or the part of one that
+    a clipped message kept (its first or last 12 characters or more)."""
     secrets = secrets if secrets is not None else known_secrets()
     for s in secrets:
-        if s and len(s) >= 6 and s in text:
+        if not s or len(s) < 6:
+            continue
+        if s in text:
             text = text.replace(s, "[redacted]")
+        if len(s) > PART:
+            text = _cut_parts(text, s)
+    return text
+
+
+def _cut_parts(text: str, secret: str) -> str:
+    head, tail = secret[:PART], secret[-PART:]
+    i = text.find(head)
+    while i >= 0:  # the longest stretch from here that the key starts with
+        n = PART
+        while n < len(secret) and i + n < len(text) and text[i + n] == secret[n]:
+            n += 1
+        text = text[:i] + "[redacted]" + text[i + n:]
+        i = text.find(head, i + 10)
+    i = text.find(tail)
+    while i >= 0:  # the longest stretch up to here that the key ends with
+        end, n = i + PART, PART
+        while n < len(secret) and i > 0 and text[i - 1] == secret[-n - 1]:
+            i, n = i - 1, n + 1
+        text = text[:i] + "[redacted]" + text[end:]
+        i = text.find(tail, i + 10)
     return text
 
 

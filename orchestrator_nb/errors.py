@@ -21,6 +21,9 @@ def one_line(text: str) -> str:
         f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"), text)
 
 
+MAX_LINE = 2_000  # characters of a failure's message that are kept (a 10 MB message is not stored thrice)
+
+
 def clip(text, limit: int = 40) -> str:
     """``text`` as a message quotes it: at most ``limit`` characters (a 20,000-character id is not echoed)."""
     text = str(text)
@@ -170,6 +173,11 @@ def describe(exc: BaseException) -> str:
         return str(exc)
     if isinstance(exc, SystemExit):
         return f"the step called sys.exit({exc.code!r}) (a step cannot end the process: raise an exception to fail it)"
-    text = redact(str(exc).strip().split("\n", 1)[0])  # a step's own error may quote a key: stored, shown  # one line (DuckDB appends a caret diagram)
+    try:
+        text = str(exc)
+    except Exception:  # an exception whose own message fails
+        text = "(its message could not be read)"
+    # one line (DuckDB appends a caret diagram), of bounded size; a step's own error may quote a key
+    text = redact(clip(text.strip().split("\n", 1)[0], MAX_LINE)).encode("utf-8", "replace").decode()  # (lone surrogates)
     name = type(exc).__name__
     return f"{name}: {text}" if text else name

@@ -164,6 +164,19 @@ def _json(value):
     return value
 
 
+def _checked_url(endpoint) -> str:
+    from urllib.parse import urlsplit
+    try:
+        parts = urlsplit(endpoint)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 0) >= 0
+    except (ValueError, TypeError, AttributeError):  # not text, a bad port or IPv6 address
+        ok = False
+    if not ok:
+        raise UsageError(f"endpoint {str(endpoint)[:100]!r} is not an http(s) URL with a host: give the collector's "
+                         "base URL, e.g. --endpoint http://localhost:4318")
+    return endpoint
+
+
 def export_otlp(store, run_ref: str | None = None, since: dt.datetime | None = None, endpoint: str | None = None,
                 timeout: float = 30.0) -> dict:
     """Send stored runs as traces. ``endpoint``: an OTLP/HTTP base URL (else the OTEL_ variables or
@@ -174,7 +187,7 @@ def export_otlp(store, run_ref: str | None = None, since: dt.datetime | None = N
     if not available():
         raise OrcError("orc export otlp needs the otel extra: pip install 'orchestrator-nb[otel]'")
     if endpoint:
-        base = endpoint.rstrip("/")
+        base = _checked_url(endpoint).rstrip("/")
         url = base if base.endswith("/v1/traces") else base + "/v1/traces"
         from_env = resolve({"telemetry": {"endpoint": base}})  # only for the capture-content choice
         config = TelemetryConfig(endpoint=url, shown=url, capture_content=bool(from_env and from_env.capture_content))

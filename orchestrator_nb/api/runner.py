@@ -16,7 +16,7 @@ from ..core.approvals import PolicyApprover
 from ..core.context import RunContext
 from ..core.events import Bus
 from ..core.result import RunResult
-from ..core.runner import check_run_id, coerce_inputs, lifecycle, new_run_id, prepare, restore, run_record
+from ..core.runner import check_run_id, coerce_inputs, issued, lifecycle, new_run_id, prepare, restore, run_record
 from ..core.services import Services
 from ..envvars import env
 from ..errors import OrcError, UsageError
@@ -113,6 +113,8 @@ async def run_pipeline(pipeline, inputs: dict | None = None, *, db=None, outdir=
                                 scope=scope, sync=sync, use_cache=use_cache, pipeline=pipeline, finished_ok=True,
                                 isolate=isolate)
     store = _store_for(db)
+    if run_id is not None and store is not None and not issued(run_id):
+        _check_untaken(store, run_id)
     policy = approval or env("ORC_APPROVAL") or "defer"
     ledger = ledger_for(store, pipeline.name, notebook_path)  # cross-run budgets: the store is read only when one is set
     run = RunContext(pipeline, run_id or new_run_id(), inputs,
@@ -120,6 +122,18 @@ async def run_pipeline(pipeline, inputs: dict | None = None, *, db=None, outdir=
                      outdir=outdir, scope=scope, source=source, notebook_path=notebook_path, use_cache=use_cache,
                      approval_policy=approval, isolate=isolate)
     return await _recorded(run, store, sync, lambda: run_record(run, policy, nb_run_id=nb_run_id, isolate=isolate))
+
+
+def _check_untaken(store, run_id: str) -> None:
+    """A caller's own run id must not name a run the store holds: the new run's records would
+    overwrite it. A server's queued run ('pending') is the one its worker starts with that id."""
+    from ..store.control import run_status
+    if not store.exists():
+        return
+    status, _ = run_status(store, run_id)
+    if status and status != "pending":
+        raise UsageError(f"run id {run_id!r} is taken: {store.path} holds a {status} run with it; pick another "
+                         f"id (or leave run_id out), or continue that run with `orc resume {run_id}`")
 
 
 def _check_options(outdir, sync) -> None:

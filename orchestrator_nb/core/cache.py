@@ -33,7 +33,7 @@ class Cache:
 
     def put(self, ns: str, key: str, entry: dict) -> None:
         path = self._path(ns, key)
-        data = dumps(entry).encode()
+        data = dumps(entry).encode("utf-8", "replace")
         tmp = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -23,9 +23,11 @@ from .fastpath import begin as _begin, step_params, succeeded as _succeeded
 from .stepdef import MAX_ITERATIONS
 from ..spec.templates import render_field
 
-# what a step's own code may raise to fail it: sys.exit() too (it must not end the process, or
-# take a Jupyter kernel down with it)
-STEP_ERRORS = (Exception, SystemExit)
+# What a step's own code raises fails the step: any exception, sys.exit() and other BaseExceptions
+# too (they must not end the process, take a Jupyter kernel down or leave the step 'running').
+# Not these: Ctrl-C and a cancellation stop the run, and GeneratorExit closes a coroutine.
+PASSED_ON = (KeyboardInterrupt, asyncio.CancelledError, GeneratorExit)
+SYNC_PASSED_ON = (KeyboardInterrupt, asyncio.CancelledError)  # where no coroutine is closed
 
 _NOT_RETRIED = (BudgetExceeded, ApprovalRejected, SpecError)
 
@@ -220,12 +222,14 @@ class Executor:
         number, started = _begin(run, sid, st)
         try:
             output = self.callables[sid](**(step_params(step, run.scope) if step.params else {}))
-        except STEP_ERRORS as e:
-            Attempt.begun(run, sid, -1, number, started).end("failed", None, describe(e))
-            return number, e
         except KeyboardInterrupt:  # Ctrl-C while it held the loop: the run is cancelled
             Attempt.begun(run, sid, -1, number, started).end("cancelled", None, "cancelled", final=True)
             raise
+        except BaseException as e:
+            if isinstance(e, SYNC_PASSED_ON):
+                raise
+            Attempt.begun(run, sid, -1, number, started).end("failed", None, describe(e))
+            return number, e
         _succeeded(run, sid, st, number, started, output)
         return None
 
@@ -238,12 +242,14 @@ class Executor:
             ctx = StepContext(run, step, run.scope, -1, att.number, None, hooks=self)
             ctx._att = att
             output = kinds.get(step.kind).fn(step.action, params, ctx)
-        except STEP_ERRORS as e:
-            att.end("failed", None, describe(e))
-            return att.number, e
         except KeyboardInterrupt:
             att.end("cancelled", None, "cancelled", final=True)
             raise
+        except BaseException as e:
+            if isinstance(e, SYNC_PASSED_ON):
+                raise
+            att.end("failed", None, describe(e))
+            return att.number, e
         att.end("succeeded", output, final=True)
         return None
 
@@ -258,7 +264,9 @@ class Executor:
         except asyncio.CancelledError:
             Attempt.begun(run, sid, -1, number, started).end("cancelled", None, "cancelled", final=True)
             raise
-        except STEP_ERRORS as e:
+        except BaseException as e:
+            if isinstance(e, PASSED_ON):
+                raise
             Attempt.begun(run, sid, -1, number, started).end("failed", None, describe(e))
             await self._tries(step, run.scope, -1, first=(number, e))
             return
@@ -404,7 +412,9 @@ class Executor:
             except _NOT_RETRIED as e:
                 ctx._att.end("failed", None, describe(e), final=True)
                 raise
-            except STEP_ERRORS as e:
+            except BaseException as e:
+                if isinstance(e, PASSED_ON):
+                    raise
                 if isinstance(e, TimeoutError) and timeout and not str(e):
                     e = TimeoutError(f"timed out after {timeout:g} s")
                 ctx._att.end("failed", None, describe(e))

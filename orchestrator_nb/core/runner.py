@@ -23,8 +23,22 @@ from .stepcache import cache_on
 RUN_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
 
+_issued: set[str] = set()  # ids new_run_id gave this process and no run has taken yet
+
+
 def new_run_id() -> str:
-    return os.urandom(6).hex()  # 12 random hex digits, as uuid4().hex[:12] gave (without importing uuid)
+    run_id = os.urandom(6).hex()  # 12 random hex digits, as uuid4().hex[:12] gave (without importing uuid)
+    _issued.add(run_id)
+    return run_id
+
+
+def issued(run_id: str) -> bool:
+    """Whether ``run_id`` came from new_run_id here (so no stored run has it); true once."""
+    try:
+        _issued.remove(run_id)
+        return True
+    except KeyError:
+        return False
 
 
 def check_run_id(run_id: str) -> str:

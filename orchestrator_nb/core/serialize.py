@@ -10,6 +10,7 @@ from pathlib import PurePath
 
 _PLAIN = (str, int, float, bool, type(None))
 _INFINITE = (float("inf"), float("-inf"))
+_INT_BITS = 14_000  # ~4,200 digits: under Python's int-to-text limit (4,300 digits)
 
 
 def to_jsonable(value):
@@ -23,6 +24,18 @@ def to_jsonable(value):
             return _acyclic(value, set())
         except RecursionError:
             return f"<not stored: this {type(value).__name__} is nested too deeply>"
+        except Exception as e:
+            return _unstorable(value, e)
+    except Exception as e:  # a value whose own methods fail (repr, iteration, tolist...)
+        return _unstorable(value, e)
+
+
+def _unstorable(value, e: Exception) -> str:
+    try:
+        why = f"{type(e).__name__}: {str(e)[:200]}"
+    except Exception:
+        why = type(e).__name__
+    return f"<not stored: this {type(value).__name__} could not be read ({why})>"
 
 
 def _acyclic(value, path: set):
@@ -43,9 +56,14 @@ def _jsonable(value):
     if isinstance(value, _PLAIN):
         if isinstance(value, float) and (value != value or value in _INFINITE):  # NaN and ±inf are not JSON
             return None
+        if type(value) is int and value.bit_length() > _INT_BITS:  # Python will not write it in decimal
+            return f"<not stored: an integer of about {int(value.bit_length() * 0.30103):,} digits>"
         return value
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        out = {str(k): _jsonable(v) for k, v in value.items()}
+        if len(out) < len(value):  # keys that read the same as text ({1: .., "1": ..}): keep every pair
+            return [[_jsonable(k), _jsonable(v)] for k, v in value.items()]
+        return out
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
     if isinstance(value, (set, frozenset)):
@@ -83,24 +101,34 @@ def _default(value):
 
 
 # one encoder each, made once (json.dumps with options builds a new encoder on every call)
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_default).encode
-_canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_default).encode
+# (allow_nan=False: NaN and infinity are not JSON; a value holding one goes through to_jsonable: null)
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_default, allow_nan=False).encode
+_canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_default,
+                              allow_nan=False).encode
 
 
 def dumps(value) -> str:
+    """JSON text of ``value``; never fails (what cannot be written becomes a note, see to_jsonable)."""
     try:
         return _dumps(value)
-    except (ValueError, RecursionError):  # a value that contains itself ("Circular reference detected")
-        return _dumps(to_jsonable(value))
+    except Exception:  # a value that contains itself ("Circular reference detected"), a huge int...
+        return _last_resort(_dumps, value)
 
 
 def canonical(value) -> str:
     try:
         return _canonical(value)
-    except (ValueError, RecursionError):
-        return _canonical(to_jsonable(value))
+    except Exception:
+        return _last_resort(_canonical, value)
+
+
+def _last_resort(encode, value) -> str:
+    try:
+        return encode(to_jsonable(value))
+    except Exception as e:  # e.g. a dict key whose str() fails
+        return encode(_unstorable(value, e))
 
 
 def content_hash(*parts) -> str:
     """Versioned content hash used as a cache key."""
-    return hashlib.sha256(canonical(["orc-v1", *parts]).encode()).hexdigest()
+    return hashlib.sha256(canonical(["orc-v1", *parts]).encode("utf-8", "surrogatepass")).hexdigest()

@@ -22,6 +22,8 @@ async def in_thread(fn, /, *args, **kwargs):
     def work():
         try:
             result = context.run(fn, *args, **kwargs)
+        except GeneratorExit:  # the function's own: in the awaiting task it would read as a closing coroutine
+            _settle(loop, done, None, RuntimeError("GeneratorExit raised in a thread"))
         except BaseException as e:  # handed to the task that awaits it
             _settle(loop, done, None, e)
         else:

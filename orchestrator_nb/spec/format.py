@@ -381,7 +381,7 @@ ACTIONS = {
 ACTION_KEYS = tuple(ACTIONS)
 
 COMMON = {
-    "id": Field(Text(_ID, doc="step id", hint="use letters, digits and '_', starting with a letter"),
+    "id": Field(Text(_ID, doc="step id", hint="use letters, digits and '_', starting with a letter or '_'"),
                 "unique id; `steps.<id>` in templates", required=True),
     "name": Field(Text(), "display name"),
     "description": Field(Text()),

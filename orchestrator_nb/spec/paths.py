@@ -26,7 +26,6 @@ _SEGMENT = re.compile(rf"\.({_NAME})|\[(-?[0-9]+|'[^']*'|\"[^\"]*\")\]")
 # words Jinja's parser reads as constants or operators, never as names
 KEYWORDS = frozenset({"true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is",
                       "if", "else"})
-_DICT_NAMES = frozenset(n for n in dir(dict) if not n.startswith("_"))
 # kinds of objects whose attributes the sandbox vets (internals, or methods that mutate)
 _WATCHED = (types.FunctionType, types.MethodType, type, types.CodeType, types.TracebackType,
             types.FrameType, types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType,
@@ -61,13 +60,11 @@ class Path:
 def _attr(obj, name: str):
     """``obj.name`` as the sandbox reads it, for the plain cases."""
     t = type(obj)
-    if t is dict:
-        if name in _DICT_NAMES:  # `.items` is the method for Jinja
-            raise Slow
+    if t is dict:  # its keys first (a key named like a method too: sandbox.LimitedEnvironment.getattr)
         try:
             return obj[name]
         except KeyError:
-            raise Slow from None
+            raise Slow from None  # a method, or missing: Jinja decides
     ordinary = _ordinary.get(t)
     if ordinary is None:
         ordinary = _ordinary[t] = not issubclass(t, _WATCHED)

@@ -28,6 +28,7 @@ import types
 from time import monotonic
 
 from jinja2 import nodes, pass_context
+from markupsafe import Markup
 from jinja2.runtime import Context, markup_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEscapeFormatter, SandboxedFormatter
 from jinja2.visitor import NodeTransformer
@@ -274,6 +275,16 @@ class LimitedEnvironment(ImmutableSandboxedEnvironment):
             _Guards().visit(source)
         return super()._generate(source, name, filename, defer_init=defer_init)
 
+    def getattr(self, obj, attribute):
+        # a dict's keys before its methods: `output.items` is what an answer holds under "items",
+        # not dict.items (spec.paths, the fast path, reads it the same way)
+        if isinstance(obj, dict) and isinstance(attribute, str) and not attribute.startswith("_"):
+            try:
+                return obj[attribute]
+            except (KeyError, TypeError):
+                pass
+        return super().getattr(obj, attribute)
+
     def call_binop(self, context, operator, left, right):
         tick(context)
         if operator == "*":
@@ -408,6 +419,11 @@ def guard_filter(name: str, fn):
         tick(context)
         if check is not None:
             value = check(value, *args, **kwargs)
+        if name in _BY_LINE and isinstance(value, str) and len(value) > _BY_LINE_FROM:
+            return _line_by_line(context, name, lambda text: call(context, text, args, kwargs), value, args, kwargs)
+        return call(context, value, args, kwargs)
+
+    def call(context, value, args, kwargs):
         if passes == "context":
             return fn(context, value, *args, **kwargs)
         if passes == "eval_context":
@@ -418,6 +434,33 @@ def guard_filter(name: str, fn):
 
     guarded.__name__ = getattr(fn, "__name__", name)
     return guarded
+
+
+# wordwrap() and urlize() cannot be stopped midway and are slow per character (wordwrap of one long
+# word, quadratic): on a long text they run a line at a time, on the render clock, and refuse a line
+# they could not finish within it
+_BY_LINE = ("wordwrap", "urlize")
+_BY_LINE_FROM = 10_000       # characters: shorter texts run whole, as Jinja runs them
+_LINE_CHARS_PER_SECOND = 100_000
+
+
+def _line_by_line(context, name, one, text, args, kwargs):
+    if name == "wordwrap":  # Jinja wraps each of splitlines() and joins them with the wrap string
+        lines = text.splitlines()
+        wrapstring = kwargs.get("wrapstring", args[2] if len(args) > 2 else None)
+        joiner = context.environment.newline_sequence if wrapstring is None else wrapstring
+    else:
+        lines, joiner = text.split("\n"), "\n"
+    cap = _LINE_CHARS_PER_SECOND * _SECONDS.value()
+    out = []
+    for line in lines:
+        if len(line) > cap:
+            raise LimitExceeded("template_seconds", None, f"{name}() of a line of {len(line):,} characters")
+        out.append(one(line))
+        tick(context)
+    if out and isinstance(out[0], Markup):
+        return Markup(joiner).join(out)
+    return joiner.join(out)
 
 
 @pass_context

@@ -44,7 +44,8 @@ def _unstorable(error) -> bool:
     """DuckDB refused the records themselves (a number out of range, a bad value): retrying cannot help."""
     import duckdb
     return isinstance(error, (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.ConstraintException,
-                              duckdb.BinderException, duckdb.TypeMismatchException, duckdb.OutOfRangeException))
+                              duckdb.BinderException, duckdb.TypeMismatchException, duckdb.OutOfRangeException,
+                              OverflowError, ValueError, TypeError))  # (e.g. a time past the year 9999)
 
 
 def check_path(path) -> None:
@@ -236,6 +237,10 @@ class Store:
         dead: list[str] = []
         for name in names:
             offset = offsets.get(name, 0)
+            # asked before reading: a writer found dead then wrote all it ever will before this read
+            # (asked after, a writer that appended its last records and exited meanwhile would be
+            # taken for dead, its file retired with those records unread)
+            alive = writer_alive(name)
             try:
                 records, new_offset, eof = read_new(str(self.journal_dir / name), offset)
             except FileNotFoundError:
@@ -244,7 +249,7 @@ class Store:
                 batch.append((name, records, new_offset))
             if eof:
                 ended.append(name)
-            elif not writer_alive(name):
+            elif not alive:
                 dead.append(name)
                 ended.append(name)
         # many runs' journals (a burst of small runs) go in together: one transaction, not one each
@@ -281,7 +286,10 @@ class Store:
                 self._mark_crashed(con, name)
             con.execute("COMMIT")
         except Exception as e:
-            con.execute("ROLLBACK")
+            try:
+                con.execute("ROLLBACK")
+            except Exception:
+                pass  # a failed COMMIT ended the transaction already: its error is the one to tell
             names = ", ".join(name for name, _, _ in batch)
             error = StoreError(f"could not merge journal {names} into the store: {type(e).__name__}: {e}")
             error.cause = e
@@ -301,14 +309,18 @@ class Store:
     def _retire(self, con, names: list[str]) -> None:
         """Remove merged journals. The files go first: a crash in between leaves stale offset rows
         (harmless), never a merged file without its offset (it would be merged again)."""
-        if not names:
-            return
+        gone = []
         for name in names:
             try:
                 (self.journal_dir / name).unlink()
             except FileNotFoundError:
                 pass
-        con.execute(f"DELETE FROM journal_offsets WHERE file IN ({', '.join('?' for _ in names)})", names)
+            except OSError as e:  # a read-only folder: the records are merged; its offset row stays, so
+                _warn_kept(self.journal_dir / name, e)  # it is not merged again, and the next read retries
+                continue
+            gone.append(name)
+        if gone:
+            con.execute(f"DELETE FROM journal_offsets WHERE file IN ({', '.join('?' for _ in gone)})", gone)
 
     def _mark_crashed(self, con, name: str) -> None:
         run_id = name.split(".", 1)[0]
@@ -335,6 +347,19 @@ class Store:
         """(the run's record, its step rows): what a resume starts from."""
         from .queries import resume_state
         return resume_state(self, ref)
+
+
+_warned: set = set()
+
+
+def _warn_kept(path, error: OSError) -> None:
+    if str(path) in _warned:
+        return
+    _warned.add(str(path))
+    import logging
+    logging.getLogger("orchestrator_nb").warning(
+        "could not remove the merged journal %s (%s): its records are in the store; make its folder writable "
+        "to have it removed", path, error.strerror or error)
 
 
 def _mtime(p: Path) -> float:

@@ -124,7 +124,8 @@ class JournalWriter:
             if self.failed is not None:
                 raise self.failed
             pending, self._pending = self._pending, []
-            data = "".join(p if isinstance(p, str) else p[0](p[1]) for p in pending).encode()
+            # (a lone surrogate, which UTF-8 cannot hold, becomes '?': one bad character must not lose records)
+            data = "".join(p if isinstance(p, str) else p[0](p[1]) for p in pending).encode("utf-8", "replace")
             try:
                 done = os.write(self.fd, data)
                 while done < len(data):  # a disk filling up writes part: go on (its error is raised)
@@ -318,8 +319,9 @@ def read_new(path: str, offset: int) -> tuple[list[dict], int, bool]:
             continue
         try:
             rec = json.loads(raw)
-        except (ValueError, RecursionError):
-            continue  # a torn line from a crash mid-write: skip it, never block the merge
+        except (ValueError, RecursionError):  # not JSON (a crash tears only the last line, never read here)
+            skipped += 1
+            continue
         if not isinstance(rec, dict):
             skipped += 1
         elif rec.get("t") == "eof":

@@ -51,10 +51,10 @@ def test_lines_in_a_journal_that_orc_did_not_write_are_skipped_not_fatal(tmp_pat
     (journal,) = glob.glob("x.journal/*.jsonl")
     lines = open(journal).read().splitlines(True)
     lines[1:1] = ['{"t":"step"}\n', "[1, 2, 3]\n", '{"t":"run","run_id":"zz","started_at":"x"}\n',
-                  '{"t":"step","run_id":"r","step_id":"s","item_index":"x","attempt":1}\n']
+                  '{"t":"step","run_id":"r","step_id":"s","item_index":"x","attempt":1}\n', "garbage {\n"]
     open(journal, "w").write("".join(lines))
     assert [(r["pipeline"], r["status"]) for r in orc.runs(db="x.duckdb")] == [("p", "succeeded")]
-    assert "skipped 4 journal line(s)" in caplog.text and journal in caplog.text
+    assert "skipped 5 journal line(s)" in caplog.text and journal in caplog.text
     p.run(db="x.duckdb")  # and later runs merge as before
     assert len(orc.runs(db="x.duckdb")) == 2
 
@@ -69,6 +69,22 @@ def test_keys_are_redacted_from_errors_and_stored_step_errors(tmp_path, capsys, 
     assert key not in capsys.readouterr().out
     (stored,) = orc.sql("SELECT error FROM steps WHERE step_id = 'a'")[1]
     assert key not in stored[0] and "[redacted]" in stored[0]
+
+
+def test_part_of_a_key_that_a_clipped_message_kept_is_redacted_too(tmp_path, capsys, monkeypatch):
+    """A message cut short (a step's own error clipped, a vendor's echo) kept the key's first 20
+    characters: only whole keys were redacted."""
+    key = "sk-proj-SECRET" + "1234567890abcdef"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    (tmp_path / "cut.yaml").write_text("name: cut\nsteps:\n  - id: a\n    code: raise ValueError('key '"
+                                       f" + {key[:20]!r} + '... and ...' + {key[-14:]!r})\n")
+    assert main(["run", "cut.yaml"]) == 1
+    shown = capsys.readouterr()
+    (stored,) = orc.sql("SELECT error FROM steps WHERE step_id = 'a'")[1]
+    for text in (shown.out + shown.err, stored[0]):
+        assert key[:12] not in text and key[-12:] not in text and text.count("[redacted]") >= 2, text
+    from orchestrator_nb.credentials import redact
+    assert redact("sk-proj-SE is not enough", [key]) == "sk-proj-SE is not enough"  # under 12 characters
 
 
 def test_an_input_default_of_the_wrong_type_fails_at_load():

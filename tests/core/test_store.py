@@ -446,3 +446,69 @@ def test_user_sql_only_reads_the_store(tmp_path, capsys):
     assert counts(Store()) == before                                     # ...that are not kept
     with pytest.raises(Exception, match="Parser Error"):
         orc.sql("SELEC 1")
+
+
+def test_a_writer_that_appends_its_last_records_and_exits_while_a_reader_merges_loses_nothing(monkeypatch):
+    """The reader asked whether the writer was alive after reading its journal: a writer that
+    appended and exited in between was taken for dead and its file retired with those lines unread
+    (a finished run stored 'failed', its last steps missing)."""
+    from orchestrator_nb.store import journal
+    p = orc.load("name: m\nsteps:\n" + "".join(f"  - id: s{i}\n    code: output = {i}\n" for i in range(6)))
+    asyncio.run(run_pipeline(p, db=None, sync="none"))
+    store = Store()
+    (done,) = list(store.journal_dir.iterdir())
+    lines = done.read_text().splitlines(keepends=True)
+    done.unlink()
+    pid = 2 ** 22 + 4321  # no such process: "exited"
+    path = store.journal_dir / f"{done.name.split('.')[0]}.{journal.HOST}.{pid}.1.jsonl"
+    path.write_text("".join(lines[:4]))  # the run's first records; the rest come while the reader reads
+    state = {"exited": False}
+    read_new = journal.read_new
+
+    def read_then_writer_appends_and_exits(name, offset):
+        out = read_new(name, offset)
+        if not state["exited"]:
+            with open(path, "a") as f:
+                f.write("".join(lines[4:]))
+            state["exited"] = True
+        return out
+    monkeypatch.setattr(journal, "read_new", read_then_writer_appends_and_exits)
+    monkeypatch.setattr(journal, "writer_alive", lambda name: not state["exited"])
+    store.sync()
+    store.sync()
+    (run,) = list_runs(store)
+    assert run["status"] == "succeeded"
+    assert counts(store)["steps"] == 6 and not path.exists()
+
+
+def test_a_journal_that_cannot_be_removed_after_merging_leaves_the_store_readable(monkeypatch, caplog):
+    """A read-only journal folder made every read fail: 'internal error: PermissionError'."""
+    from pathlib import Path
+    p = orc.Pipeline("ro", [orc.step("a", python=lambda: 1)])
+    first = p.run(sync="none")
+    real_unlink = Path.unlink
+
+    def refuse(self, *a, **k):
+        if self.suffix == ".jsonl":
+            raise PermissionError(13, "Permission denied")
+        return real_unlink(self, *a, **k)
+    monkeypatch.setattr(Path, "unlink", refuse)
+    for _ in range(2):  # read twice: merged once, the file kept, nothing doubled
+        assert [r["run_id"] for r in orc.runs()] == [first.run_id]
+    assert counts(Store())["steps"] == 1
+    assert "could not remove the merged journal" in caplog.text and "make its folder writable" in caplog.text
+    monkeypatch.setattr(Path, "unlink", real_unlink)
+    assert [r["run_id"] for r in orc.runs()] == [first.run_id] and counts(Store())["steps"] == 1
+
+
+@pytest.mark.parametrize("when", ["1e300", "-1e12", "1e12"])
+def test_a_journal_with_a_time_python_cannot_hold_is_set_aside(when, caplog):
+    """A start time past the year 9999 raised OverflowError/ValueError on every read, and nothing
+    else was listed."""
+    p = orc.Pipeline("t", [orc.step("a", python=lambda: 1)])
+    ok = p.run(sync="none")
+    store = Store()
+    bad = store.journal_dir / f"zz1.{os.uname().nodename}.1.1.jsonl"
+    bad.write_text('{"t":"run","run_id":"zz1","pipeline":"t","status":"succeeded","started_at":%s}\n' % when)
+    assert [r["run_id"] for r in orc.runs()] == [ok.run_id]
+    assert (store.journal_dir / (bad.name + ".bad")).exists() and "set aside" in caplog.text

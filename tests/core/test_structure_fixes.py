@@ -63,6 +63,20 @@ def test_a_chosen_run_id_is_recorded_with_its_steps():
     assert [s["step_id"] for s in orc.show("nightly-2026-12-06_a")["steps"]] == ["s"]
 
 
+def test_a_chosen_run_id_that_names_a_stored_run_is_refused_and_the_stored_run_kept(tmp_path):
+    """A second run given the same id overwrote the first one's row and steps."""
+    db = str(tmp_path / "orc.duckdb")
+    first = orc.Pipeline("first", [orc.step("a", python=lambda: 1), orc.step("b", python=lambda: 2)])
+    assert orc.run(first, db=db, run_id="nightly").status == "succeeded"
+    other = orc.Pipeline("other", [orc.step("c", python=lambda: 3)])
+    with pytest.raises(UsageError, match=r"run id 'nightly' is taken: .* holds a succeeded run with it; pick another"):
+        orc.run(other, db=db, run_id="nightly")
+    kept = orc.show("nightly", db=db)
+    assert kept["run"]["pipeline"] == "first" and [s["step_id"] for s in kept["steps"]] == ["a", "b"]
+    assert orc.run(other, db=db, run_id="nightly-2").status == "succeeded"  # another id runs
+    assert orc.run(other, db=False, run_id="nightly").status == "succeeded"  # no store: nothing to overwrite
+
+
 def test_the_python_api_and_yaml_accept_the_same_retry_policy(tmp_path):
     """`retry.jitter=5` was accepted by orc.step and refused in YAML: one definition now."""
     with pytest.raises(SpecError, match=r"retry.jitter: must be a number <= 1, not 5"):

@@ -222,3 +222,19 @@ def test_an_input_the_run_was_not_given_is_named_with_how_to_give_it(tmp_path):
     r = orc.load("name: u\nsteps:\n  - id: a\n    code: output = params['t']\n    params: {t: '{{ inputs.topic }}'}\n") \
         .run(db=False)
     assert r.status == "failed" and "inputs.topic was not given: pass it (`-p topic=...`" in r.error
+
+
+def test_a_key_named_like_a_dict_method_is_the_key():
+    """`for_each: "{{ steps.plan.output.items }}"` (the docs' own example) gave dict.items, a method:
+    "for_each must give a list, got builtin_function_or_method"; `.keys` passed a method on silently."""
+    import orchestrator_nb as orc
+
+    def echo(x):
+        return x
+    p = orc.Pipeline("p", [orc.step("plan", python=echo, params={"x": {"items": [1, 2], "keys": "k"}}),
+                           orc.step("each", for_each="{{ steps.plan.output.items }}", python=echo,
+                                    params={"x": "{{ item }} {{ steps.plan.output.keys }}"})])
+    r = p.run(db=False)
+    assert r.status == "succeeded" and r["each"] == ["1 k", "2 k"]
+    for jinja in (False, True):  # a dict without the key still has its methods
+        assert Template("{{ d.items() | list }}", jinja=jinja).render({"d": {"a": 1}}) == [("a", 1)]

@@ -271,3 +271,14 @@ def test_tool_calls_are_execute_tool_spans_under_their_attempt(fake_openai, orc_
         assert main(["export", "otlp", result.run_id, "--endpoint", again.url]) == 0
         exported = again.wait_for(lambda s: len(s) >= len(spans))
     assert {(s.span_id, s.parent_id, s.name) for s in exported} == {(s.span_id, s.parent_id, s.name) for s in spans}
+
+
+@pytest.mark.parametrize("bad", ["collector", "ftp://host", "http://", "http://[::1", "http://host:99999"])
+def test_export_refuses_an_endpoint_that_is_not_an_http_url(bad, tmp_path, capsys):
+    """`--endpoint notaurl` used to try to send every span to 'notaurl/v1/traces'."""
+    from orchestrator_nb.cli.main import main
+    db = str(tmp_path / "orc.duckdb")
+    assert orc.Pipeline("p", [orc.step("s", python=lambda: 1)]).run(db=db).status == "succeeded"
+    assert main(["export", "otlp", "--since", "2020-01-01", "--db", db, "--endpoint", bad]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("orc: error: endpoint ") and "is not an http(s) URL with a host" in err and "\n" not in err

@@ -36,6 +36,10 @@ ATTACKS = {
     "pad": ("{{ 'x'.ljust(10**9) }}", "ljust() width of 1,000,000,000 characters is over the limit"),
     "batch": ("{{ [1]|batch(10**9, 0)|list }}", "batch()/slice() count of 1,000,000,000 items is over the limit"),
     "lipsum": ("{{ lipsum(10**6) }}", "lipsum() words of 100,000,000 items is over the limit"),
+    "wordwrap": ("{{ ('x' * 1000000) | wordwrap(1) }}", "wordwrap() of a line of 1,000,000 characters is over "
+                                                         "the limit of 0.5 s"),
+    "urlize": ("{{ ('word ' * 200000) | urlize }}", "urlize() of a line of 1,000,000 characters is over the limit"),
+    "urlize_lines": ("{{ ('see http://a.com/x\\n' * 400000) | urlize }}", "rendering is over the limit of 0.5 s"),
     "output": ("{% for i in range(2000) %}{{ 'x' * 9000 }}{% endfor %}",
                "rendered text of 10,008,000 characters is over the limit of 10,000,000 characters"),
 }
@@ -92,6 +96,17 @@ def test_raising_a_limit_lets_the_template_render(monkeypatch):
     assert t.render({}) == 15_000_000
     monkeypatch.setenv("ORC_TEMPLATE_MAX_RANGE", "200000")
     assert Template("{{ range(150000) | list | length }}").render({}) == 150_000
+
+
+def test_wordwrap_and_urlize_of_long_texts_give_what_jinja_gives():
+    """They run a line at a time on long texts (so the render clock can stop them): same result."""
+    import jinja2
+    texts = {"{{ x | wordwrap(7) }}": "alpha beta gamma\r\n\nepsilon-zeta " * 2000,
+             "{{ x | wordwrap(5, true, '|') }}": "aa bbbbbbbbbbbb cc\n" * 3000,
+             "{{ x | urlize }}": "go to www.example.com now\n\n(http://x.org/a?b=1).\r\n" * 1000}
+    for src, x in texts.items():
+        assert len(x) > 10_000
+        assert Template(src).render({"x": x}) == jinja2.Environment().from_string(src).render(x=x), src
 
 
 def test_ordinary_templates_still_render():
