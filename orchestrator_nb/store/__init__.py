@@ -291,9 +291,19 @@ class Store:
             except Exception:
                 pass  # a failed COMMIT ended the transaction already: its error is the one to tell
             names = ", ".join(name for name, _, _ in batch)
-            error = StoreError(f"could not merge journal {names} into the store: {type(e).__name__}: {e}")
+            error = StoreError(self._damaged(e) or
+                               f"could not merge journal {names} into the store: {type(e).__name__}: {e}")
             error.cause = e
             raise error from None
+
+    def _damaged(self, e: Exception) -> str | None:
+        """The message for a store file DuckDB cannot read back (cut short, overwritten), if that is it."""
+        import duckdb
+        text = str(e).splitlines()[0] if str(e) else ""
+        if not isinstance(e, duckdb.IOException) or str(self.path) not in text or "could not read" not in text.lower():
+            return None
+        return (f"the store {self.path} is damaged ({text}): restore it from a backup, or move it away to start a "
+                f"new store; runs not merged into it yet are kept in {self.journal_dir} and go into the new one")
 
     def _set_aside(self, name: str, error: StoreError) -> None:
         """A journal whose records DuckDB refuses (written by something else, or edited) is renamed

@@ -512,3 +512,21 @@ def test_a_journal_with_a_time_python_cannot_hold_is_set_aside(when, caplog):
     bad.write_text('{"t":"run","run_id":"zz1","pipeline":"t","status":"succeeded","started_at":%s}\n' % when)
     assert [r["run_id"] for r in orc.runs()] == [ok.run_id]
     assert (store.journal_dir / (bad.name + ".bad")).exists() and "set aside" in caplog.text
+
+
+def test_a_store_file_cut_short_is_named_as_damaged_and_moving_it_away_keeps_the_pending_runs(capsys):
+    """It said 'could not merge journal X into the store', blaming the journal."""
+    from orchestrator_nb.cli.main import main
+    p = orc.Pipeline("cut", [orc.step("a", python=lambda: 1)])
+    for _ in range(3):
+        p.run()
+    orc.runs()
+    pending = p.run(sync="none")
+    path = Store().path
+    with open(path, "r+b") as f:
+        f.truncate(path.stat().st_size // 2)
+    assert main(["runs"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"orc: error: the store {path} is damaged (") and "move it away" in err and "\n" not in err
+    path.rename(path.with_suffix(".old"))
+    assert [r["run_id"] for r in orc.runs()] == [pending.run_id]
