@@ -355,9 +355,14 @@ def _well_formed(rec: dict) -> bool:
             return False
     for k in _TIMES:
         v = rec.get(k)
-        if v is not None and (type(v) not in (int, float) or v != v or v in (float("inf"), float("-inf"))):
+        # a number of seconds (microseconds for *_us) from 1970 to the year 9999, which readers can show
+        if v is not None and (type(v) not in (int, float) or not 0 <= v <= (_LAST_US if k[-3:] == "_us" else _LAST)):
             return False
     return True
+
+
+_LAST = 253_402_300_799  # 9999-12-31 23:59:59 UTC, in seconds
+_LAST_US = _LAST * 1_000_000
 
 
 def run_ended(directory, run_id: str, pid: int) -> bool:
