@@ -164,14 +164,19 @@ def execute_papermill(job: NotebookJob, env: dict, log_output=None) -> CellError
     from papermill.exceptions import PapermillExecutionError
 
     out_dir = os.path.dirname(os.path.abspath(job.output_path))
-    os.makedirs(out_dir, exist_ok=True)
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as e:  # a file where the folder should be, no permission...
+        return CellError(type(e).__name__, f"cannot make the output folder {out_dir}: {e.strerror or e}")
     streams = {"extra_arguments": ["--IPKernelApp.log_level=ERROR"]}  # not its TCP-without-encryption notice
     if log_output is not None:
         streams = {"stdout_file": _Prefixed(log_output), "stderr_file": _Prefixed(log_output, "  ! ")}
     try:
         # a notebook saved without a kernelspec (made by a script, stripped by a tool) has no language
         # for papermill to write parameters in: ours are Python (the magics need a Python kernel)
-        pm.execute_notebook(job.input_path, job.output_path, parameters=job.parameters, kernel_name=job.kernel,
+        # (papermill fills {name} in both paths from the parameters: ours are paths as given)
+        pm.execute_notebook(_literal(job.input_path), _literal(job.output_path), parameters=job.parameters,
+                            kernel_name=job.kernel,
                             language=notebook_language(job.input_path),
                             cwd=job.cwd, progress_bar=False, request_save_on_cell_execute=True,
                             start_timeout=job.start_timeout, execution_timeout=job.timeout,
@@ -186,6 +191,10 @@ def execute_papermill(job: NotebookJob, env: dict, log_output=None) -> CellError
                 "CellTimeoutError": f"a cell ran longer than --timeout {job.timeout} s"}.get(name, str(e))
         return CellError(name, text)
     return None
+
+
+def _literal(path: str) -> str:
+    return str(path).replace("{", "{{").replace("}", "}}")
 
 
 # Kernels started at once on one host can race for the same ports, and the loser exits before

@@ -41,6 +41,11 @@ def render(template: str | None, *, store, nb_run_id: str, input_path: str, para
     path = template.format(**fields)
     if not path.endswith(".ipynb"):
         raise UsageError(f"{option} {path}: an output notebook must end in .ipynb")
+    if os.path.realpath(path) == os.path.realpath(input_path):
+        raise UsageError(f"{option} {path}: that is the input notebook, which the run would overwrite; "
+                         "write the output elsewhere")
+    if os.path.isdir(path):
+        raise UsageError(f"{option} {path}: that is a folder; name the output notebook file")
     if batch_id and "{run_id}" not in template and "{item}" not in template:
         raise UsageError(f"{option} {template}: every sweep item needs its own file; put {{item}} or {{run_id}} in it")
     return path

@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Float, Unicode
 
@@ -24,14 +25,48 @@ from .awaiting import AWAITED
 POLICIES = ("ask", "auto", "reject", "defer")
 
 
-def parse_line(parser, line: str):
-    """Shell-like splitting (quotes removed, as a user expects) -> the parser's namespace."""
+def parse_line(parser, line: str, ns: dict | None = None):
+    """Shell-like splitting (quotes removed, as a user expects) -> the parser's namespace.
+
+    The magics opt out of IPython's own ``$name``/``{expr}`` expansion, which pastes a variable's
+    text into the line *before* it is split: a value holding a quote could add options
+    (``-p topic="$topic"`` with topic ``x" --approval "auto`` skipped the review). Here the line
+    is split first and ``$name``, ``${name}`` and ``{name}`` are then replaced inside each word by
+    the variable's value: data, never options."""
     import shlex
     try:
         argv = shlex.split(line)
     except ValueError as e:
         raise UsageError(f"{e} in: {line.strip()}") from None
+    if ns is not None:
+        argv = [expand(word, ns) for word in argv]
     return parser.parse_args(argv)
+
+
+# IPython's forms, for a variable and its attributes (`{project.run_id}`): $$ and {{ }} are a
+# literal $ and braces; a name that is not there (or `_private`) stays as written
+_NAME = r"[A-Za-z_]\w*(?:\.[A-Za-z]\w*)*"
+_VARIABLE = re.compile(rf"\$\$|\{{\{{|\}}\}}|\$\{{({_NAME})\}}|\$({_NAME})|\{{({_NAME})\}}")
+_MISSING = object()
+
+
+def expand(word: str, ns: dict) -> str:
+    """``word`` with the notebook variables it names filled in (see parse_line)."""
+    if "$" not in word and "{" not in word and "}" not in word:
+        return word
+
+    def one(m):
+        text = m.group(0)
+        if text in ("$$", "{{", "}}"):
+            return text[0]
+        first, *attrs = (m.group(1) or m.group(2) or m.group(3)).split(".")
+        value = ns.get(first, _MISSING)
+        for attr in attrs:
+            if value is _MISSING:
+                break
+            value = getattr(value, attr, _MISSING)
+        return text if value is _MISSING else str(value)
+    return _VARIABLE.sub(one, word)
 
 
 @contextlib.contextmanager
@@ -118,6 +153,7 @@ class OrcMagics(Magics):
     @argument("name", nargs="?", help="name of this pipeline: `%%orc run NAME` runs it again; also the default VAR")
     @run_options
     @cell_magic("orc")
+    @no_var_expand  # variables are filled in after the line is split (parse_line)
     def orc_cell(self, line, cell):
         """Run the pipeline written in this cell.
 
@@ -128,7 +164,7 @@ class OrcMagics(Magics):
         (widgets) in JupyterLab and plain text under papermill; approval steps show buttons,
         or follow --approval / $ORC_APPROVAL when no one can click (default there: defer).
         """
-        args = parse_line(self.orc_cell.parser, line)
+        args = parse_line(self.orc_cell.parser, line, self.user_ns)
         from .cell import default_var, pipeline_from_cell
         with usage_errors():
             pipeline, shape = pipeline_from_cell(cell, name=args.name, file=self._cell_file(),
@@ -142,6 +178,7 @@ class OrcMagics(Magics):
 
     # %orc ------------------------------------------------------------------------------------
     @line_magic("orc")
+    @no_var_expand  # as %%orc; `%orc sql` takes its query as written
     def orc_line(self, line):
         """orchestrator-nb commands. `%%orc?` documents the cell magic.
 
@@ -176,9 +213,9 @@ class OrcMagics(Magics):
             from ..errors import suggest
             hint = suggest(cmd, SUBCOMMANDS) or "use " + ", ".join(SUBCOMMANDS)
             raise UsageError(f"unknown %orc command '{cmd}' ({hint})")
-        if cmd == "sql":
-            return handler(rest)
-        args = parse_line(parser(cmd), rest)
+        if cmd == "sql":  # the query as one text, its variables filled in as IPython would
+            return handler(expand(rest, self.user_ns))
+        args = parse_line(parser(cmd), rest, self.user_ns)
         with usage_errors():
             return handler(args)
 

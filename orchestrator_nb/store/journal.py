@@ -161,7 +161,7 @@ def storage_fix(problem: str) -> str:
     if "No space left" in problem or "quota" in problem.lower():
         return "free some disk space, or put the store on another disk with --db or ORC_DB"
     if "Permission denied" in problem or "Operation not permitted" in problem or "Read-only" in problem:
-        return "make its folder writable, or put the store elsewhere with --db or ORC_DB"
+        return "make the store's files and folders writable, or put the store elsewhere with --db or ORC_DB"
     return "put the store elsewhere with --db or ORC_DB"
 
 

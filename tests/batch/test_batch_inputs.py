@@ -132,6 +132,13 @@ def test_output_templates(tmp_path):
         render("out.txt", **kw)
     with pytest.raises(UsageError, match="needs its own file"):
         render("same.ipynb", batch_id="b1", item_index=0, **kw)
+    (tmp_path / "in.ipynb").write_text("{}")
+    (tmp_path / "folder.ipynb").mkdir()
+    mine = dict(kw, input_path=str(tmp_path / "in.ipynb"))
+    with pytest.raises(UsageError, match="that is the input notebook, which the run would overwrite"):
+        render(str(tmp_path / "." / "in.ipynb"), **mine)  # `orc notebook p.ipynb p.ipynb` replaced the source
+    with pytest.raises(UsageError, match="that is a folder"):
+        render(str(tmp_path / "folder.ipynb"), **mine)
 
 
 def test_streamed_notebook_output_never_shows_a_key(monkeypatch):

@@ -165,13 +165,27 @@ def test_a_notebook_without_a_kernelspec_runs_on_python(headless_env, tmp_path):
     done = run_orc("notebook", path, tmp_path / "bare-out.ipynb", "-p", "topic=tides")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "topic is tides" in _outputs_text(tmp_path / "bare-out.ipynb")
+    # braces in a path are part of its name: papermill filled them from the parameters a second time
+    # (`dir{topic}/nb.ipynb` with -p topic=evil ran `direvil/nb.ipynb`)
+    (tmp_path / "dir{topic}").mkdir()
+    (tmp_path / "direvil").mkdir()
+    nbformat.write(nb, str(tmp_path / "dir{topic}" / "nb.ipynb"))
+    nb.cells[1].source = "print('the wrong notebook')"
+    nbformat.write(nb, str(tmp_path / "direvil" / "nb.ipynb"))
+    done = run_orc("notebook", tmp_path / "dir{topic}" / "nb.ipynb", tmp_path / "out" / "x{{topic}}.ipynb",
+                   "-p", "topic=evil")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "topic is evil" in _outputs_text(tmp_path / "out" / "x{topic}.ipynb")
 
 
 def test_bad_input_is_one_line_before_any_kernel(headless_env, tmp_path):
+    (tmp_path / "made.ipynb").mkdir()
     for args, message in [
         (["notebook", NOTEBOOK, "-p", "topik=x"], "-p topik: "),
         (["notebook", tmp_path / "missing.ipynb"], "missing.ipynb: no such notebook"),
         (["notebook", NOTEBOOK, "out.txt"], "OUT out.txt: an output notebook must end in .ipynb"),
+        (["notebook", NOTEBOOK, NOTEBOOK], "that is the input notebook, which the run would overwrite"),
+        (["notebook", NOTEBOOK, tmp_path / "made.ipynb"], "that is a folder"),
         (["notebook", NOTEBOOK, "--kernel", "nope"], "--kernel nope: no such Jupyter kernel"),
         (["notebook", "--resume", "ffffffff"], "--resume ffffffff: no notebook run"),
         (["notebook"], "give the notebook to run"),

@@ -387,7 +387,7 @@ def test_a_journal_folder_that_cannot_be_written_is_one_line(tmp_path, monkeypat
     monkeypatch.setattr(journal, "os", _Disk(refuse_open=errno.EACCES))
     p = orc.load("name: ro\nsteps:\n  - id: a\n    code: output = 1\n")
     with pytest.raises(StoreError, match="cannot create the run's journal .*Permission denied "
-                                         r"\(make its folder writable, or put the store elsewhere"):
+                                         r"\(make the store's files and folders writable, or put the store elsewhere"):
         p.run(db=tmp_path / "ro.duckdb")
 
 

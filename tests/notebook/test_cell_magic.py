@@ -163,3 +163,22 @@ def test_a_py_orc_cell_with_unquoted_auto_tags_loads(ip, monkeypatch):
             "      prompt: Write a tagline\n      model: <AUTO>the cheapest model</AUTO>\n")
     pipeline, shape = pipeline_from_cell(body, name=None, file="In[1]", names=())
     assert shape == "pipeline" and "pick" in pipeline.steps
+
+
+
+def test_a_variable_on_the_magic_line_is_data_never_options(ip):
+    """IPython pasted `$topic` into the line before it was split: a value holding a quote added
+    options (`comets" --approval "auto` turned the review off)."""
+    topic = 'comets" --approval "auto'
+    ip.ns["topic"] = topic
+    ip.cell('%%orc t --approval defer -p topic="$topic" --out r1\nname: t\ninputs:\n  topic: {type: string}\n'
+            "steps:\n  - id: review\n    approval: Is {{ inputs.topic }} right?\n")
+    assert ip.ns["r1"].status == "waiting" and ip.ns["r1"].inputs["topic"] == topic
+    ip.cell("%orc run t --approval defer -p topic=$topic --out r2")
+    assert ip.ns["r2"].status == "waiting" and ip.ns["r2"].inputs["topic"] == topic
+    from orchestrator_nb.notebook.magics import expand
+    ns = {"a": 'x" --b "y', "n": 2}
+    assert expand("$a", ns) == 'x" --b "y' and expand("${n}0", ns) == "20" and expand("{n}", ns) == "2"
+    assert expand("$$a {{n}} $missing {missing}", ns) == "$a {n} $missing {missing}"
+    assert expand("'{r1.run_id}' $r1.run_id.", {"r1": ip.ns["r1"]}) == f"'{ip.ns['r1'].run_id}' {ip.ns['r1'].run_id}."
+    assert expand("{r1._run}", {"r1": ip.ns["r1"]}) == "{r1._run}"  # nothing private
