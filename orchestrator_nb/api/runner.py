@@ -21,7 +21,7 @@ from ..core.services import Services
 from ..envvars import env
 from ..errors import OrcError, UsageError
 from ..store import Store, check_path, default_db_path
-from ..store.merger import merge_later
+from ..store.merger import has_merger, merge_later, merger_for
 from ..telemetry import subscriber_for  # light: the OpenTelemetry SDK is imported only when traces are on
 from .blocking import run_blocking
 from .budgets import ledger_for
@@ -177,6 +177,8 @@ async def _recorded(run: RunContext, store, sync: str, record) -> RunResult:
     if store is not None:
         recorder = store.recorder(run.run_id)
         run.bus.subscribers.insert(0, recorder)
+        if sync != "none" and not has_merger(store):  # its thread starts while steps wait, not as the run returns
+            asyncio.get_running_loop().call_later(_SOON, merger_for, store)
     run.bus.subscribe(webhooks_for(run))  # notifications (api.notify); None when no webhook is set
     run.bus.subscribe(subscriber_for(store.path if store is not None else None))  # OpenTelemetry, when on
     if _calls_models(run.pipeline):
@@ -188,6 +190,9 @@ async def _recorded(run: RunContext, store, sync: str, record) -> RunResult:
         if recorder is not None:
             recorder.w.close()
             _sync(store, sync)
+
+
+_SOON = 0.002  # seconds
 
 
 def _calls_models(pipeline) -> bool:

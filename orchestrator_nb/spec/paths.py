@@ -98,10 +98,20 @@ def dotted(source: str) -> Path | None:
     if m is None:
         return None
     names = m.group(1).split(".")
+    ops = []
     for n in names:
         if n in KEYWORDS:
             return None
-    return Path(names[0], tuple((True, n) for n in names[1:]))
+        op = _ATTR_OPS.get(n)
+        if op is None:
+            if len(_ATTR_OPS) >= 20_000:  # names from untrusted files: bounded
+                _ATTR_OPS.clear()
+            op = _ATTR_OPS[n] = (True, n)
+        ops.append(op)
+    return Path(names[0], tuple(ops[1:]))
+
+
+_ATTR_OPS: dict[str, tuple] = {}  # (True, name) of `.name`: one per name (a thousand `.output`s share it)
 
 
 def parse(body: str) -> Path | None:

@@ -100,13 +100,14 @@ def is_template(text) -> bool:
 class Template:
     """A compiled field. ``render(scope)`` returns its value."""
 
-    __slots__ = ("source", "kind", "steps", "names", "_fn", "path")
+    __slots__ = ("source", "kind", "steps", "names", "_fn", "path", "_jinja")
 
     def __init__(self, source: str, *, expression: bool = False, jinja: bool = False):
         """``expression=True`` for fields that are expressions even without braces (``when``).
         ``jinja=True`` compiles with Jinja even a shape that has a direct path (``spec.paths``)."""
         self.source = source
         self.path = None  # the ``spec.paths.Path`` an expression of the direct shape follows
+        self._jinja = expression  # a direct shape: its Jinja-compiled form once needed (till then, the mode)
         if not jinja and _direct(self, source, expression):
             return
         self.steps: frozenset[str] = frozenset()
@@ -166,10 +167,18 @@ class Template:
         self.steps = frozenset(steps)
 
     def render(self, scope: dict):
+        path = self.path
+        if path is not None:  # the direct shape, unless the value needs Jinja's rules (or its error)
+            try:
+                return path.resolve(scope)
+            except Slow:
+                return self.by_jinja().render(scope)
         if self._fn is None:
             return self.source
         try:
             return self._fn(scope)
+        except Slow:  # a direct text shape whose values need Jinja's rules
+            return self.by_jinja().render(scope)
         except LimitExceeded as e:
             short = self.source if len(self.source) <= 60 else self.source[:57] + "..."
             raise e.at(f"template {short!r}") from None
@@ -180,6 +189,13 @@ class Template:
             # Jinja says "'dict object' has no attribute 'topic'": say which value, and how to give it
             raise type(e)(f"inputs.{key} was not given: pass it (`-p {key}=...` on the command line), or "
                           f"declare it under `inputs:` with a default") from None
+
+    def by_jinja(self) -> "Template":
+        """A direct shape's Jinja-compiled form, made on first need."""
+        made = self._jinja
+        if type(made) is bool:
+            made = self._jinja = Template(self.source, expression=made, jinja=True)
+        return made
 
     def __repr__(self) -> str:
         return f"Template({self.source!r})"
@@ -319,16 +335,10 @@ def _direct(t: Template, source, expression: bool) -> bool:
     elif path.root in JINJA_GLOBALS:
         return False
     if path is not None and path.root not in JINJA_GLOBALS:
-        t.kind, t.names, t.steps, t.path = "expr", frozenset((path.root,)), path.steps, path
-        resolve = path.resolve
-        slow = _by_jinja(source, expression)
-
-        def expr(scope):
-            try:
-                return resolve(scope)
-            except Slow:
-                return slow()._fn(scope)
-        t._fn = expr
+        names = _ROOTS.get(path.root)
+        if names is None:
+            names = _ROOTS[path.root] = frozenset((path.root,))
+        t.kind, t.names, t.steps, t.path, t._fn = "expr", names, path.steps, path, None  # render follows the path
         return True
     if expression or not is_template(source) or (m and "{{" not in m.group(1) and "}}" not in m.group(1)):
         return False
@@ -340,23 +350,11 @@ def _direct(t: Template, source, expression: bool) -> bool:
     t.names = frozenset(p.root for p in paths)
     t.steps = frozenset().union(*(p.steps for p in paths))
     pieces = tuple((p, None) if isinstance(p, str) else (None, p.resolve) for p in parts)
-    slow = _by_jinja(source, expression)
 
-    def text(scope):
-        try:
-            return "".join(p if p is not None else str(r(scope)) for p, r in pieces)
-        except Slow:
-            return slow()._fn(scope)
+    def text(scope):  # raises Slow for ``render`` to hand over to Jinja
+        return "".join(p if p is not None else str(r(scope)) for p, r in pieces)
     t._fn = text
     return True
 
 
-def _by_jinja(source: str, expression: bool):
-    """The Jinja-compiled form of a template, made on first need."""
-    made: list[Template] = []
-
-    def get() -> Template:
-        if not made:
-            made.append(Template(source, expression=expression, jinja=True))
-        return made[0]
-    return get
+_ROOTS: dict[str, frozenset] = {}  # a direct expression's names: one set per root name, shared

@@ -200,7 +200,10 @@ def _ended(args) -> str:
     run_id, step_id, item, attempt, status, started, ended, out = args
     return (f'{{"t":"step","run_id":"{run_id}","step_id":"{step_id}","item_index":{item},"attempt":{attempt},'
             f'"status":"{status}","started_us":{int(started * 1e6)},"ended_us":{int(ended * 1e6)},'
-            f'"output":{"null" if out is None else dumps(out)}}}\n')
+            f'"output":{"null" if out is None else str(out) if type(out) is int and -_BIG < out < _BIG else dumps(out)}}}\n')
+
+
+_BIG = 10 ** 18  # ints below this in size are written as they are (str() of a huge one fails: dumps notes it)
 
 
 _FINISHED = ('{"t":"step","run_id":"%s","step_id":"%s","item_index":%d,"attempt":%d,"status":"%s",'

@@ -71,6 +71,11 @@ class Merger:
 def merge_later(store, delay: float = IDLE) -> None:
     """Merge this store's pending journals in the background once ``delay`` seconds pass without
     another call (each call moves the moment on: a burst of runs is merged once)."""
+    merger_for(store).later(delay)
+
+
+def merger_for(store) -> Merger:
+    """The store's merger in this process, its thread started now if need be."""
     key = str(store.path)
     with _guard:
         m = _mergers.get(key)
@@ -78,7 +83,12 @@ def merge_later(store, delay: float = IDLE) -> None:
             if not _mergers:
                 atexit.register(_stop_all)
             m = _mergers[key] = Merger(store)
-    m.later(delay)
+    return m
+
+
+def has_merger(store) -> bool:
+    m = _mergers.get(str(store.path))
+    return m is not None and m.pid == os.getpid()
 
 
 def _stop_all() -> None:

@@ -154,10 +154,10 @@ def test_common_shapes_take_the_direct_path():
     direct = []
     for s, e in SOURCES:
         try:
-            fn = Template(s, expression=e)._fn
+            t = Template(s, expression=e)
         except SpecError:
             continue
-        if fn is not None and fn.__name__ in ("expr", "text"):
+        if t.path is not None or (t._fn is not None and t._fn.__name__ == "text"):
             direct.append(s)
     for s in ("{{ steps.a.output }}", "{{ inputs.x }}", "{{ item }}", "{{ steps.a.output.list[-1] }}",
               "{{ item['name'] }}", "Hello {{ inputs.x }}!", "steps.a.output.k"):
