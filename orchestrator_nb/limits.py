@@ -70,6 +70,8 @@ LIMITS = {
     "template_chars": Limit("ORC_TEMPLATE_MAX_CHARS", 10_000_000, 10_000, "text", "characters"),
     "template_range": Limit("ORC_TEMPLATE_MAX_RANGE", 100_000, 100, "a list", "items"),
     "template_digits": Limit("ORC_TEMPLATE_MAX_DIGITS", 4_300, 100, "a number", "digits"),
+    # the store (store/journal.py): one record of a run (a step's output, mostly)
+    "record_bytes": Limit("ORC_MAX_RECORD_BYTES", 100_000_000, 10_000, "a stored record", "bytes"),
     # the REST API (server/body.py)
     "api_body_bytes": Limit("ORC_API_MAX_BODY_BYTES", 5_000_000, 1_000, "a request body", "bytes"),
     "api_json_depth": Limit("ORC_API_MAX_JSON_DEPTH", 32, 4, "JSON nesting", "levels"),

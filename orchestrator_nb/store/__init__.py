@@ -26,6 +26,7 @@ from ..errors import StoreError
 from .journal import JournalWriter, Recorder
 
 DEFAULT_DB = os.path.join(".orc", "orc.duckdb")
+MERGE_BYTES = 64 << 20  # of journals read before their records are written (memory held by a merge)
 LOCK_TIMEOUT = float(os.environ.get("ORC_STORE_TIMEOUT", "120"))
 # waiting for our lock file (other orc processes), and for DuckDB's own lock (other programs)
 LOCK_WAITS = RetryPolicy(attempts=10**9, backoff="exponential", delay=0.002, max_delay=0.05, jitter=0.2)
@@ -223,32 +224,45 @@ class Store:
                 pass
 
     def _merge(self, con) -> None:
+        """Merge what is new in the journals, a bounded amount at a time."""
+        while self._merge_some(con):
+            pass
+
+    def _merge_some(self, con) -> bool:
+        """One pass over the journals, reading up to about MERGE_BYTES; True when more is left."""
         from .journal import read_new, writer_alive
         try:
             names = [n for n in os.listdir(self.journal_dir) if n.endswith(".jsonl")]
         except FileNotFoundError:
-            return
+            return False
         if not names:
-            return
+            return False
         offsets = dict(con.execute('SELECT file, "offset" FROM journal_offsets').fetchall())
         names.sort(key=lambda n: _mtime(self.journal_dir / n))
         batch: list[tuple[str, list, int]] = []   # (file, new records, new offset)
         ended: list[str] = []                      # files complete (eof) or whose writer died
         dead: list[str] = []
+        budget, left = MERGE_BYTES, False
         for name in names:
+            if budget <= 0:  # the rest in the next pass, after these are written
+                left = True
+                break
             offset = offsets.get(name, 0)
             # asked before reading: a writer found dead then wrote all it ever will before this read
             # (asked after, a writer that appended its last records and exited meanwhile would be
             # taken for dead, its file retired with those records unread)
             alive = writer_alive(name)
             try:
-                records, new_offset, eof = read_new(str(self.journal_dir / name), offset)
+                records, new_offset, eof, more = read_new(str(self.journal_dir / name), offset)
             except FileNotFoundError:
                 continue
+            budget -= new_offset - offset
             if records or new_offset != offset:
                 batch.append((name, records, new_offset))
-            if eof:
+            if eof:  # (the last line a writer writes)
                 ended.append(name)
+            elif more:
+                left = left or new_offset != offset
             elif not alive:
                 dead.append(name)
                 ended.append(name)
@@ -272,6 +286,7 @@ class Store:
             if all(one[0] != name for one in batch):
                 self._mark_crashed(con, name)
         self._retire(con, ended)
+        return left
 
     def _apply(self, con, batch, dead) -> None:
         """Records and their files' new offsets in one transaction (each line lands exactly once)."""

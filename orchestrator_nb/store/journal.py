@@ -19,6 +19,7 @@ import threading
 
 from ..core.serialize import dumps, to_jsonable
 from ..errors import StoreError
+from ..limits import limit
 
 HOST = socket.gethostname()
 _seq = itertools.count(1)
@@ -166,7 +167,43 @@ def storage_fix(problem: str) -> str:
 
 
 def _json_line(record: dict) -> str:
-    return dumps(record) + "\n"
+    return _fitted(record) + "\n"
+
+
+# A record is at most ORC_MAX_RECORD_BYTES (readers skip longer lines: a planted file must not
+# exhaust a reader's memory). A value that would make it longer is stored as a note.
+def _fitted(record: dict) -> str:
+    """A record's JSON, its largest values replaced by notes until it is within the limit."""
+    text = dumps(record)
+    while _over(text):
+        sizes = {k: len(dumps(v)) for k, v in record.items() if k != "t"}
+        big = max(sizes, key=sizes.__getitem__)
+        record = {**record, big: _note(_utf8_size(dumps(record[big])))}
+        text = dumps(record)
+    return text
+
+
+def _capped(text: str) -> str:
+    """A value's JSON as a record holds it: the value, or a note when it is over the limit."""
+    size = _over(text)
+    return dumps(_note(size)) if size else text
+
+
+def _over(text: str) -> int:
+    """The UTF-8 size of ``text`` when it is over the limit, else 0."""
+    n = len(text)
+    if n * 4 <= _RECORD.floor or n * 4 <= _RECORD.value():  # (a character takes at most 4 bytes)
+        return 0
+    size = _utf8_size(text)
+    return size if _RECORD.exceeded_by(size) else 0
+
+
+def _utf8_size(text: str) -> int:
+    return len(text.encode("utf-8", "replace"))
+
+
+def _note(size: int) -> str:
+    return f"<not stored: {_RECORD.message(size, 'a value')}>"
 
 
 def _run_line(record: dict) -> str:
@@ -177,7 +214,7 @@ def _run_line(record: dict) -> str:
     spec = None
     if pipeline is not None:
         spec, record["spec_hash"] = pipeline.spec_text(), pipeline.spec_hash()
-    text = dumps(record)
+    text = _fitted(record)
     return text + "\n" if spec is None else f'{text[:-1]},"spec_yaml":{_encoded(spec)}}}\n'
 
 
@@ -200,7 +237,7 @@ def _ended(args) -> str:
     run_id, step_id, item, attempt, status, started, ended, out = args
     return (f'{{"t":"step","run_id":"{run_id}","step_id":"{step_id}","item_index":{item},"attempt":{attempt},'
             f'"status":"{status}","started_us":{int(started * 1e6)},"ended_us":{int(ended * 1e6)},'
-            f'"output":{"null" if out is None else str(out) if type(out) is int and -_BIG < out < _BIG else dumps(out)}}}\n')
+            f'"output":{"null" if out is None else str(out) if type(out) is int and -_BIG < out < _BIG else _capped(dumps(out))}}}\n')
 
 
 _BIG = 10 ** 18  # ints below this in size are written as they are (str() of a huge one fails: dumps notes it)
@@ -236,7 +273,7 @@ class Recorder:
             else:
                 self.w.write_line((_FINISHED, (
                     ev.run_id, ev.step_id, ev.item, ev.attempt, d["status"], started * 1e6, ev.ts * 1e6,
-                    "null" if out is None else dumps(to_jsonable(out)),
+                    "null" if out is None else _capped(dumps(to_jsonable(out))),
                     "null" if err is None else dumps(str(err)), "true" if d.get("cached") else "false",
                     "null" if model is None else dumps(model))), must=True)
         elif kind != "token":  # streamed tokens are not stored
@@ -308,14 +345,21 @@ def normalize(rec: dict) -> dict:
     return rec
 
 
-def read_new(path: str, offset: int) -> tuple[list[dict], int, bool]:
-    """Complete lines after ``offset`` -> (records, new offset, saw eof)."""
+def read_new(path: str, offset: int) -> tuple[list[dict], int, bool, bool]:
+    """Complete lines after ``offset`` -> (records, new offset, saw eof, more to read).
+
+    At most a record's limit is read at a time (a file planted in the folder, or grown huge,
+    is read piece by piece); a line longer than any record this writes is skipped."""
+    size = int(_RECORD.value()) + _SLACK  # the longest line a writer writes, and one byte
     with open(path, "rb") as f:
         f.seek(offset)
-        data = f.read()
-    end = data.rfind(b"\n")
+        data = f.read(min(size, max(os.fstat(f.fileno()).st_size - offset, 0)))  # (read(n) makes n bytes first)
+        end = data.rfind(b"\n")
+        if end < 0 and len(data) == size:  # no writer's line: skip it, without holding it
+            return _skip_line(f, path, offset, offset + size)
+    more = len(data) == size
     if end < 0:
-        return [], offset, False
+        return [], offset, False, False
     records, eof, skipped = [], False, 0
     for raw in data[:end].split(b"\n"):
         if not raw:
@@ -334,10 +378,32 @@ def read_new(path: str, offset: int) -> tuple[list[dict], int, bool]:
         else:
             skipped += 1
     if skipped:  # a line written by something else (or edited): one bad line must not block every read
-        import logging
-        logging.getLogger("orchestrator_nb").warning(
-            "%s: skipped %d journal line(s) that are not records orchestrator-nb writes", path, skipped)
-    return records, offset + end + 1, eof
+        _skipped(path, skipped)
+    return records, offset + end + 1, eof, more
+
+
+_RECORD = limit("record_bytes")
+_SLACK = 1 << 16  # a record's other fields, beside its output
+
+
+def _skipped(path: str, n: int) -> None:
+    import logging
+    logging.getLogger("orchestrator_nb").warning(
+        "%s: skipped %d journal line(s) that are not records orchestrator-nb writes", path, n)
+
+
+def _skip_line(f, path: str, offset: int, at: int) -> tuple[list, int, bool, bool]:
+    """Past the end of an over-long line that starts at ``offset`` (read up to ``at``), reading and
+    dropping a megabyte at a time."""
+    while True:
+        chunk = f.read(1 << 20)
+        if not chunk:  # it does not end: nothing to take from it
+            return [], offset, False, False
+        cut = chunk.find(b"\n")
+        if cut >= 0:
+            _skipped(path, 1)
+            return [], at + cut + 1, False, True
+        at += len(chunk)
 
 
 # what the merge reads of each record kind, and the type each must have
