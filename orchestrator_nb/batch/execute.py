@@ -50,10 +50,13 @@ class CellError:
     evalue: str
     cell_index: int | None = None
     exec_count: int | None = None
+    preview: str | None = None                # the cell's first line, when it helps to find it
 
     def line(self) -> str:
         where = f"cell In [{self.exec_count}]" if self.exec_count else (
             f"cell {self.cell_index}" if self.cell_index is not None else "the notebook")
+        if self.preview:
+            where += f" ({self.preview})"
         first = (self.evalue or "").strip().splitlines()
         return f"{where}: {self.ename}" + (f": {first[0]}" if first else "")
 
@@ -168,29 +171,74 @@ def execute_papermill(job: NotebookJob, env: dict, log_output=None) -> CellError
         os.makedirs(out_dir, exist_ok=True)
     except OSError as e:  # a file where the folder should be, no permission...
         return CellError(type(e).__name__, f"cannot make the output folder {out_dir}: {e.strerror or e}")
-    streams = {"extra_arguments": ["--IPKernelApp.log_level=ERROR"]}  # not its TCP-without-encryption notice
+    # the kernel's own log: not its TCP-without-encryption notice, nor the ZMQ traceback it logs
+    # when a --timeout interrupts it mid-reply (the timeout is reported in one line below)
+    streams = {"extra_arguments": ["--IPKernelApp.log_level=CRITICAL"]}
     if log_output is not None:
-        streams = {"stdout_file": _Prefixed(log_output), "stderr_file": _Prefixed(log_output, "  ! ")}
+        streams.update(stdout_file=_Prefixed(log_output), stderr_file=_Prefixed(log_output, "  ! "))
     try:
         # a notebook saved without a kernelspec (made by a script, stripped by a tool) has no language
         # for papermill to write parameters in: ours are Python (the magics need a Python kernel)
         # (papermill fills {name} in both paths from the parameters: ours are paths as given)
-        pm.execute_notebook(_literal(job.input_path), _literal(job.output_path), parameters=job.parameters,
-                            kernel_name=job.kernel,
-                            language=notebook_language(job.input_path),
-                            cwd=job.cwd, progress_bar=False, request_save_on_cell_execute=True,
-                            start_timeout=job.start_timeout, execution_timeout=job.timeout,
-                            kernel_manager_class=kernel_manager_class(env, job.kernel_log), **streams)
+        with _quiet("papermill"):  # its "Timeout waiting for execute reply" line: the outcome says it
+            pm.execute_notebook(_literal(job.input_path), _literal(job.output_path), parameters=job.parameters,
+                                kernel_name=job.kernel, language=notebook_language(job.input_path),
+                                cwd=job.cwd, progress_bar=False, request_save_on_cell_execute=True,
+                                start_timeout=job.start_timeout, execution_timeout=job.timeout,
+                                kernel_manager_class=kernel_manager_class(env, job.kernel_log), **streams)
     except PapermillExecutionError as e:
         return CellError(e.ename, str(e.evalue), e.cell_index, e.exec_count)
     except KeyboardInterrupt:
         raise
     except Exception as e:  # the kernel died, a cell timed out, the kernel could not start...
         name = type(e).__name__
-        text = {"DeadKernelError": "the kernel died (out of memory? killed?)",
-                "CellTimeoutError": f"a cell ran longer than --timeout {job.timeout} s"}.get(name, str(e))
+        if name == "CellTimeoutError":
+            return timed_out(job)
+        text = {"DeadKernelError": "the kernel died (out of memory? killed?)"}.get(name, str(e))
         return CellError(name, text)
     return None
+
+
+def timed_out(job: NotebookJob) -> CellError:
+    """The cell that ran past --timeout: the last one papermill started, read from the output it saved."""
+    where = _last_started(job.output_path)
+    limit = f"--timeout {job.timeout:g} s" if job.timeout else "its time limit"
+    error = CellError("CellTimeoutError", f"ran longer than {limit} and was stopped (raise --timeout, or make "
+                      "the cell faster)")
+    if where is not None:
+        error.cell_index, error.exec_count, error.preview = where
+    return error
+
+
+def _last_started(path: str) -> tuple[int, int | None, str] | None:
+    try:
+        with open(path, encoding="utf-8") as f:
+            cells = json.load(f)["cells"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    started = [(i, c) for i, c in enumerate(cells)
+               if isinstance(c, dict) and ((c.get("metadata") or {}).get("papermill") or {}).get("start_time")]
+    if not started:
+        return None
+    i, cell = started[-1]
+    src = cell.get("source", "")
+    src = "".join(src) if isinstance(src, list) else str(src)
+    first = next((ln.strip() for ln in src.splitlines() if ln.strip()), "")
+    return i, cell.get("execution_count"), first[:60]
+
+
+class _quiet:
+    """A logger silenced for a while (and restored)."""
+
+    def __init__(self, name: str):
+        import logging
+        self.logger = logging.getLogger(name)
+
+    def __enter__(self):
+        self.disabled, self.logger.disabled = self.logger.disabled, True
+
+    def __exit__(self, *exc):
+        self.logger.disabled = self.disabled
 
 
 def _literal(path: str) -> str:
@@ -254,6 +302,10 @@ class NotebookRunner:
         job = self.job
         with self.store.connect():  # one session for all of it (connect is re-entrant)
             records.reconcile(self.store)
+            if job.batch_id is None:  # a sweep's items share the options the batch recorded
+                opts = {"approval": job.approval, "timeout": job.timeout}
+                if records.options(self.store, job.nb_run_id) != opts:
+                    records.save_options(self.store, job.nb_run_id, opts)
             if self.resumed:
                 records.restart(self.store, job.nb_run_id, resumed=True)
             else:

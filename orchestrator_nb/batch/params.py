@@ -2,16 +2,17 @@
 
 ``declared(nb)`` reads the cell's top-level assignments (``topic = "tides"``, ``n: int = 3``)
 without a kernel. ``typed(values, decl, path)`` turns ``-p key=value`` strings into the type
-of each default (int, float, bool, None, str; anything else is parsed as YAML) and refuses
-names the notebook does not declare, so a typo is caught before a kernel starts.
+of each default (int, float, bool, None, str; anything else is parsed as YAML), checks values a
+YAML file or a grid typed against the same types, and refuses names the notebook does not
+declare, so a typo is caught before a kernel starts.
 """
 from __future__ import annotations
 
 import ast
-import json
 from dataclasses import dataclass
 
 from ..errors import UsageError
+from .nbfile import read_notebook  # noqa: F401 (its home before nbfile.py; bench/ imports it from here)
 
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
@@ -23,20 +24,6 @@ class Param:
     default: object            # the literal value, or the source text when it is not a literal
     literal: bool              # whether ``default`` could be evaluated
     annotation: str | None = None
-
-
-def read_notebook(path: str) -> dict:
-    """The notebook as JSON (nbformat 4), with one clear error when it cannot be read."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            nb = json.load(f)
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such notebook (check the path)") from None
-    except (OSError, ValueError) as e:
-        raise UsageError(f"{path}: not a readable .ipynb notebook ({type(e).__name__}: {e})") from None
-    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
-        raise UsageError(f"{path}: not a Jupyter notebook (no `cells` list)")
-    return nb
 
 
 def parameters_cell(nb: dict) -> dict | None:
@@ -76,7 +63,8 @@ def declared(nb: dict) -> dict[str, Param] | None:
 
 def typed(values: dict, decl: dict[str, Param] | None, where: str, option: str = "-p") -> dict:
     """``-p`` strings -> values of the declared parameters' types. Values that are not strings
-    (from a YAML file or a grid) are kept as they are. ``option`` names the source in errors."""
+    (from a YAML file or a grid) are checked against the same types. ``option`` names the source
+    in errors (``-p``, ``-f FILE:``, ``--grid FILE: item 3:``)."""
     if values and decl is None:
         raise UsageError(f"{where} has no cell tagged `parameters`, so {option} has nothing to set "
                          "(in Jupyter: select the cell, open the property inspector, add the tag `parameters`)")
@@ -84,10 +72,17 @@ def typed(values: dict, decl: dict[str, Param] | None, where: str, option: str =
     for key, value in values.items():
         if key not in decl:
             from ..errors import suggest
-            hint = suggest(key, list(decl)) or ("declared: " + ", ".join(decl) if decl else "it declares none")
-            raise UsageError(f"{option} {key}: {where} has no parameter '{key}' ({hint})")
-        out[key] = convert(value, decl[key], option) if isinstance(value, str) else value
+            hint = suggest(str(key), list(decl)) or ("declared: " + clip(", ".join(decl)) if decl
+                                                     else "it declares none")
+            raise UsageError(f"{option} {clip(key)}: {where} has no parameter '{clip(key)}' ({hint})")
+        out[key] = convert(value, decl[key], option) if isinstance(value, str) else checked(value, decl[key], option)
     return out
+
+
+def clip(value, n: int = 60) -> str:
+    """A value as echoed in a message: a 5,000-digit number or a pasted file is cut short."""
+    text = str(value)
+    return text if len(text) <= n else f"{text[:n - 20]}... ({len(text)} characters)"
 
 
 def convert(text: str, p: Param, option: str = "-p"):
@@ -105,9 +100,44 @@ def convert(text: str, p: Param, option: str = "-p"):
         if kind is str:
             return text
     except ValueError:
-        raise UsageError(f"{option} {p.name}={text}: expected {kind.__name__} like the default "
-                         f"{p.name} = {p.default!r}") from None
+        raise UsageError(f"{option} {p.name}={clip(text)}: expected {kind.__name__} like the default "
+                         f"{p.name} = {clip(repr(p.default))}") from None
     return _loose(text)
+
+
+def checked(value, p: Param, option: str):
+    """A value a YAML file or a grid typed: it must fit the parameter's type as a ``-p`` string must
+    (a number for a text parameter becomes its text, an int for a float parameter a float)."""
+    kind = _kind(p)
+    if kind is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind is not None and not (isinstance(value, kind) and (kind is bool or not isinstance(value, bool))):
+        raise UsageError(f"{option} {p.name}: {clip(repr(value))} is {_a(value)}, expected "
+                         f"{kind.__name__} like the default {p.name} = {clip(repr(p.default))}"
+                         + (" (quote it in the YAML)" if kind is str else ""))
+    bad = _not_plain(value)
+    if bad is not None:
+        raise UsageError(f"{option} {p.name}: {clip(repr(bad))} is {_a(bad)}; a parameter holds "
+                         "text, numbers, true/false, null, lists and mappings (quote it in the YAML)")
+    return value
+
+
+def _a(value) -> str:
+    name = type(value).__name__
+    return ("an " if name[0] in "aeiou" else "a ") + name
+
+
+def _not_plain(value):
+    """The first part of ``value`` papermill cannot write as a Python literal (a YAML date...)."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return None
+    if isinstance(value, list):
+        return next((b for b in map(_not_plain, value) if b is not None), None)
+    if isinstance(value, dict):
+        return next((b for b in map(_not_plain, [*value.keys(), *value.values()]) if b is not None), None)
+    return value
 
 
 def _kind(p: Param):
@@ -127,3 +157,17 @@ def _loose(text: str):
     except yaml.YAMLError:
         return text
     return value if isinstance(value, (str, int, float, bool, list, dict, type(None))) else text  # no dates
+
+
+def from_cli(pairs: list[str], files: list[str], decl: dict[str, Param] | None, where: str) -> dict:
+    """`-f FILE` mappings, then `-p key=value` pairs (the last wins), each checked and typed; errors
+    name the option that gave the value."""
+    from ..api.params import parse_params
+    for pair in pairs:
+        if "=" not in pair or not pair.partition("=")[0].strip():
+            raise UsageError(f"-p {clip(pair)!r}: expected key=value (or key=@file)")
+    out: dict = {}
+    for f in files:
+        out.update(typed(parse_params((), [f]), decl, where, option=f"-f {clip(f)}:"))
+    out.update(typed(parse_params(pairs), decl, where))
+    return out

@@ -148,6 +148,33 @@ def resolve(store, ref: str) -> dict:
     return row
 
 
+# The options a notebook run or a batch was started with, so that a resume behaves the same.
+# `notebook_runs` and `batches` have no columns for them: an `events` row keyed by the notebook
+# run's (or the batch's) id holds them as JSON, the latest row winning.
+OPTIONS = "notebook_options"
+
+
+def save_options(store, owner_id: str, options: dict) -> None:
+    with store.connect() as con:
+        con.execute("INSERT INTO events (run_id, ts, level, step_id, message, kind, item_index, attempt) "
+                    "VALUES (?, ?, 'info', NULL, ?, ?, -1, 0)", [owner_id, _now(), json.dumps(options), OPTIONS])
+
+
+def options(store, *owner_ids: str | None) -> dict | None:
+    """The options saved for the first of these ids that has any (a batch item falls back to its
+    batch's); None when none were saved (a run recorded by an older orc)."""
+    with store.connect() as con:
+        for owner in filter(None, owner_ids):
+            rows = con.execute("SELECT message FROM events WHERE run_id = ? AND kind = ? ORDER BY ts DESC LIMIT 1",
+                               [owner, OPTIONS]).fetchall()
+            if rows:
+                try:
+                    return json.loads(rows[0][0])
+                except ValueError:
+                    return None
+    return None
+
+
 def resume_plan(store, nb_run_id: str) -> list[dict]:
     """What the re-executed notebook continues: its earlier runs, in order (see ``ORC_RESUME_RUNS``)."""
     return [{"run_id": r["run_id"], "spec_hash": r["spec_hash"]} for r in pipeline_runs(store, nb_run_id)]

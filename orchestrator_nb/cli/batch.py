@@ -46,11 +46,10 @@ def run(args) -> int:
     from ..batch import records
     from ..batch.execute import interrupt_on_sigterm, notebook_kernel
     from ..batch.grid import load_grid
-    from ..batch.params import declared, read_notebook, typed
+    from ..batch.params import declared, from_cli, read_notebook, typed
     from ..batch.sweep import Sweep, SweepRunner
     from ..errors import UsageError
     from ..store import Store
-    from ..api.params import parse_params
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers {args.workers}: give 1 or more")
@@ -62,7 +61,7 @@ def run(args) -> int:
         raise UsageError(f"--retries {args.retries}: give 0 or more")
     nb = read_notebook(args.input)
     decl = declared(nb)
-    shared = typed(parse_params(args.param, args.params_file), decl, args.input)
+    shared = from_cli(args.param, args.params_file, decl, args.input)
     items = [dict(shared, **typed(item, decl, args.input, option=f"--grid {args.grid}: item {i}:"))
              for i, item in enumerate(load_grid(args.grid))]
     kernel = notebook_kernel(nb, args.kernel)

@@ -40,14 +40,14 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from ..batch import records
     from ..batch.execute import NotebookJob, NotebookRunner, interrupt_on_sigterm, notebook_kernel
-    from ..batch.params import declared, read_notebook, typed
+    from ..batch.params import declared, from_cli, read_notebook
     from ..batch.paths import render
     from ..errors import UsageError
     from ..store import Store
-    from ..api.params import parse_params
 
     store = Store(args.db)
-    resumed = plan = None
+    resumed = plan = stored = None
+    approval, timeout, kernel, cwd = args.approval, args.timeout, args.kernel, args.cwd
     if args.resume:
         if args.param or args.params_file:
             raise UsageError("--resume runs the notebook again with its stored parameters; drop -p/-f")
@@ -62,6 +62,13 @@ def run(args) -> int:
         params = resumed["parameters"]
         nb_run_id = resumed["nb_run_id"]
         output = args.output or resumed["output_path"]
+        # the first run's options, unless given again (a batch item's are its batch's)
+        stored = records.options(store, nb_run_id, resumed.get("batch_id"))
+        approval = approval or (stored or {}).get("approval")
+        timeout = timeout if timeout is not None else (stored or {}).get("timeout")
+        kernel = kernel or resumed.get("kernel")
+        if not cwd and resumed.get("cwd") and os.path.isdir(resumed["cwd"]):
+            cwd = resumed["cwd"]
     else:
         if not args.input:
             raise UsageError("give the notebook to run: orc notebook IN.ipynb [OUT.ipynb] (or --resume RUN)")
@@ -70,27 +77,38 @@ def run(args) -> int:
         output = args.output
     nb = read_notebook(input_path)
     if not resumed:
-        params = typed(parse_params(args.param, args.params_file), declared(nb), input_path)
-    kernel = notebook_kernel(nb, args.kernel)
+        params = from_cli(args.param, args.params_file, declared(nb), input_path)
+    kernel = notebook_kernel(nb, kernel)
     out_path = render(output, store=store, nb_run_id=nb_run_id, input_path=input_path, parameters=params,
                       option="OUT" if args.output or not resumed else "--resume")
     job = NotebookJob(input_path=input_path, output_path=out_path, parameters=params, nb_run_id=nb_run_id,
-                      cwd=args.cwd or os.path.dirname(os.path.abspath(input_path)), kernel=kernel,
-                      approval=args.approval, timeout=args.timeout,
-                      resume=plan)
+                      cwd=cwd or os.path.dirname(os.path.abspath(input_path)), kernel=kernel,
+                      approval=approval or os.environ.get("ORC_APPROVAL") or None, timeout=timeout, resume=plan)
     if args.cwd and not os.path.isdir(args.cwd):
         raise UsageError(f"--cwd {args.cwd}: no such directory")
     interrupt_on_sigterm()
     say = (lambda line: None) if args.quiet else None
     if not args.quiet:
         verb = "resuming" if resumed else "running"
-        print(f"{verb} {input_path} as notebook run {nb_run_id}" + (f" · {_shown(params)}" if params else ""),
-              file=sys.stderr, flush=True)
+        print(f"{verb} {input_path} as notebook run {nb_run_id}" + (f" · {_shown(params)}" if params else "")
+              + _options_line(job, resumed, stored), file=sys.stderr, flush=True)
     runner = NotebookRunner(store, job, say=say, log_output=sys.stderr if args.log_output else None,
                             resumed=resumed is not None)
     outcome = runner.run()
     _report(outcome, args)
     return outcome.exit_code
+
+
+def _options_line(job, resumed, stored) -> str:
+    """On --resume: the options it runs with, said so (a run recorded by an older orc kept none)."""
+    if not resumed:
+        return ""
+    given = " ".join(f"--{k} {v:g}" if isinstance(v, float) else f"--{k} {v}"
+                     for k, v in (("approval", job.approval), ("timeout", job.timeout)) if v is not None)
+    if stored is None:
+        return (" · " + given if given else "") + (" (its first run's options were not recorded: give --approval / "
+                                                   "--timeout again if it used them)")
+    return f" · {given} (as recorded; give them again to change them)" if given else ""
 
 
 def _shown(params: dict) -> str:

@@ -46,3 +46,15 @@ def sql(query: str, params=()):
     from orchestrator_nb.store import Store
     with Store().connect() as con:
         return con.execute(query, list(params)).fetchall()
+
+
+def write_notebook(path: Path, params: str, *cells: str) -> Path:
+    """A small nbformat-4 notebook: a `parameters` cell, then code cells."""
+    def cell(i, source, tags=()):
+        return {"cell_type": "code", "id": f"c{i}", "metadata": {"tags": list(tags)}, "source": source,
+                "outputs": [], "execution_count": None}
+    nb = {"cells": [cell(0, params, ["parameters"])] + [cell(i + 1, s) for i, s in enumerate(cells)],
+          "metadata": {"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    path.write_text(json.dumps(nb))
+    return path
