@@ -230,7 +230,9 @@ class Store:
 
     def _merge_some(self, con) -> bool:
         """One pass over the journals, reading up to about MERGE_BYTES; True when more is left."""
-        from .journal import read_new, writer_alive
+        from .journal import _abandoned, finish_abandoned, read_new, writer_alive
+        if _abandoned:
+            finish_abandoned()
         try:
             names = [n for n in os.listdir(self.journal_dir) if n.endswith(".jsonl")]
         except FileNotFoundError:

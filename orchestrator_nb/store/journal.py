@@ -16,6 +16,7 @@ import json
 import os
 import socket
 import threading
+import time
 
 from ..core.serialize import dumps, to_jsonable
 from ..errors import StoreError
@@ -41,6 +42,8 @@ class JournalWriter:
     LATER = 0.002  # seconds a record that resume does not rely on may wait
 
     def __init__(self, directory: str, run_id: str):
+        if _abandoned:
+            finish_abandoned()
         if directory not in _made:
             os.makedirs(directory, exist_ok=True)
             _made.add(directory)
@@ -148,6 +151,39 @@ class JournalWriter:
             finally:
                 os.close(self.fd)
                 self.fd = None
+                if self.failed is not None:  # its run's end is written once the disk takes it
+                    _abandoned[self.path] = str(self.failed)
+
+
+# Journals whose writing failed (a full disk), by path: their runs' end is still to be written. A
+# process that lives on (a kernel, a server) would otherwise leave such a run `running` until it
+# exits; so the next run it starts, and every merge it does, tries again.
+_abandoned: dict[str, str] = {}
+
+
+def finish_abandoned() -> None:
+    """Write the end (failed, with why) of the runs whose journal could not be written, if it can be now."""
+    for path, why in list(_abandoned.items()):
+        run_id = os.path.basename(path).split(".", 1)[0]
+        # (a leading newline: an earlier try that wrote part of its line leaves a line of its own, skipped)
+        data = ("\n" + dumps({"t": "run", "run_id": run_id, "status": "failed", "ended_at": time.time(),
+                              "error": why, "abandoned": True}) + '\n{"t":"eof"}\n').encode("utf-8", "replace")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        except FileNotFoundError:  # merged and removed meanwhile: nothing to finish
+            _abandoned.pop(path, None)
+            continue
+        except OSError:
+            continue
+        try:
+            done = 0
+            while done < len(data):
+                done += os.write(fd, data[done:])
+        except OSError:
+            continue  # still full: the next run or merge tries again
+        finally:
+            os.close(fd)
+        _abandoned.pop(path, None)
 
 
 def _cannot(doing: str, path: str, e: OSError) -> StoreError:

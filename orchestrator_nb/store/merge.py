@@ -95,6 +95,10 @@ def apply(con, records: list[dict]) -> None:
           "ON CONFLICT (run_id, step_id, item_index, attempt) DO UPDATE SET status = excluded.status, "
           "model = coalesce(excluded.model, steps.model), started_at = coalesce(excluded.started_at, steps.started_at), "
           "ended_at = excluded.ended_at, output = excluded.output, error = excluded.error, cached = excluded.cached")
+    stopped = [rid for rid, r in runs.items() if r.get("abandoned")]  # its journal failed (journal.finish_abandoned)
+    if stopped:
+        con.execute("UPDATE steps SET status = 'failed', error = 'interrupted: the run could not record more' "
+                    f"WHERE status = 'running' AND run_id IN ({', '.join('?' for _ in stopped)})", stopped)
     _bulk(con, "llm_calls", _CALL_COLS, calls, "ON CONFLICT DO NOTHING")
     _bulk(con, "approvals", _APPROVAL_COLS, approvals, "ON CONFLICT DO NOTHING")
     _bulk(con, "tool_calls", _TOOL_COLS, tool_calls, "ON CONFLICT DO NOTHING")

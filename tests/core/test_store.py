@@ -367,6 +367,25 @@ def test_a_disk_that_fills_up_mid_run_stops_it_with_one_line_and_keeps_what_was_
     assert run == 1
 
 
+def test_a_run_whose_journal_failed_reads_failed_once_the_disk_has_room_not_running(tmp_path, monkeypatch):
+    """A process that lives on (a kernel) kept such a run `running` until it exited: the next run it
+    starts, or any read it does, writes the run's end once the disk takes it."""
+    from orchestrator_nb.errors import StoreError
+    from orchestrator_nb.store import journal
+    p = orc.load("name: full\nsteps:\n" + "".join(f"  - id: s{i}\n    code: output = 'x' * 100\n" for i in range(60)))
+    with monkeypatch.context() as m:
+        m.setattr(journal, "os", _Disk(room=9000))
+        with pytest.raises(StoreError, match="No space left on device"):
+            p.run()
+        journal.finish_abandoned()  # still full: nothing written, tried again later
+        assert len(journal._abandoned) == 1
+
+    (run, error), = orc.sql("SELECT status, error FROM runs WHERE pipeline = 'full'")[1]  # a read here writes it
+    assert run == "failed" and "No space left on device" in error
+    assert not journal._abandoned
+    assert orc.sql("SELECT count(*) FROM steps WHERE status = 'running'")[1] == [(0,)]
+
+
 def test_a_short_write_is_not_taken_for_a_whole_one(tmp_path, monkeypatch):
     from orchestrator_nb.errors import StoreError
     from orchestrator_nb.store import journal
