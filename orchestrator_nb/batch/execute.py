@@ -301,7 +301,9 @@ class NotebookRunner:
     def record_start(self) -> None:
         job = self.job
         with self.store.connect():  # one session for all of it (connect is re-entrant)
-            records.reconcile(self.store)
+            from .recover import reconcile
+            for hint in reconcile(self.store):  # batches and notebook runs whose `orc` process died
+                self.say(hint)
             if job.batch_id is None:  # a sweep's items share the options the batch recorded
                 opts = {"approval": job.approval, "timeout": job.timeout}
                 if records.options(self.store, job.nb_run_id) != opts:

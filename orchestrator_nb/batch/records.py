@@ -211,6 +211,17 @@ def start_batch(store, batch_id: str, *, input_path: str, grid_path: str, items:
                     [batch_id, input_path, grid_path, items, workers, cluster, _now(), os.getpid(), HOST])
 
 
+def restart_batch(store, batch_id: str, nb_run_ids: list[str], *, workers: int | None, cluster: str | None) -> None:
+    """`orc batch --resume`: the batch runs again, these items of it queued again."""
+    from ..store.journal import HOST
+    with store.connect() as con:
+        con.execute("UPDATE batches SET status = 'running', ended_at = NULL, pid = ?, host = ?, workers = ?, "
+                    "cluster = ? WHERE batch_id = ?", [os.getpid(), HOST, workers, cluster, batch_id])
+        for nb in nb_run_ids:
+            con.execute("UPDATE notebook_runs SET status = 'queued', error = NULL, exit_code = NULL, ended_at = NULL, "
+                        "pid = ?, host = ?, updated_at = ? WHERE nb_run_id = ?", [os.getpid(), HOST, _now(), nb])
+
+
 def finish_batch(store, batch_id: str, status: str) -> dict:
     with store.connect() as con:
         counts = dict(con.execute("SELECT status, count(*) FROM notebook_runs WHERE batch_id = ? GROUP BY status",

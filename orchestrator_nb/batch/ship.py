@@ -8,7 +8,9 @@ transaction together with a ``batch_attempts`` row keyed by the attempt id, so a
 arrives twice is applied once. A worker that dies leaves its attempt folder behind: at the end
 of the batch, ``salvage`` (run on each worker host) stops the dead attempt's orphaned kernel,
 merges its journals (runs it left unfinished become `failed`, resumable) and exports it too,
-so the work and spend of a killed attempt are recorded, not lost.
+so the work and spend of a killed attempt are recorded, not lost. When the client itself dies,
+the attempt folders stay too, and the next `orc` on that host collects them (``recover``): an
+attempt that finished with nobody to take its result is then the item's result.
 
 Cache entries (model responses, step results) are shared the same way: the worker links the
 client's cache folder when it can see it (one machine, shared disk), else it sends new
@@ -22,6 +24,8 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+
+from .records import FINAL
 
 TABLES = ("runs", "steps", "llm_calls", "tool_calls", "approvals", "events", "artifacts", "notebook_runs")
 _REPLACE = {"runs", "steps", "artifacts", "notebook_runs"}   # newest version of a row wins
@@ -64,8 +68,11 @@ def new_cache_files(attempt_dir: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*.json") if not p.name.startswith(".tmp")}
 
 
-def salvage(batch_id: str, applied: set[str]) -> list[dict]:
-    """Bundles of this host's attempts of ``batch_id`` that never reported (their worker died)."""
+def salvage(batch_id: str, applied: set[str], skip_live: bool = False) -> list[dict]:
+    """Bundles of this host's attempts of ``batch_id`` that never reported: their worker died, or
+    (the client died) they finished with nobody to take the result. A finished one comes with its
+    `notebook_runs` row and output notebook (``finished``). ``skip_live``: leave attempts whose
+    worker process still runs (a scheduler's worker outliving a dead client)."""
     from ..store import Store
     root = batch_root(batch_id)
     bundles = []
@@ -75,14 +82,39 @@ def salvage(batch_id: str, applied: set[str]) -> list[dict]:
         for attempt in sorted(p for p in nb_dir.iterdir() if p.is_dir()):
             if attempt.name in applied:
                 continue
-            _stop_orphans(attempt)
             meta = _meta(attempt)
+            if skip_live and _running(meta):
+                continue
+            _stop_orphans(attempt)
+            store = Store(attempt / "orc.duckdb")
+            bundle = {"attempt_id": attempt.name, "nb_run_id": nb_dir.name, "worker": meta.get("worker"),
+                      "host": meta.get("host"), "index": meta.get("index")}
+            status = _item_status(store, nb_dir.name)
+            if status in FINAL:
+                output = attempt / "output.ipynb"
+                bundles.append(dict(bundle, finished=True, status=status, tables=export(store),
+                                    notebook=output.read_bytes() if output.exists() else None,
+                                    cache=new_cache_files(attempt)))
+                continue
             why = f"raised {meta['error']}" if meta.get("error") else "worker died"
-            bundles.append({"attempt_id": attempt.name, "nb_run_id": nb_dir.name, "salvaged": True,
-                            "status": f"salvaged: {why}", "worker": meta.get("worker"), "host": meta.get("host"),
-                            "tables": export(Store(attempt / "orc.duckdb"), tuple(t for t in TABLES
-                                                                                  if t != "notebook_runs"))})
+            bundles.append(dict(bundle, salvaged=True, status=f"salvaged: {why}",
+                                tables=export(store, tuple(t for t in TABLES if t != "notebook_runs"))))
     return bundles
+
+
+def _item_status(store, nb_run_id: str) -> str | None:
+    """The item's status as its attempt recorded it (None: no store, or it never got that far)."""
+    if not store.exists():
+        return None
+    with store.connect() as con:
+        rows = con.execute("SELECT status FROM notebook_runs WHERE nb_run_id = ? AND ended_at IS NOT NULL",
+                           [nb_run_id]).fetchall()
+    return rows[0][0] if rows else None
+
+
+def _running(meta: dict) -> bool:
+    from ..store.journal import HOST, pid_alive
+    return bool(meta.get("pid")) and meta.get("host") == HOST and pid_alive(meta["pid"])
 
 
 def cleanup(batch_id: str) -> bool:

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 
 from . import records, ship
+from .recover import take, take_in, take_result
 
 
 @dataclass
@@ -31,6 +32,8 @@ class Sweep:
     retries: int = 1                   # extra tries for an item whose task raised (not for a failed notebook)
     grid_path: str | None = None
     env: dict = field(default_factory=dict)
+    resume: str | None = None          # a batch id: run its unfinished items again (``rows``, stored)
+    rows: list[dict] | None = None     # with ``resume``: the items' `notebook_runs` rows, in ``items`` order
 
 
 class SweepRunner:
@@ -46,21 +49,31 @@ class SweepRunner:
     # the whole sweep ------------------------------------------------------------------------
     def run(self) -> list[dict]:
         sw, store = self.sweep, self.store
-        self.batch_id = batch_id = records.new_id()
+        self.batch_id = batch_id = sw.resume or records.new_id()
         tasks = self._tasks(batch_id)
         where = (f"the Dask cluster at {sw.cluster}" if sw.cluster
                  else f"a local Dask cluster of {sw.workers} worker processes")
-        self.say(f"batch {batch_id}: {len(tasks)} items of {sw.input_path} on {where}")
+        what = (f"{len(tasks)} unfinished item{'s' * (len(tasks) != 1)} again" if sw.resume
+                else f"{len(tasks)} items")
+        self.say(f"batch {batch_id}: {what} of {sw.input_path} on {where}")
         client, cluster = self._connect()          # before any record: a wrong address leaves no trace
         status = "failed"
         try:
             with store.connect():
-                records.start_batch(store, batch_id, input_path=os.path.abspath(sw.input_path),
-                                    grid_path=sw.grid_path, items=len(tasks), workers=sw.workers, cluster=sw.cluster)
-                for t in tasks:
-                    records.start(store, t["nb_run_id"], input_path=t["record_path"], output_path=t["output_path"],
-                                  parameters=t["parameters"], kernel=sw.kernel, cwd=t["cwd"], status="queued",
-                                  batch_id=batch_id, item_index=t["index"])
+                if sw.resume:
+                    records.restart_batch(store, batch_id, [t["nb_run_id"] for t in tasks], workers=sw.workers,
+                                          cluster=sw.cluster)
+                else:
+                    records.start_batch(store, batch_id, input_path=os.path.abspath(sw.input_path),
+                                        grid_path=sw.grid_path, items=len(tasks), workers=sw.workers,
+                                        cluster=sw.cluster)
+                    for t in tasks:
+                        records.start(store, t["nb_run_id"], input_path=t["record_path"],
+                                      output_path=t["output_path"], parameters=t["parameters"], kernel=sw.kernel,
+                                      cwd=t["cwd"], status="queued", batch_id=batch_id, item_index=t["index"])
+                # what `orc batch --resume` runs the unfinished items with
+                records.save_options(store, batch_id, {"approval": sw.approval, "timeout": sw.timeout,
+                                                       "retries": sw.retries, "kernel": sw.kernel})
             self.started = time.time()
             self._collect(client, tasks)
             self._salvage(client)
@@ -80,10 +93,15 @@ class SweepRunner:
         cwd = os.path.dirname(os.path.abspath(sw.input_path))
         tasks = []
         for i, params in enumerate(sw.items):
-            nb_run_id = records.new_id()
-            out = render(sw.output, store=self.store, nb_run_id=nb_run_id, input_path=sw.input_path,
-                         parameters=params, batch_id=batch_id, item_index=i, option="--out")
+            row = sw.rows[i] if sw.rows else None          # resumed: the item keeps its id, number and output
+            if row is not None:
+                i, nb_run_id, out = row["item_index"], row["nb_run_id"], row["output_path"]
+            else:
+                nb_run_id = records.new_id()
+                out = render(sw.output, store=self.store, nb_run_id=nb_run_id, input_path=sw.input_path,
+                             parameters=params, batch_id=batch_id, item_index=i, option="--out")
             tasks.append({"index": i, "batch_id": batch_id, "nb_run_id": nb_run_id, "parameters": params,
+                          "resumes": (row.get("resumes") or 0) + 1 if row is not None else 0,
                           "notebook": text, "notebook_name": os.path.basename(sw.input_path),
                           "record_path": os.path.abspath(sw.input_path), "cwd": cwd,
                           "output_path": os.path.abspath(out), "kernel": sw.kernel, "approval": sw.approval,
@@ -147,14 +165,7 @@ class SweepRunner:
             return self.done[task["index"]]
         finally:
             fut.release()
-        if res.get("notebook") is not None:
-            _write_output(task, res["notebook"])
-        if res.get("cache"):
-            ship.add_cache_files(self.store.cache_dir, res["cache"])
-        with self.store.connect() as con:
-            ship.apply(self.store, res, batch_id=task["batch_id"], item_row=True)
-            con.execute("UPDATE notebook_runs SET output_path = ?, input_path = ? WHERE nb_run_id = ?",
-                        [task["output_path"], task["record_path"], task["nb_run_id"]])  # paths as seen here
+        take_result(self.store, res, task)
         self.applied.add(res["attempt_id"])
         self.done[task["index"]] = {k: res.get(k) for k in ("status", "cost_usd", "duration_s")}  # not the bytes
         return self.done[task["index"]]
@@ -189,7 +200,7 @@ class SweepRunner:
         n = 0
         for bundles in found.values():
             for b in bundles:
-                if ship.apply(self.store, b, batch_id=self.batch_id, item_row=False):
+                if take(self.store, b, self.batch_id):
                     self.applied.add(b["attempt_id"])
                     n += 1
         if n:
@@ -202,7 +213,6 @@ class SweepRunner:
                 records.finish(self.store, t["nb_run_id"], status="cancelled" if status == "cancelled" else "failed",
                                exit_code=130 if status == "cancelled" else 1, duration_s=None,
                                error="the batch stopped before this item finished")
-        records.finish_batch(self.store, self.batch_id, status)
         for closer in (client, cluster):
             if closer is not None:
                 try:
@@ -210,19 +220,7 @@ class SweepRunner:
                 except Exception:
                     pass
         if not self.sweep.cluster:
+            if status != "done":  # interrupted: what the local workers' attempts recorded is kept too
+                take_in(self.store, self.batch_id, self.applied)
             ship.cleanup(self.batch_id)
-
-
-def _write_output(task: dict, data: bytes) -> None:
-    """The worker's output notebook at its place here, its papermill paths made ours."""
-    import json
-    try:
-        nb = json.loads(data)
-        meta = nb.setdefault("metadata", {}).setdefault("papermill", {})
-        meta["input_path"], meta["output_path"] = task["record_path"], task["output_path"]
-        data = json.dumps(nb, indent=1, ensure_ascii=False).encode() + b"\n"
-    except (ValueError, AttributeError):
-        pass  # not JSON: keep the bytes as they came
-    os.makedirs(os.path.dirname(task["output_path"]), exist_ok=True)
-    with open(task["output_path"], "wb") as f:
-        f.write(data)
+        records.finish_batch(self.store, self.batch_id, status)

@@ -3,6 +3,7 @@
 Each item runs the notebook headless (as `orc notebook` does) on a Dask worker: an in-process
 LocalCluster by default, a remote scheduler with --cluster. Exit code: 0 when every item
 succeeded, else that of the worst item (1 failed, 4 budget exceeded, 3 waiting for approval).
+`orc batch --resume BATCH` runs the items of an interrupted batch that did not finish.
 """
 from __future__ import annotations
 
@@ -17,9 +18,13 @@ def add_parser(sub) -> None:
     sp = sub.add_parser(NAME, help="run a notebook for every parameter set of a grid, in parallel (Dask)",
                         description="A parameter sweep: the cartesian product of `grid:` lists plus the "
                                     "explicit `items:` of GRID.yaml, each item a headless notebook run.")
-    sp.add_argument("input", metavar="IN.ipynb", help="the notebook (its `parameters` cell receives each item)")
-    sp.add_argument("--grid", required=True, metavar="GRID.yaml",
+    sp.add_argument("input", nargs="?", metavar="IN.ipynb",
+                    help="the notebook (its `parameters` cell receives each item)")
+    sp.add_argument("--grid", metavar="GRID.yaml",
                     help="the sweep: `grid:` (name: [values]...), `items:` (a list of mappings), `params:`")
+    sp.add_argument("--resume", metavar="BATCH",
+                    help="run the items of an interrupted batch that did not finish (same ids, parameters, "
+                         "outputs and options; finished items are kept)")
     sp.add_argument("--workers", "-w", type=int, metavar="N",
                     help="worker processes of the local cluster (default: the number of CPUs, at most 4)")
     sp.add_argument("--cluster", metavar="ADDRESS",
@@ -34,7 +39,7 @@ def add_parser(sub) -> None:
                     help="approval policy in every item (default: $ORC_APPROVAL or defer: items wait)")
     sp.add_argument("--kernel", help="Jupyter kernel (default: the notebook's, else python3)")
     sp.add_argument("--timeout", type=float, metavar="SECONDS", help="fail a cell that runs longer than this")
-    sp.add_argument("--retries", type=int, default=1, metavar="N",
+    sp.add_argument("--retries", type=int, metavar="N",
                     help="extra tries of an item whose task raised (a failing notebook is a result; "
                          "a dead worker's item is rescheduled by Dask anyway) (default: 1)")
     sp.add_argument("--quiet", "-q", action="store_true", help="no live summary, only the final table")
@@ -43,11 +48,10 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..batch import records
-    from ..batch.execute import interrupt_on_sigterm, notebook_kernel
+    from ..batch.execute import notebook_kernel
     from ..batch.grid import load_grid
     from ..batch.params import declared, from_cli, read_notebook, typed
-    from ..batch.sweep import Sweep, SweepRunner
+    from ..batch.sweep import Sweep
     from ..errors import UsageError
     from ..store import Store
 
@@ -57,8 +61,13 @@ def run(args) -> int:
         raise UsageError("--workers sizes the local cluster; a --cluster brings its own workers (drop one)")
     if args.cluster and "://" not in args.cluster:
         raise UsageError(f"--cluster {args.cluster}: give a scheduler address like tcp://host:8786")
-    if args.retries < 0:
+    if args.retries is not None and args.retries < 0:
         raise UsageError(f"--retries {args.retries}: give 0 or more")
+    if args.resume:
+        return _resume(args)
+    if not args.input or not args.grid:
+        raise UsageError("give the notebook and the sweep: orc batch IN.ipynb --grid GRID.yaml "
+                         "(or --resume BATCH to finish an interrupted batch)")
     nb = read_notebook(args.input)
     decl = declared(nb)
     shared = from_cli(args.param, args.params_file, decl, args.input)
@@ -67,11 +76,64 @@ def run(args) -> int:
     kernel = notebook_kernel(nb, args.kernel)
     _need_dask()
     store = Store(args.db)
-    records.reconcile(store)
+    _reconcile(store)
     workers = None if args.cluster else (args.workers or min(4, os.cpu_count() or 1))
     sweep = Sweep(input_path=args.input, items=items, workers=workers, cluster=args.cluster, output=args.out,
-                  approval=args.approval, kernel=kernel, timeout=args.timeout, retries=args.retries,
+                  approval=args.approval or os.environ.get("ORC_APPROVAL") or None, kernel=kernel,
+                  timeout=args.timeout, retries=1 if args.retries is None else args.retries,
                   grid_path=os.path.abspath(args.grid))
+    return _sweep(store, sweep, args)
+
+
+def _reconcile(store) -> None:
+    from ..batch.recover import reconcile
+    for hint in reconcile(store):  # batches and notebook runs left by dead `orc` processes
+        print(hint, file=sys.stderr, flush=True)
+
+
+def _resume(args) -> int:
+    """The unfinished items of a batch again, as the batch first ran them (options given now win)."""
+    from ..batch import records
+    from ..batch.execute import notebook_kernel
+    from ..batch.params import read_notebook
+    from ..batch.recover import resolve_batch, unfinished
+    from ..batch.sweep import Sweep
+    from ..errors import UsageError
+    from ..store import Store
+
+    if args.input or args.grid or args.param or args.params_file or args.out:
+        raise UsageError("--resume runs the batch's own notebook, items and outputs again; drop IN.ipynb, "
+                         "--grid, -p, -f and --out")
+    store = Store(args.db)
+    _reconcile(store)
+    batch = resolve_batch(store, args.resume)
+    if batch["status"] == "running":
+        raise UsageError(f"--resume {args.resume}: batch {batch['batch_id']} is still running (pid {batch['pid']} "
+                         f"on {batch['host']}); wait for it, or stop it first")
+    _need_dask()
+    rows = unfinished(store, batch["batch_id"])
+    if not rows:
+        print(f"batch {batch['batch_id']}: every item finished; nothing to resume (`orc notebook --resume ITEM` "
+              "finishes an item that waits for approval)", file=sys.stderr)
+        every = records.batch_items(store, batch["batch_id"])
+        return records.exit_code(records.outcome(None, [r["status"] for r in every]))
+    stored = records.options(store, batch["batch_id"]) or {}
+    nb = read_notebook(batch["input_path"])
+    kernel = notebook_kernel(nb, args.kernel or stored.get("kernel") or rows[0].get("kernel"))
+    cluster = args.cluster or (None if args.workers else batch.get("cluster"))
+    workers = None if cluster else (args.workers or batch.get("workers") or min(4, os.cpu_count() or 1))
+    retries = args.retries if args.retries is not None else stored.get("retries", 1)
+    sweep = Sweep(input_path=batch["input_path"], items=[r["parameters"] for r in rows], workers=workers,
+                  cluster=cluster, approval=args.approval or stored.get("approval"), kernel=kernel,
+                  timeout=args.timeout if args.timeout is not None else stored.get("timeout"), retries=retries,
+                  grid_path=batch.get("grid_path"), resume=batch["batch_id"], rows=rows)
+    return _sweep(store, sweep, args)
+
+
+def _sweep(store, sweep, args) -> int:
+    from ..batch import records
+    from ..batch.execute import interrupt_on_sigterm
+    from ..batch.sweep import SweepRunner
     interrupt_on_sigterm()
     say = (lambda line: None) if args.quiet else None
     started = time.time()

@@ -42,6 +42,7 @@ def run(args) -> int:
     from ..batch.execute import NotebookJob, NotebookRunner, interrupt_on_sigterm, notebook_kernel
     from ..batch.params import declared, from_cli, read_notebook
     from ..batch.paths import render
+    from ..batch.recover import reconcile
     from ..errors import UsageError
     from ..store import Store
 
@@ -52,7 +53,8 @@ def run(args) -> int:
         if args.param or args.params_file:
             raise UsageError("--resume runs the notebook again with its stored parameters; drop -p/-f")
         with store.connect():
-            records.reconcile(store)
+            for hint in reconcile(store):
+                print(hint, file=sys.stderr)
             resumed = records.resolve(store, args.resume)
             plan = records.resume_plan(store, resumed["nb_run_id"])
         if resumed["status"] in ("running", "queued"):

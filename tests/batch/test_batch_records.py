@@ -188,3 +188,28 @@ def test_cache_entries_travel_once(tmp_path):
     linked.mkdir()
     assert ship.link_cache(linked, str(dest)) and ship.new_cache_files(linked) == {}
     assert not ship.link_cache(tmp_path / "other", str(tmp_path / "missing"))
+
+
+def test_a_finished_attempt_nobody_took_is_the_items_result_once(tmp_path, store):
+    from orchestrator_nb.batch import recover
+    out = tmp_path / "out" / "000.ipynb"
+    records.start(store, "nbitem000001", input_path="/a.ipynb", output_path=str(out), parameters={"n": 0},
+                  status="queued", batch_id="b2", item_index=0)
+
+    def attempt(name, status):
+        worker = Store(tmp_path / name / "orc.duckdb")
+        records.start(worker, "nbitem000001", input_path="/tmp/copy.ipynb", output_path="/tmp/o.ipynb",
+                      parameters={"n": 0}, batch_id="b2", item_index=0)
+        records.finish(worker, "nbitem000001", status=status, exit_code=0, error=None, duration_s=1.0)
+        return {"attempt_id": name, "nb_run_id": "nbitem000001", "finished": True, "status": status,
+                "tables": ship.export(worker), "notebook": b'{"cells": [], "metadata": {}}'}
+
+    assert [r["nb_run_id"] for r in recover.unfinished(store, "b2")] == ["nbitem000001"]
+    assert recover.take(store, attempt("attA", "succeeded"), "b2")
+    assert sql("SELECT status, input_path, output_path FROM notebook_runs") == [("succeeded", "/a.ipynb", str(out))]
+    assert out.exists() and recover.unfinished(store, "b2") == []
+    # another finished attempt of the item (Dask ran it again) is recorded, not taken as the result
+    again = attempt("attB", "failed")
+    assert recover.take(store, again, "b2") and not recover.take(store, again, "b2")   # once
+    assert sql("SELECT status FROM notebook_runs") == [("succeeded",)]
+    assert sql("SELECT attempt_id, salvaged FROM batch_attempts ORDER BY 1") == [("attA", False), ("attB", True)]
