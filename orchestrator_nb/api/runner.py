@@ -11,6 +11,7 @@ import functools
 import json
 import os
 import stat
+from pathlib import Path
 
 from ..core.approvals import PolicyApprover
 from ..core.context import RunContext
@@ -148,6 +149,10 @@ def _check_options(outdir, sync) -> None:
         if is_file:
             raise UsageError(f"the output folder {os.fspath(outdir)} is a file, not a folder (--outdir / outdir=: "
                              "give a folder; a missing one is made)")
+        if ".git" in Path(os.path.realpath(outdir)).parts:
+            raise UsageError(f"the output folder {os.fspath(outdir)[:200]} is inside a repository's .git folder, "
+                             "where a step's file could rewrite its configuration or hooks (--outdir / outdir=: "
+                             "give a folder outside .git)")
     if sync not in SYNC_MODES:
         raise UsageError(f"sync must be one of {', '.join(SYNC_MODES)}, not {sync!r}")
 

@@ -35,8 +35,8 @@ def _refuse_kept(run, rel: str, target: Path) -> None:
     (`.env`): a step writing there would wipe the run history or a repository, or plant keys."""
     parts = target.relative_to(run.outdir.resolve()).parts
     store = getattr(run, "store", None)
-    if (store is not None and store.owns(target)) or ".orc" in parts[:-1] or ".git" in parts[:-1] \
-            or parts[-1] == ".env" or parts[:1] == (".orc",):
+    if (store is not None and store.owns(target)) or ".orc" in parts[:-1] or ".git" in target.parts[:-1] \
+            or parts[-1] == ".env" or parts[:1] == (".orc",):  # (.git: an output directory inside one, too)
         raise SpecError(f"path {rel!r} is the store's, the repository's or the keys' file: a step may not "
                         "write it", hint="write elsewhere in the output directory")
 

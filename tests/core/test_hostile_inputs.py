@@ -33,6 +33,23 @@ def test_a_write_step_cannot_overwrite_the_store_the_repository_or_the_keys(tmp_
     assert not (tmp_path / ".env").exists() and not (tmp_path / ".git").exists()
 
 
+def test_an_output_folder_inside_a_repositorys_git_folder_is_refused(tmp_path, capsys, monkeypatch):
+    """`--outdir .git` let a write step rewrite .git/config or plant a hook."""
+    (tmp_path / ".git" / "hooks").mkdir(parents=True)
+    (tmp_path / ".git" / "config").write_text("[core]\n")
+    (tmp_path / "w.yaml").write_text("name: w\ninputs:\n  p: {type: string}\nsteps:\n  - id: w\n"
+                                     "    write: {path: '{{ inputs.p }}', content: pwned}\n")
+    for outdir in (".git", ".git/hooks", "sub/../.git"):
+        err = one_error_line(capsys, ["run", "w.yaml", "-p", "p=config", "--outdir", outdir])
+        assert "inside a repository's .git folder" in err and "give a folder outside .git" in err, outdir
+    with pytest.raises(UsageError, match="inside a repository's .git folder"):
+        orc.load(str(tmp_path / "w.yaml")).run({"p": "config"}, outdir=str(tmp_path / ".git"))
+    monkeypatch.chdir(tmp_path / ".git")  # the working directory (the default output folder) inside one
+    assert main(["run", "../w.yaml", "-p", "p=config", "-q", "--db", str(tmp_path / "x.duckdb")]) == 1
+    assert "a step may not write it" in capsys.readouterr().out
+    assert (tmp_path / ".git" / "config").read_text() == "[core]\n"
+
+
 def test_a_path_that_cannot_be_a_store_is_refused_before_the_run(tmp_path, capsys):
     (tmp_path / "ok.yaml").write_text("name: ok\nsteps:\n  - {id: a, code: 'output = 1'}\n")
     (tmp_path / "folder").mkdir()
