@@ -474,7 +474,8 @@ def cmd_approve(args) -> int:
     from ..store.queries import decide
     decision = "reject" if args.reject else "changes" if args.changes else "approve"
     by = args.by or os.environ.get("USER") or os.environ.get("USERNAME") or "cli"
-    edited = _read_value("--edit", args.edit, parse_json=True) if args.edit else None
+    text = _read_value("--edit", args.edit, parse_json=False) if args.edit else None
+    edited = _read_value("--edit", None, parse_json=True, text=text) if args.edit else None
     if args.args is not None:  # a tool call's arguments, inline
         try:
             edited = json.loads(args.args)
@@ -489,7 +490,7 @@ def cmd_approve(args) -> int:
     if (edited is not None or form is not None) and decision != "approve":
         raise UsageError("--edit and --input go with approving (leave out --reject/--changes)")
     out = decide(Store(args.db), args.run_id, args.step_id, decision, args.comment, by, "cli",
-                 edited=edited, input=form, tool_args=args.args is not None)
+                 edited=edited, input=form, tool_args=args.args is not None, edited_text=text)
     print(f"{out['decision']}: run {out['run_id']} step {out['step_id']} (round {out['round']}); "
           f"`orc resume {out['resume']}` continues a stored run (a live one continues by itself)")
     return 0

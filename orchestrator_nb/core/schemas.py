@@ -1,5 +1,5 @@
 """Values checked against JSON Schemas (with the `jsonschema` library): a model's structured
-output, the values a reviewer types into an approval's form.
+output, the values a reviewer types into an approval's form, a reviewer's edit of an output.
 
 ``problem(value, schema)`` gives the first problem as one line (``$.path: message``), fed back
 to the model when it re-asks, or None. Validators are built once per schema."""
@@ -44,3 +44,20 @@ def problem(value, schema: dict) -> str | None:
 def _one_line(text: str, limit: int = 300) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def output_schema(step) -> dict | None:
+    """The JSON Schema of what ``step`` gives (a reviewer's edit of its output must fit it), or None
+    for any JSON: a prompt step's text (no `output:`, text, markdown), its `output: {schema}` or its
+    pydantic model's schema."""
+    spec = step.output
+    if isinstance(spec, dict):
+        return spec.get("schema")
+    if spec in (None, "text", "markdown"):
+        return {"type": "string"} if step.kind == "prompt" else None
+    if spec == "json":
+        return None
+    from .callables import resolve_callable
+    cls = resolve_callable(spec) if isinstance(spec, str) else spec
+    schema = getattr(cls, "model_json_schema", None)
+    return schema() if callable(schema) else None

@@ -14,7 +14,7 @@ import uuid
 from ..errors import ApprovalRejected
 from ..spec.templates import render_field
 from .approvals import ApprovalRequest, Decision
-from .schemas import problem
+from .schemas import output_schema, problem
 
 
 class Feedback:
@@ -183,6 +183,7 @@ class StepContext:
         later steps see it; a form's values are checked against its schema."""
         run, step, sid, round_ = self._run, self.step, self.step.id, self.attempt
         schema = step.input["schema"] if step.input else None
+        edits = output_schema(run.pipeline.steps[revise]) if revise is not None else None  # what an edit must fit
         decision = None
         if run.store is not None:  # decided already (`orc approve`, the sidebar) before a resume?
             decision = await asyncio.to_thread(run.store.find_decision, run.run_id, sid, round_)
@@ -198,7 +199,8 @@ class StepContext:
                                       input_schema=schema, editable=revise is not None)
                 if getattr(run.approver, "waits", True):  # someone is asked: say so (and record it)
                     self.emit("step_waiting", question=question, show=show, round=round_, revise=revise,
-                              input_schema=schema, editable=revise is not None, timeout=step.timeout)
+                              input_schema=schema, editable=revise is not None, timeout=step.timeout,
+                              edit_schema=edits)
                 try:
                     decision = await (asyncio.wait_for(run.approver.decide(req), left) if left is not None
                                       else run.approver.decide(req))
@@ -207,7 +209,7 @@ class StepContext:
                 if decision is None:
                     raise Waiting({"question": question, "show": show, "round": round_, "revise": revise,
                                    "input_schema": schema, "editable": revise is not None, "asked_at": asked,
-                                   "timeout": step.timeout, "on_timeout": step.on_timeout})
+                                   "timeout": step.timeout, "on_timeout": step.on_timeout, "edit_schema": edits})
             self.emit("approval", round=round_, **decision.as_dict())
         if decision.decision == "approved":
             if schema is not None:
@@ -215,6 +217,9 @@ class StepContext:
                 if wrong:
                     raise ApprovalRejected(f"the reviewer's input does not fit the gate's form: {wrong}")
             if decision.edited is not None and revise is not None:
+                wrong = problem(decision.edited, edits) if edits is not None else None
+                if wrong:  # (front-ends check it when the decision is made: `orc approve`, REST)
+                    raise ApprovalRejected(f"the reviewer's edit of '{revise}' does not fit its output: {wrong}")
                 await self._hooks.replace_output(self, revise, decision.edited,
                                                  decision.decided_by or decision.mode)
         self.state.rounds = round_

@@ -349,8 +349,8 @@ class Recorder:
                    "attempt": ev.attempt, "status": "waiting", "ended_at": ev.ts, "cached": False,
                    # what a decision is checked against (edits, the gate's form), as a stored wait records it
                    "output": {k: d.get(k) for k in ("question", "show", "round", "revise", "tool", "input_schema",
-                                                    "editable") if k in ("question", "show", "round", "revise")
-                              or d.get(k) is not None},
+                                                    "editable", "edit_schema")
+                              if k in ("question", "show", "round", "revise") or d.get(k) is not None},
                    "error": "waiting for approval"})
             w({"t": "event", "run_id": ev.run_id, "ts": ev.ts, "level": _level(kind, d), "step_id": ev.step_id,
                "message": _message(kind, d), "kind": kind, "item_index": ev.item, "attempt": ev.attempt})

@@ -210,14 +210,15 @@ DECISION_WORDS = {"approve": "approved", "approved": "approved", "reject": "reje
 
 def decide(store, ref: str, step_id: str, decision: str, comment: str | None = None,
            decided_by: str | None = None, mode: str = "cli", *, edited=None, input=None,
-           tool_args: bool = False) -> dict:
+           tool_args: bool = False, edited_text: str | None = None) -> dict:
     """Record a decision for a pending approval. The waiting run picks it up (live runs at once,
     stored runs on `orc resume`). Returns {run_id, step_id, round, decision}.
 
     ``edited``: the reviewer's version of the output under review (for a tool call: the arguments to
     run it with); ``input``: what they typed into the gate's form. Both are stored as JSON beside the
     decision (None: not given). ``tool_args``: ``edited`` was given as a tool call's arguments
-    (`--args`), which only a tool call's approval takes."""
+    (`--args`), which only a tool call's approval takes. ``edited_text``: the edit as the file gave it
+    (``edited`` is that parsed as JSON when it parses): what an edit of a text output is."""
     word = DECISION_WORDS.get(str(decision).lower())
     if word is None:
         raise UsageError(f"unknown decision '{decision}' (use approve, reject or changes)")
@@ -226,7 +227,8 @@ def decide(store, ref: str, step_id: str, decision: str, comment: str | None = N
     with store.connect() as con:
         run_id = resolve_run_id(con, ref)
         pick = ("SELECT attempt, status, output->>'question' AS question, output->'input_schema' AS form, "
-                "output->>'editable' AS editable, output->'tool' AS tool, TRY_CAST(output->>'round' AS INTEGER) "
+                "output->>'editable' AS editable, output->'edit_schema' AS edits, output->'tool' AS tool, "
+                "output->>'revise' AS revise, TRY_CAST(output->>'round' AS INTEGER) "
                 "AS round FROM steps WHERE run_id = ? AND step_id = ? AND {} ORDER BY attempt DESC LIMIT 1")
         rows = _rows(con, pick.format("item_index = -1"), [run_id, step_id])
         if not rows or rows[0]["status"] != "waiting":  # a for_each item's tool call waiting for approval?
@@ -251,6 +253,8 @@ def decide(store, ref: str, step_id: str, decision: str, comment: str | None = N
         if tool_args and rows[0]["tool"] is None:
             raise UsageError(f"--args is for a tool call's approval; step '{step_id}' reviews an output (to change "
                              "that output, approve with --edit FILE)")
+        if edited_text is not None and _json(rows[0].get("edits")) == TEXT:
+            edited = edited_text
         _check_extras(rows[0], word, edited, input)
         taken = con.execute("SELECT decision FROM approvals WHERE run_id = ? AND step_id = ? AND round = ?",
                             [run_id, step_id, round_]).fetchall()
@@ -271,6 +275,9 @@ def decide(store, ref: str, step_id: str, decision: str, comment: str | None = N
     return {"run_id": run_id, "step_id": step_id, "round": round_, "decision": word, "resume": top}
 
 
+TEXT = {"type": "string"}  # the edit schema of a text output
+
+
 def _check_extras(row: dict, word: str, edited, form) -> None:
     """An approval's form values must fit its schema; edits need an output under review."""
     schema = _json(row.get("form"))
@@ -284,6 +291,13 @@ def _check_extras(row: dict, word: str, edited, form) -> None:
         raise UsageError("this gate reviews no step's output, so there is nothing to edit (leave out the edit)")
     if word != "approved":
         return
+    edits = _json(row.get("edits"))
+    if edited is not None and edits:
+        from ..core.schemas import problem
+        wrong = problem(edited, edits)
+        if wrong:
+            kind = "text" if edits == TEXT else "what its output schema allows"
+            raise UsageError(f"edited: {wrong} (the edit replaces the output of '{row.get('revise')}': give {kind})")
     if schema:
         from ..core.schemas import problem
         wrong = problem(form if form is not None else {}, schema)

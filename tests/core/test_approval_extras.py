@@ -130,3 +130,53 @@ def test_edits_where_nothing_is_reviewed_are_refused(tmp_path):
         decide(orc.Store(db), r.run_id, "g", "approve", edited="x")
     with pytest.raises(UsageError, match="this gate has no form"):
         decide(orc.Store(db), r.run_id, "g", "approve", input={"a": 1})
+
+
+KEYWORDS = {"name": "kw", "steps": [
+    {"id": "draft", "prompt": "Write a line", "model": "scripted:echo"},
+    {"id": "kw", "code": "output = {'keywords': ['a', 'b']}",
+     "output": {"schema": {"type": "object", "properties": {"keywords": {"type": "array", "maxItems": 3,
+                                                                          "items": {"type": "string"}}},
+                           "required": ["keywords"]}}},
+    {"id": "check_kw", "approval": "Keywords right?", "revise": "kw"},
+    {"id": "check_draft", "approval": "Line right?", "revise": "draft"},
+    {"id": "n", "code": "output = len(steps['kw']['keywords'])", "needs": ["check_kw", "check_draft"]}]}
+
+
+def test_an_edit_must_fit_the_reviewed_steps_output(tmp_path, capsys):
+    """An edit was stored whatever it was: a string for an object with a schema, an object for a
+    model's text; later steps then failed far away, or used a repr."""
+    db = str(tmp_path / "s.duckdb")
+    first = asyncio.run(run_pipeline(orc.load(KEYWORDS), db=db))
+    assert first.status == "waiting"
+    bad = tmp_path / "bad.json"
+    for text, words in [('"just a string"', "$: 'just a string' is not of type 'object'"),
+                        ('{"keywords": "notalist"}', "$.keywords: 'notalist' is not of type 'array'"),
+                        ('{"keywords": ["a", "b", "c", "d", "e"]}', "is too long")]:
+        bad.write_text(text)
+        assert orc_main(["approve", first.run_id, "check_kw", "--db", db, "--edit", str(bad)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("orc: error: edited: ") and words in err and "the output of 'kw'" in err, err
+    good = tmp_path / "good.json"
+    good.write_text('{"keywords": ["x"]}')
+    assert orc_main(["approve", first.run_id, "check_kw", "--db", db, "--edit", str(good)]) == 0
+    assert asyncio.run(resume_run(first.run_id, db=db)).status == "waiting"  # at the next gate
+    with pytest.raises(UsageError, match="edited: .* is not of type 'string'.*give text"):
+        decide(orc.Store(db), first.run_id, "check_draft", "approve", edited={"an": "object"})
+    line = tmp_path / "line.txt"
+    line.write_text("42")  # a text output's edit is the file's text, even when it reads as JSON
+    assert orc_main(["approve", first.run_id, "check_draft", "--db", db, "--edit", str(line)]) == 0
+    done = asyncio.run(resume_run(first.run_id, db=db))
+    assert done.status == "succeeded", done.error
+    assert done["n"] == 1 and done["draft"] == "42"
+
+
+def test_a_live_edit_that_does_not_fit_fails_the_gate():
+    class Sloppy:
+        waits = True
+
+        async def decide(self, req):
+            return Decision("approved", edited="just a string")
+    r = asyncio.run(run_pipeline(orc.load(KEYWORDS), db=False, approver=Sloppy()))
+    assert r.status == "failed"
+    assert "the reviewer's edit of 'kw' does not fit its output: $: 'just a string' is not of type 'object'" in r.error
