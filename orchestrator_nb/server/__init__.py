@@ -50,10 +50,12 @@ def _load_jupyter_server_extension(serverapp) -> None:
     web_app = serverapp.web_app
     store = Store(path)
     executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="orc-store")
+    files = ThreadPoolExecutor(max_workers=2, thread_name_prefix="orc-files")  # work that needs no store
     supervisor = Supervisor(store, serverapp.root_dir, executor, max_runs=settings.max_runs, log=serverapp.log)
     web_app.settings.update({
         "orc_store": store,
         "orc_executor": executor,
+        "orc_files": files,
         "orc_version": __version__,
         "orc_root_dir": serverapp.root_dir,
         "orc_supervisor": supervisor,

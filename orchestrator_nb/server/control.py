@@ -176,7 +176,7 @@ class PipelinesHandler(ControlHandler):
     @authorized
     async def get(self):
         from .pipelines import list_pipelines
-        await self.answer(list_pipelines, self.root_dir)
+        await self.answer(list_pipelines, self.root_dir, needs_store=False)
 
 
 class RunsControlHandler(RunsHandler, ControlHandler):
@@ -189,9 +189,9 @@ class RunsControlHandler(RunsHandler, ControlHandler):
 
     async def _start(self) -> dict:
         from ..store.control import not_started, queue_run
-        body = start_body(self.body())
+        body = await self.offload(start_body, self.body())
         with self.supervisor.slot():
-            job = await self.blocking(prepare_start, body, self.root_dir)
+            job = await self.offload(prepare_start, body, self.root_dir)
             await self.blocking(queue_run, self.store, job["run_id"], pipeline=job.pop("pipeline_name"),
                                 inputs=job["inputs"], spec_text=job.pop("spec_text"), spec_path=job["pipeline"],
                                 outdir=job["outdir"], source=SOURCE, approval_policy=job["approval"],
@@ -212,7 +212,7 @@ class ResumeHandler(ControlHandler):
 
     async def _resume(self, ref: str) -> dict:
         from ..store.control import claim_resume, not_started
-        body = json_object(self.body(), ("approval",), empty_ok=True)
+        body = await self.offload(json_object, self.body(), ("approval",), empty_ok=True)
         approval = _approval(body)
         if not self.store.exists():
             raise RunNotFound(f"no run '{clip(ref)}': the store {self.store.path} has no runs yet")
@@ -237,7 +237,7 @@ class CancelHandler(ControlHandler):
         await self.settle(self._cancel(run_id))
 
     async def _cancel(self, ref: str) -> dict:
-        json_object(self.body(), (), empty_ok=True)
+        await self.offload(json_object, self.body(), (), empty_ok=True)
         if not self.store.exists():
             raise RunNotFound(f"no run '{clip(ref)}': the store {self.store.path} has no runs yet")
         return await self.supervisor.cancel(ref, self.who())

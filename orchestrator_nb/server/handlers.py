@@ -67,6 +67,12 @@ class OrcHandler(APIHandler):
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.settings["orc_executor"], functools.partial(fn, *args, **kwargs))
 
+    async def offload(self, fn, *args, **kwargs):
+        """Run work that needs no store (parsing a body, reading files) on its own pool: it never
+        waits behind the store, and a 5 MB body is parsed off the IO loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.settings["orc_files"], functools.partial(fn, *args, **kwargs))
+
     def reply(self, text: str, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
@@ -87,7 +93,7 @@ class OrcHandler(APIHandler):
         self.reply(to_json({"message": message, "field": field, "status": status},
                            self._secrets()), status)
 
-    async def answer(self, fn, *args, http_status: int = 200, **kwargs) -> None:
+    async def answer(self, fn, *args, http_status: int = 200, needs_store: bool = True, **kwargs) -> None:
         """Call ``fn`` and encode its value off the IO loop, reply, and map our errors to 4xx/5xx."""
         secrets = self._secrets()
 
@@ -95,7 +101,7 @@ class OrcHandler(APIHandler):
             return to_json(fn(*args, **kwargs), secrets)
 
         try:
-            text = await self.blocking(work)
+            text = await (self.blocking(work) if needs_store else self.offload(work))
         except BadRequest as e:
             return self.fail(e.status, e.message, e.field)
         except RunNotFound as e:
@@ -174,7 +180,7 @@ class ApprovalsHandler(OrcHandler):
     @authorized
     async def post(self):
         try:
-            body = decision_body(self.body())
+            body = await self.offload(decision_body, self.body())
         except BadRequest as e:
             return self.fail(e.status, e.message, e.field)
         if not self.store.exists():

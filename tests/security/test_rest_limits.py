@@ -90,7 +90,7 @@ async def test_a_1_mb_comment_is_400_naming_the_comment(jp_fetch, tmp_path, stor
 MALFORMED = [
     (b"\xff\xfe not utf-8", "body"),
     (b'{"run_id": 1e999999, "step_id": "r", "decision": "approve"}', "run_id"),
-    (b'{"run_id": ' + b"9" * 5000 + b', "step_id": "r", "decision": "approve"}', "body"),
+    (b'{"run_id": ' + b"9" * 5000 + b', "step_id": "r", "decision": "approve"}', "run_id"),
     (b'{"run_id": "a", "step_id": "r", "decision": {"x": [1, [2]]}}', "decision"),
     (b'{"run_id": "' + b"r" * 5000 + b'", "step_id": "r", "decision": "approve"}', "run_id"),
     (b'{"run_id": "a", "step_id": "r", "decision": "approve", "comment": 5}', "comment"),
