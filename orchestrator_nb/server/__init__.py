@@ -61,6 +61,8 @@ def _load_jupyter_server_extension(serverapp) -> None:
         "orc_supervisor": supervisor,
     })
     _stop_workers_with(serverapp, supervisor)
+    if store.exists():  # runs a server killed before its workers took them over (see owners)
+        executor.submit(_quietly, supervisor.put_back_orphans, serverapp.log)
     base = url_path_join(web_app.settings["base_url"], API_PREFIX)
     web_app.add_handlers(".*$", [(url_path_join(base, pattern), handler) for pattern, handler in ROUTES + [FALLBACK]])
     serverapp.log.info("orchestrator-nb %s: runs sidebar API at %s reading %s", __version__, base, path)
@@ -78,6 +80,13 @@ def _stop_workers_with(serverapp, supervisor) -> None:
             await cleanup()
 
     serverapp.cleanup_extensions = cleanup_extensions
+
+
+def _quietly(fn, log) -> None:
+    try:
+        fn()
+    except Exception as e:  # the store is busy or unreadable: the next listing tries again
+        log.warning("orchestrator-nb: could not look for runs left pending: %s", e)
 
 
 # the name jupyter_server looked for before 2.0

@@ -21,6 +21,7 @@ from tornado import web
 
 from ..errors import OrcError, RunNotFound, SpecError, UsageError, clip
 from .encode import to_json
+from . import owners
 from .body import json_object
 from .handlers import BadRequest, OrcHandler, RunsHandler
 from .workers import TooBusy
@@ -192,6 +193,7 @@ class RunsControlHandler(RunsHandler, ControlHandler):
         body = await self.offload(start_body, self.body())
         with self.supervisor.slot():
             job = await self.offload(prepare_start, body, self.root_dir)
+            owners.note(self.supervisor.log_dir, job["run_id"], None)  # before it is pending: see owners
             await self.blocking(queue_run, self.store, job["run_id"], pipeline=job.pop("pipeline_name"),
                                 inputs=job["inputs"], spec_text=job.pop("spec_text"), spec_path=job["pipeline"],
                                 outdir=job["outdir"], source=SOURCE, approval_policy=job["approval"],
@@ -211,13 +213,13 @@ class ResumeHandler(ControlHandler):
         await self.settle(self._resume(run_id), http_status=202)
 
     async def _resume(self, ref: str) -> dict:
-        from ..store.control import claim_resume, not_started
+        from ..store.control import not_started
         body = await self.offload(json_object, self.body(), ("approval",), empty_ok=True)
         approval = _approval(body)
         if not self.store.exists():
             raise RunNotFound(f"no run '{clip(ref)}': the store {self.store.path} has no runs yet")
         with self.supervisor.slot():
-            claim = await self.blocking(claim_resume, self.store, ref)
+            claim = await self.blocking(self._claim, ref)
             run_id = claim["run_id"]
             try:
                 await self.supervisor.start({"action": "resume", "run_id": run_id, "approval": approval,
@@ -228,6 +230,15 @@ class ResumeHandler(ControlHandler):
                 raise
         return {"run_id": run_id, "status": "pending", "previous": claim["previous"],
                 "links": _links(self.base_url, run_id)}
+
+
+    def _claim(self, ref: str) -> dict:
+        """Claim the run for a worker, once a run a stopped server left pending is put back."""
+        from ..store.control import claim_resume
+        self.supervisor.put_back_orphans()
+        claim = claim_resume(self.store, ref)
+        owners.note(self.supervisor.log_dir, claim["run_id"], claim["previous"])
+        return claim
 
 
 class CancelHandler(ControlHandler):

@@ -156,8 +156,16 @@ class RunsHandler(OrcHandler):
             top_level = self.arg_bool("top_level")
         except BadRequest as e:
             return self.fail(e.status, e.message, e.field)
-        await self.answer(runs_page, self.store, status=status, pipeline=self.get_query_argument("pipeline", None)
-                          or None, top_level=top_level, limit=limit, offset=offset)
+        supervisor = self.settings["orc_supervisor"]
+        sweep = supervisor.sweep_due() and self.store.exists()
+
+        def page(**kwargs):
+            if sweep:  # now and then: runs a stopped server left pending (see owners)
+                supervisor.put_back_orphans()
+            return runs_page(self.store, **kwargs)
+
+        await self.answer(page, status=status, pipeline=self.get_query_argument("pipeline", None) or None,
+                          top_level=top_level, limit=limit, offset=offset)
 
 
 class RunHandler(OrcHandler):

@@ -4,11 +4,11 @@
 
 The job (JSON on stdin, so inputs such as a requirements document stay off the command line):
 ``{"action": "run" | "resume", "run_id", "db", "pipeline" (a YAML path, for run), "inputs",
-"approval", "model", "outdir", "isolate", "previous" (the status before a resume)}``.
+"approval", "model", "outdir", "isolate", "previous" (the status before a resume), "server_pid"}``.
 
 It writes the same store as `orc run` (journal first, merged when it ends). SIGINT or SIGTERM
 stop it as Ctrl-C stops `orc run`: the run is recorded ``cancelled``. If the server that started
-it goes away, it cancels its run the same way. Exit codes are those of `orc run`. This module
+it (``server_pid``) goes away, even before this process is up, it cancels its run the same way. Exit codes are those of `orc run`. This module
 imports no Jupyter code.
 """
 from __future__ import annotations
@@ -29,16 +29,23 @@ def main() -> int:
     # a server started in the background may pass SIGINT on ignored: take it back, Ctrl-C style
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
-    _watch_parent(os.getppid())
     from ..errors import OrcError
     from ..credentials import redact
     from ..store import Store
     from ..store.control import not_started, run_status
     store = Store(job["db"])
     fallback = job.get("previous") or "failed"
-    if job["action"] == "run" and run_status(store, job["run_id"])[0] != "pending":
-        return 130  # cancelled while this process was starting
+    # the server's pid from the job, not getppid() now: starting takes a second, and a server
+    # killed meanwhile has left this process to another parent already
+    server = job.get("server_pid") or os.getppid()
+    if os.getppid() != server:
+        not_started(store, job["run_id"], "cancelled", f"cancelled before it started: the Jupyter server (pid "
+                                                       f"{server}) stopped; resume it to run it")
+        return 130
+    _watch_parent(server)
     try:
+        if job["action"] == "run" and run_status(store, job["run_id"])[0] != "pending":
+            return 130  # cancelled while this process was starting
         result = asyncio.run(_run(job, store))
     except KeyboardInterrupt:
         not_started(store, job["run_id"], "cancelled", "cancelled before it started")

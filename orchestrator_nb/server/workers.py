@@ -21,6 +21,10 @@ from ..api.cancel import Cancellation
 from ..errors import OrcError
 from ..store import control
 from ..store.journal import pid_alive
+from . import owners
+
+
+SWEEP_EVERY = 60.0  # seconds between looks for runs a stopped server left pending
 
 
 class TooBusy(OrcError):
@@ -48,6 +52,7 @@ class Supervisor:
         self.workers: dict[str, Worker] = {}
         self.reserved = 0  # requests between their capacity check and their worker's start
         self.log_dir = store.path.with_name(store.path.stem + ".workers")
+        self.last_sweep = 0.0
 
     async def blocking(self, fn, *args, **kwargs):
         loop = asyncio.get_running_loop()
@@ -82,7 +87,8 @@ class Supervisor:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = str(self.log_dir / f"{job['run_id']}.log")
         env = dict(os.environ, ORC_DB=str(self.store.path), ORC_HEADLESS="1", PYTHONUNBUFFERED="1")
-        job = dict(job, db=str(self.store.path))
+        # the worker watches this pid: if the server is gone by the time it is up, it cancels its run
+        job = dict(job, db=str(self.store.path), server_pid=os.getpid())
         with open(log_path, "ab") as out:
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "orchestrator_nb.server.worker", stdin=asyncio.subprocess.PIPE,
@@ -92,6 +98,7 @@ class Supervisor:
         proc.stdin.close()
         w = Worker(job["run_id"], job["action"], proc, log_path, job.get("previous"))
         self.workers[w.run_id] = w
+        owners.note(self.log_dir, w.run_id, w.previous, worker_pid=proc.pid)
         w.task = asyncio.ensure_future(self._watch(w))
         if self.log:
             self.log.info("orchestrator-nb: worker %s (%s) started for run %s", proc.pid, w.action, w.run_id)
@@ -112,6 +119,21 @@ class Supervisor:
         except OrcError as e:
             if self.log:
                 self.log.warning("orchestrator-nb: run %s: %s", w.run_id, e)
+        owners.forget(self.log_dir, w.run_id)
+
+    def put_back_orphans(self) -> list[str]:
+        """Pending runs a server left behind (killed before its worker took over) get their status
+        back (see ``owners``); blocking, for the thread pool. Logs what it did."""
+        done = owners.put_back_orphans(self.store, self.log_dir)
+        if done and self.log:
+            self.log.warning("orchestrator-nb: runs left pending by a server that stopped, put back (resumable): %s",
+                             ", ".join(done))
+        self.last_sweep = time.monotonic()
+        return done
+
+    def sweep_due(self) -> bool:
+        """Whether to look for left-behind runs again (while the runs are listed: now and then)."""
+        return time.monotonic() - self.last_sweep > SWEEP_EVERY
 
     async def cancel(self, ref: str, by: str) -> dict:
         """Cancel a run (see ``cancel``): this server's worker, or any process on this host."""
