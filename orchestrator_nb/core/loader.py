@@ -22,7 +22,10 @@ BUILTIN_DIR = Path(__file__).resolve().parent.parent / "pipelines"
 
 def builtin_path(name: str) -> Path | None:
     p = BUILTIN_DIR / f"{name}.yaml"
-    return p if p.is_file() else None
+    try:
+        return p if p.is_file() else None
+    except OSError:  # a name too long for a file name is no built-in (Python 3.11 raises ENAMETOOLONG)
+        return None
 
 
 def resolve_path(ref: str, base_dir: str | os.PathLike | None = None) -> Path:

@@ -15,6 +15,9 @@ import sys
 from ..limits import LIMITS
 
 
+PATH_CHARS = 200  # of a path or name quoted in an error (a 5,000-character one is not echoed)
+
+
 class BadRequest(Exception):
     """A 4xx answer: ``{"message", "field", "status"}``."""
 

@@ -22,7 +22,7 @@ from tornado import web
 from ..errors import OrcError, RunNotFound, SpecError, UsageError, clip
 from .encode import to_json
 from . import owners
-from .body import json_object
+from .body import PATH_CHARS, json_object
 from .handlers import BadRequest, OrcHandler, RunsHandler
 from .workers import TooBusy
 
@@ -51,6 +51,8 @@ def start_body(raw: bytes) -> dict:
     data = json_object(raw, ("pipeline", "inputs", "files", "approval", "model", "outdir", "isolate"))
     out = {"pipeline": _text(data, "pipeline", required=True), "approval": _approval(data) or "defer",
            "model": _text(data, "model"), "outdir": _text(data, "outdir"), "isolate": data.get("isolate", False)}
+    if out["model"] and len(out["model"]) > PATH_CHARS:  # (no model is named so long; do not quote it)
+        raise BadRequest("model", f"model is {len(out['model']):,} characters; a model name is at most {PATH_CHARS}")
     if not isinstance(out["isolate"], bool):
         raise BadRequest("isolate", f"isolate must be true or false, got {out['isolate']!r}")
     for name in ("inputs", "files"):
@@ -62,10 +64,11 @@ def start_body(raw: bytes) -> dict:
                                    f"{type(value).__name__}")
         out[name] = value
     for key, path in out["files"].items():
+        name = clip(key, 100)
         if not isinstance(path, str) or not path.strip():
-            raise BadRequest(f"files.{key}", f"files.{key} must be a path under the server root (a string)")
+            raise BadRequest(f"files.{name}", f"files.{name} must be a path under the server root (a string)")
         if key in out["inputs"]:
-            raise BadRequest(f"files.{key}", f"input '{key}' is given both in inputs and in files; give it once")
+            raise BadRequest(f"files.{name}", f"input '{name}' is given both in inputs and in files; give it once")
     return out
 
 
@@ -82,10 +85,10 @@ def prepare_start(body: dict, root_dir: str) -> dict:
     try:
         pipeline = load(path)
     except SpecError as e:
-        raise BadRequest("pipeline", f"the pipeline does not load: {e}") from None
+        raise BadRequest("pipeline", f"the pipeline does not load: {clip(e, 1000)}") from None
     inputs = dict(body["inputs"])
     for key, rel in body["files"].items():
-        inputs[key] = _read_under(root_dir, rel, f"files.{key}")
+        inputs[key] = _read_under(root_dir, rel, f"files.{clip(key, 100)}")
     if body["model"]:
         from ..providers.routing import check_override
         try:
@@ -96,10 +99,12 @@ def prepare_start(body: dict, root_dir: str) -> dict:
         inputs = coerce_inputs(pipeline, inputs)
     except UsageError as e:
         m = re.search(r"input '([^']+)'", str(e))
-        raise BadRequest(f"inputs.{m.group(1)}" if m else "inputs", str(e)) from None
+        name = clip(m.group(1), 100) if m else None
+        message = str(e).replace(m.group(1), name) if m else str(e)  # a long name is quoted clipped
+        raise BadRequest(f"inputs.{name}" if m else "inputs", clip(message, 1000)) from None
     outdir = _under(root_dir, body["outdir"], "outdir") if body["outdir"] else os.path.realpath(root_dir)
     if os.path.exists(outdir) and not os.path.isdir(outdir):
-        raise BadRequest("outdir", f"outdir '{body['outdir']}' is a file, not a folder (give a folder under the "
+        raise BadRequest("outdir", f"outdir '{clip(body['outdir'], PATH_CHARS)}' is a file, not a folder (give a folder under the "
                                    "server root; a missing one is made)")
     from ..core.runner import new_run_id
     return {"action": "run", "run_id": new_run_id(), "pipeline": str(path), "pipeline_name": pipeline.name,
@@ -111,13 +116,14 @@ def _under(root_dir: str, rel: str, field: str) -> str:
     root = os.path.realpath(os.path.expanduser(root_dir))
     full = os.path.realpath(os.path.join(root, rel))
     if full != root and not full.startswith(root.rstrip(os.sep) + os.sep):
-        raise BadRequest(field, f"{field} '{rel}' is outside the server root (give a path under {root})")
+        raise BadRequest(field, f"{field} '{clip(rel, PATH_CHARS)}' is outside the server root (give a path under {root})")
     return full
 
 
 def _read_under(root_dir: str, rel: str, field: str) -> str:
     from ..textfile import NotARegularFile, TooLarge, read_text
     full = _under(root_dir, rel, field)
+    rel = clip(rel, PATH_CHARS)
     try:
         return read_text(full, MAX_FILE)
     except TooLarge:

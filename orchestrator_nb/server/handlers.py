@@ -23,6 +23,7 @@ from .runs import STATUSES, run_view, runs_page
 
 AUTH_RESOURCE = "orchestrator"
 MAX_LIMIT = 500
+MAX_MESSAGE = 2000  # characters of an error message
 DECISIONS = ("approve", "reject", "request_changes")
 _DECISION_ALIASES = {"approve": "approve", "approved": "approve", "reject": "reject", "rejected": "reject",
                      "request_changes": "request_changes", "changes": "request_changes",
@@ -90,8 +91,9 @@ class OrcHandler(APIHandler):
         self.finish(to_json({"message": message, "field": None, "status": status_code}, self._secrets()))
 
     def fail(self, status: int, message: str, field: str | None = None) -> None:
-        self.reply(to_json({"message": message, "field": field, "status": status},
-                           self._secrets()), status)
+        # (each message clips what it quotes; this bounds the rest, e.g. a core error quoting a value)
+        self.reply(to_json({"message": clip(message, MAX_MESSAGE), "field": field and clip(field, 200),
+                            "status": status}, self._secrets()), status)
 
     async def answer(self, fn, *args, http_status: int = 200, needs_store: bool = True, **kwargs) -> None:
         """Call ``fn`` and encode its value off the IO loop, reply, and map our errors to 4xx/5xx."""

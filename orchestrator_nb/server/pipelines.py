@@ -11,7 +11,8 @@ import os
 from pathlib import Path
 
 from ..core.loader import BUILTIN_DIR, builtin_path
-from ..errors import OrcError, SpecError
+from ..errors import OrcError, SpecError, clip
+from .body import PATH_CHARS
 
 SKIP_DIRS = frozenset({"node_modules", "__pycache__", "site-packages", "venv", "env", "build", "dist"})
 MAX_DEPTH = 6         # folders below the root
@@ -58,15 +59,15 @@ def resolve(ref, root_dir: str) -> tuple[Path, bool]:
     if "/" not in ref and os.sep not in ref and not ref.endswith((".yaml", ".yml")):
         path = builtin_path(ref)
         if path is None:
-            raise BadPipeline(f"no built-in pipeline '{ref}' (built in: {', '.join(builtin_names())}; "
+            raise BadPipeline(f"no built-in pipeline '{clip(ref, PATH_CHARS)}' (built in: {', '.join(builtin_names())}; "
                               "or give a YAML path under the server root)")
         return path, True
     root = os.path.realpath(os.path.expanduser(root_dir))
     full = os.path.realpath(os.path.join(root, ref))  # an absolute ref stays absolute
     if not full.startswith(root.rstrip(os.sep) + os.sep):
-        raise BadPipeline(f"pipeline '{ref}' is outside the server root (give a path under {root})")
+        raise BadPipeline(f"pipeline '{clip(ref, PATH_CHARS)}' is outside the server root (give a path under {root})")
     if not os.path.isfile(full):
-        raise BadPipeline(f"no pipeline file '{ref}' under the server root (see GET /orc/api/pipelines)")
+        raise BadPipeline(f"no pipeline file '{clip(ref, PATH_CHARS)}' under the server root (see GET /orc/api/pipelines)")
     return Path(full), False
 
 

@@ -96,3 +96,21 @@ async def test_a_key_in_the_root_s_env_file_is_masked_in_answers(api, jp_root_di
     assert d["run"]["status"] == "succeeded", d["run"]["error"]
     raw = json.dumps(d)
     assert secret not in raw and "[redacted]" in raw
+
+
+async def test_names_longer_than_a_file_name_are_400_and_long_values_are_quoted_clipped(api, jp_root_dir):
+    (jp_root_dir / "anyin.yaml").write_text(ANY_INPUT)
+    for name in ("a" * 251, "a" * 5000):  # past NAME_MAX: Python 3.11 raised ENAMETOOLONG, a 500
+        code, data = await api.error("runs", method="POST", body={"pipeline": name})
+        assert (code, data["field"]) == (400, "pipeline") and "no built-in pipeline" in data["message"], data
+        assert len(data["message"]) < 400, len(data["message"])
+    long = [({"pipeline": "a/" * 2500}, "pipeline"), ({"pipeline": "../" * 2000 + "x.yaml"}, "pipeline"),
+            ({"pipeline": "anyin.yaml", "files": {"blob": "b/" * 2500}}, "files.blob"),
+            ({"pipeline": "anyin.yaml", "outdir": "../" * 2000}, "outdir"),
+            ({"pipeline": "anyin.yaml", "inputs": {"k" * 5000: 1}}, "inputs." + "k" * 97 + "..."),
+            ({"pipeline": "anyin.yaml", "files": {"k" * 5000: "x"}}, "files." + "k" * 97 + "..."),
+            ({"pipeline": "anyin.yaml", "model": "m" * 5000}, "model")]
+    for body, field in long:
+        code, data = await api.error("runs", method="POST", body=body)
+        assert (code, data["field"]) == (400, field) and len(data["message"]) < 400, (field, data)
+    assert (await api.get("runs"))["runs"] == []
