@@ -354,15 +354,19 @@ class Store:
         pid = int(name.split(".")[-3])
         rows = con.execute("SELECT run_id FROM runs WHERE (run_id = ? OR parent_run_id = ?) AND status = 'running' "
                            "AND pid = ?", [run_id, run_id, pid]).fetchall()
+        from .merge import ts
+        # it ended about when its journal was last written (not when this read noticed)
+        last = _mtime(self.journal_dir / name) or time.time()
+        ended = ts(last)
         for (rid,) in rows:
             msg = (f"the process running it (pid {pid}) ended without finishing (crashed or killed); "
                    f"`orc resume {rid}` continues it")
-            con.execute("UPDATE runs SET status = 'failed', error = ?, ended_at = current_timestamp::TIMESTAMP "
-                        "WHERE run_id = ?", [msg, rid])
+            con.execute("UPDATE runs SET status = 'failed', error = ?, ended_at = greatest(?, started_at) "
+                        "WHERE run_id = ?", [msg, ended, rid])
             con.execute("UPDATE steps SET status = 'failed', error = 'interrupted: the process ended', "
-                        "ended_at = current_timestamp::TIMESTAMP WHERE run_id = ? AND status = 'running'", [rid])
-            con.execute("INSERT INTO events VALUES (?, current_timestamp::TIMESTAMP, 'error', NULL, ?, 'run_crashed', -1, 0)",
-                        [rid, msg])
+                        "ended_at = greatest(?, started_at) WHERE run_id = ? AND status = 'running'", [ended, rid])
+            con.execute("INSERT INTO events VALUES (?, ?, 'error', NULL, ?, 'run_crashed', -1, 0)",
+                        [rid, ended, msg])
 
 
     # queries runs need (Services.store; the rest live in store.queries) --------------------------

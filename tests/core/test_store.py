@@ -549,3 +549,23 @@ def test_a_store_file_cut_short_is_named_as_damaged_and_moving_it_away_keeps_the
     assert err.startswith(f"orc: error: the store {path} is damaged (") and "move it away" in err and "\n" not in err
     path.rename(path.with_suffix(".old"))
     assert [r["run_id"] for r in orc.runs()] == [pending.run_id]
+
+
+def test_a_crashed_runs_end_is_when_its_journal_was_last_written_not_when_it_was_noticed():
+    """`orc runs` said a run killed at 420 s took 875 s: the time until someone read the store."""
+    from orchestrator_nb.store import journal
+    store = Store()
+    store.journal_dir.mkdir(parents=True, exist_ok=True)
+    path = store.journal_dir / f"cafecafecafe.{journal.HOST}.{2 ** 22 + 91}.1.jsonl"
+    started = time.time() - 600
+    path.write_text(json.dumps({"t": "run", "run_id": "cafecafecafe", "pipeline": "p", "status": "running",
+                                "started_at": started, "pid": 2 ** 22 + 91, "host": journal.HOST}) + "\n"
+                    + json.dumps({"t": "step", "run_id": "cafecafecafe", "step_id": "a", "item_index": -1,
+                                  "attempt": 1, "status": "running", "started_us": int(started * 1e6)}) + "\n")
+    os.utime(path, (started + 30, started + 30))  # its last record, 30 s in
+    (run,) = list_runs(store)
+    assert run["status"] == "failed" and "ended without finishing" in run["error"]
+    with store.connect() as con:
+        took, step_took = con.execute("SELECT epoch(r.ended_at - r.started_at), epoch(s.ended_at - s.started_at) "
+                                      "FROM runs r JOIN steps s USING (run_id)").fetchall()[0]
+    assert 29 <= took <= 31 and 29 <= step_took <= 31
