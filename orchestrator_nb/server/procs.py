@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 
-from ..store.journal import pid_alive
+from ..store.journal import HOST, pid_alive
 
 SLACK = 2.0  # seconds: clock ticks, and the wall clock set a little since
 
@@ -34,3 +34,23 @@ def same_process(pid: int | None, start: float | None) -> bool:
         return True
     now = started(pid)
     return now is None or abs(now - start) <= SLACK
+
+
+def not_the_run(journal_dir, run_id: str, pid: int) -> str | None:
+    """Why process ``pid`` is not the one running ``run_id`` on this host, or None if it is.
+
+    A run's process journals it (``<run>.<host>.<pid>.<n>.jsonl``) from its start until the run
+    ends, so the run's own process has such a file, and started before its last write. A pid the
+    system gave to another process since (or a row from another machine's store) has neither."""
+    prefix = f"{run_id}.{HOST}.{int(pid)}."
+    try:
+        names = [n for n in os.listdir(journal_dir) if n.startswith(prefix) and n.endswith(".jsonl")]
+        last = max((os.stat(os.path.join(journal_dir, n)).st_mtime for n in names), default=None)
+    except OSError:
+        names, last = [], None
+    if last is None:
+        return f"process {pid} on this machine keeps no journal of this run"
+    start = started(pid)
+    if start is not None and start > last + SLACK:
+        return f"process {pid} started after the run's last record (the run's own process has ended)"
+    return None

@@ -21,7 +21,7 @@ from ..api.cancel import Cancellation
 from ..errors import OrcError
 from ..store import control
 from ..store.journal import pid_alive
-from . import owners
+from . import owners, procs
 
 
 SWEEP_EVERY = 60.0  # seconds between looks for runs a stopped server left pending
@@ -142,6 +142,13 @@ class Supervisor:
         if w is not None:
             c.adopt(w.pid)
         if await self.blocking(c.begin):
+            if w is None:  # a process this server did not start: make sure it is the run's
+                why = await self.blocking(procs.not_the_run, self.store.journal_dir, c.run_id, c.pid)
+                if why is not None:
+                    raise control.RunStateError(
+                        f"run {c.run_id} was not cancelled: its record names pid {c.pid}, but {why}; nothing "
+                        f"was signalled (a pid reused since, or a record written on another machine: cancel it "
+                        f"where it runs)")
             for at, sig in c.signals():
                 if await self._stopped(c, w, until=c.started + at):
                     break
