@@ -41,6 +41,7 @@ def _load_jupyter_server_extension(serverapp) -> None:
     from ..store import Store
     from .routes import FALLBACK, ROUTES
     from .settings import OrcServer
+    from .gate import StoreGate
     from .workers import Supervisor
 
     settings = OrcServer(parent=serverapp)
@@ -51,10 +52,11 @@ def _load_jupyter_server_extension(serverapp) -> None:
     store = Store(path)
     executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="orc-store")
     files = ThreadPoolExecutor(max_workers=2, thread_name_prefix="orc-files")  # work that needs no store
-    supervisor = Supervisor(store, serverapp.root_dir, executor, max_runs=settings.max_runs, log=serverapp.log)
+    gate = StoreGate(store, executor, threads=2, wait=settings.store_wait)
+    supervisor = Supervisor(store, serverapp.root_dir, gate, max_runs=settings.max_runs, log=serverapp.log)
     web_app.settings.update({
         "orc_store": store,
-        "orc_executor": executor,
+        "orc_gate": gate,
         "orc_files": files,
         "orc_version": __version__,
         "orc_root_dir": serverapp.root_dir,

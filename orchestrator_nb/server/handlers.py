@@ -24,6 +24,7 @@ from .runs import STATUSES, run_view, runs_page
 AUTH_RESOURCE = "orchestrator"
 MAX_LIMIT = 500
 MAX_MESSAGE = 2000  # characters of an error message
+RETRY_AFTER = {429: 10, 503: 5}  # seconds, in the Retry-After header
 DECISIONS = ("approve", "reject", "request_changes")
 _DECISION_ALIASES = {"approve": "approve", "approved": "approve", "reject": "reject", "rejected": "reject",
                      "request_changes": "request_changes", "changes": "request_changes",
@@ -64,9 +65,8 @@ class OrcHandler(APIHandler):
         return self.settings["orc_store"]
 
     async def blocking(self, fn, *args, **kwargs):
-        """Run a store call on the extension's thread pool."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.settings["orc_executor"], functools.partial(fn, *args, **kwargs))
+        """Run a store call on the extension's thread pool (``gate``: a 503 when the store stays busy)."""
+        return await self.settings["orc_gate"].run(fn, *args, **kwargs)
 
     async def offload(self, fn, *args, **kwargs):
         """Run work that needs no store (parsing a body, reading files) on its own pool: it never
@@ -91,6 +91,8 @@ class OrcHandler(APIHandler):
         self.finish(to_json({"message": message, "field": None, "status": status_code}, self._secrets()))
 
     def fail(self, status: int, message: str, field: str | None = None) -> None:
+        if status in RETRY_AFTER:  # too many runs, or the store busy: when a client may ask again
+            self.set_header("Retry-After", str(RETRY_AFTER[status]))
         # (each message clips what it quotes; this bounds the rest, e.g. a core error quoting a value)
         self.reply(to_json({"message": clip(message, MAX_MESSAGE), "field": field and clip(field, 200),
                             "status": status}, self._secrets()), status)

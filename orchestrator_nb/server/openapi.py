@@ -258,8 +258,9 @@ def _json(schema: str, description: str = "") -> dict:
 def _errors(*codes: int) -> dict:
     words = {400: "malformed input: `field` names the field", 403: "no token, or not authorized",
              404: "no such run", 409: "the run's state does not allow it (already ended, still running...)",
-             413: "the body is too large (ORC_API_MAX_BODY_BYTES)", 429: "the server runs as many runs as it may (OrcServer.max_runs)",
-             503: "the store stayed busy"}
+             413: "the body is too large (ORC_API_MAX_BODY_BYTES)",
+             429: "the server runs as many runs as it may (OrcServer.max_runs); Retry-After says when to ask again",
+             503: "another process held the store past OrcServer.store_wait; nothing was recorded (Retry-After)"}
     return {str(c): _json("Error", words[c]) for c in codes}
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from traitlets import Bool, Int, Unicode
+from traitlets import Bool, Float, Int, Unicode
 from traitlets.config import Configurable
 
 
@@ -29,6 +29,13 @@ class OrcServer(Configurable):
         config=True,
         help="How many runs started or resumed through the REST API may execute at once (one worker "
              "process each); more requests get 429 until one ends.",
+    )
+
+    store_wait = Float(
+        5.0,
+        config=True,
+        help="Seconds a REST request waits for the store while another process holds it (a long `orc sql`) "
+             "before it gets 503; the sidebar tries again at its next poll.",
     )
 
     def store_path(self, root_dir: str) -> str:

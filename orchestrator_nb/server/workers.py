@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import os
 import sys
@@ -47,24 +46,27 @@ class Worker:
 
 
 class Supervisor:
-    def __init__(self, store, root_dir: str, executor, max_runs: int = 4, log=None):
-        self.store, self.root_dir, self.executor, self.max_runs, self.log = store, root_dir, executor, max_runs, log
+    def __init__(self, store, root_dir: str, gate, max_runs: int = 4, log=None):
+        self.store, self.root_dir, self.gate, self.max_runs, self.log = store, root_dir, gate, max_runs, log
         self.workers: dict[str, Worker] = {}
         self.reserved = 0  # requests between their capacity check and their worker's start
         self.log_dir = store.path.with_name(store.path.stem + ".workers")
         self.last_sweep = 0.0
 
     async def blocking(self, fn, *args, **kwargs):
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, functools.partial(fn, *args, **kwargs))
+        """A store call on the extension's threads (see ``gate``; ``wait=None`` when no request waits)."""
+        return await self.gate.run(fn, *args, **kwargs)
 
     def busy(self) -> bool:
         return sum(w.alive for w in self.workers.values()) + self.reserved >= self.max_runs
 
     def check_capacity(self) -> None:
         if self.busy():
-            raise TooBusy(f"the server runs {self.max_runs} runs already; wait for one to end or raise "
-                          "c.OrcServer.max_runs")
+            running = sum(w.alive for w in self.workers.values())
+            doing = f"{running} run{'s' * (running != 1)}" + (f" and is starting {self.reserved} more"
+                                                             if self.reserved else "")
+            raise TooBusy(f"the server runs {doing}, and c.OrcServer.max_runs is {self.max_runs}: wait for "
+                          "one to end, or raise c.OrcServer.max_runs")
 
     @contextlib.contextmanager
     def slot(self):
@@ -115,7 +117,8 @@ class Supervisor:
         why = (f"the worker process (pid {w.pid}) exited with code {code} before the run started"
                + (f": {last}" if last else "") + f" (log: {w.log_path})")
         try:
-            await self.blocking(control.not_started, self.store, w.run_id, status, why, started_at=w.started)
+            await self.blocking(control.not_started, self.store, w.run_id, status, why, started_at=w.started,
+                                wait=None)
         except OrcError as e:
             if self.log:
                 self.log.warning("orchestrator-nb: run %s: %s", w.run_id, e)
