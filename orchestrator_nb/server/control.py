@@ -200,10 +200,14 @@ class RunsControlHandler(RunsHandler, ControlHandler):
         with self.supervisor.slot():
             job = await self.offload(prepare_start, body, self.root_dir)
             owners.note(self.supervisor.log_dir, job["run_id"], None)  # before it is pending: see owners
-            await self.blocking(queue_run, self.store, job["run_id"], pipeline=job.pop("pipeline_name"),
-                                inputs=job["inputs"], spec_text=job.pop("spec_text"), spec_path=job["pipeline"],
-                                outdir=job["outdir"], source=SOURCE, approval_policy=job["approval"],
-                                model_override=job["model"])
+            try:
+                await self.blocking(queue_run, self.store, job["run_id"], pipeline=job.pop("pipeline_name"),
+                                    inputs=job["inputs"], spec_text=job.pop("spec_text"), spec_path=job["pipeline"],
+                                    outdir=job["outdir"], source=SOURCE, approval_policy=job["approval"],
+                                    model_override=job["model"])
+            except OrcError:  # (the store busy: nothing was queued)
+                owners.forget(self.supervisor.log_dir, job["run_id"])
+                raise
             try:
                 await self.supervisor.start(job)
             except OSError as e:
