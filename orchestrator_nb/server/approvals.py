@@ -12,14 +12,19 @@ which kind it is and how the run continues.
 """
 from __future__ import annotations
 
-from ..store.queries import decide, pending_approvals
+from ..errors import RunNotFound, clip
+from ..store.queries import decide, pending_approvals, resolve_run_id
 
 
 def waiting_approvals(store, run_id: str | None = None) -> list[dict]:
-    """Every approval waiting for a decision, oldest first; ``live`` tells a live run from a stored one."""
+    """Every approval waiting for a decision (``run_id``: a run's, an id or a unique prefix, as
+    everywhere; RunNotFound for no such run), oldest first; ``live`` tells a live run from a stored one."""
     if not store.exists():
+        if run_id:
+            raise RunNotFound(f"no run '{clip(run_id)}': the store {store.path} has no runs yet")
         return []
-    rows = pending_approvals(store, run_id)
+    with store.connect() as con:  # one lock for the lookup and the read
+        rows = pending_approvals(store, resolve_run_id(con, run_id) if run_id else None)
     for a in rows:
         a["live"] = a.get("run_status") == "running"
     return rows

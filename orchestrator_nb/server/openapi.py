@@ -322,8 +322,8 @@ def document(base_url: str = "/") -> dict:
                         "interrupted). Answers when the run has ended."),
         },
         "/approvals": {
-            "get": _op("Approvals waiting for a decision", {"200": _json("Approvals"), **_errors(403, 503)},
-                       params=[_query("run_id", {"type": "string"}, "only this run's")]),
+            "get": _op("Approvals waiting for a decision", {"200": _json("Approvals"), **_errors(400, 403, 404, 503)},
+                       params=[_query("run_id", {"type": "string"}, "only this run's (an id or a unique prefix)")]),
             "post": _op("Decide a pending approval", {"201": _json("DecisionResult"),
                                                       **_errors(400, 403, 404, 409, 413, 503)}, body="Decision",
                         description="A stored run continues with POST /runs/{run_id}/resume (the `resume` run); "

@@ -25,7 +25,8 @@ async def test_pending_approval_of_a_deferred_run(api, waiting_run):
     assert a["question"] == "Is the draft good?" and "reefs" in a["show"]
     assert a["live"] is False and a["run_status"] == "waiting" and a["started_at"].endswith("Z")
     assert (await api.get("approvals", run_id=run_id))["approvals"] == [a]
-    assert (await api.get("approvals", run_id="other"))["approvals"] == []
+    code, data = await api.error("approvals", params={"run_id": "other"})  # no such run: 404, not []
+    assert (code, data["field"]) == (404, "run_id"), data
 
 
 @pytest.mark.slow  # two `orc` processes
@@ -174,3 +175,13 @@ async def test_a_live_run_picks_up_the_decision_at_once(api, reviewed_yaml, tmp_
     assert [(x["decision"], x["mode"]) for x in d["approvals"]] == [("approved", "ui")]
     assert (await api.get("approvals"))["approvals"] == []
     assert any(e["kind"] == "approval" and e["step_id"] == "review" for e in d["events"])
+
+
+async def test_approvals_of_one_run_take_a_prefix_and_an_unknown_run_is_404(api, waiting_run):
+    run_id = await waiting_run()
+    other = await waiting_run("other")
+    (mine,) = (await api.get("approvals", run_id=run_id[:6]))["approvals"]  # a unique prefix, as /runs/<prefix>
+    assert (mine["run_id"], mine["step_id"]) == (run_id, "review")
+    assert len((await api.get("approvals"))["approvals"]) == 2 and other != run_id
+    code, data = await api.error("approvals", params={"run_id": "zzzz"})
+    assert (code, data["field"]) == (404, "run_id") and "no run 'zzzz'" in data["message"], data
