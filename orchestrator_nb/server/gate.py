@@ -36,7 +36,7 @@ class StoreGate:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.threads)
         try:
-            await asyncio.wait_for(self._slots.acquire(), None if deadline is None else max(wait, 0.0))
+            await asyncio.wait_for(self._slots.acquire(), None if deadline is None else max(wait, POLL))
         except asyncio.TimeoutError:
             raise StoreBusy(self._busy("the server's earlier requests to it are still waiting")) from None
         try:

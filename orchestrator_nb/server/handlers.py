@@ -165,7 +165,10 @@ class RunsHandler(OrcHandler):
 
         def page(**kwargs):
             if sweep:  # now and then: runs a stopped server left pending (see owners)
-                supervisor.put_back_orphans()
+                try:
+                    supervisor.put_back_orphans()
+                except (OrcError, OSError) as e:  # the listing matters more; the next one tries again
+                    self.log.warning("orchestrator-nb: could not look for runs left pending: %s", e)
             return runs_page(self.store, **kwargs)
 
         await self.answer(page, status=status, pipeline=self.get_query_argument("pipeline", None) or None,
