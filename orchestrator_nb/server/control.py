@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from pathlib import Path
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
@@ -106,6 +107,9 @@ def prepare_start(body: dict, root_dir: str) -> dict:
     if os.path.exists(outdir) and not os.path.isdir(outdir):
         raise BadRequest("outdir", f"outdir '{clip(body['outdir'], PATH_CHARS)}' is a file, not a folder (give a folder under the "
                                    "server root; a missing one is made)")
+    if ".git" in Path(outdir).parts:  # a step's file there would be the repository's configuration or hooks
+        raise BadRequest("outdir", f"outdir '{clip(body['outdir'], PATH_CHARS)}' is inside a repository's .git folder "
+                                   "(give a folder outside .git)")
     from ..core.runner import new_run_id
     return {"action": "run", "run_id": new_run_id(), "pipeline": str(path), "pipeline_name": pipeline.name,
             "spec_text": pipeline.spec_text(), "inputs": inputs, "approval": body["approval"],

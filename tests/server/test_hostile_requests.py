@@ -34,7 +34,10 @@ async def test_a_named_pipe_in_the_root_neither_hangs_the_listing_nor_a_start(ap
 async def test_values_that_could_not_be_stored_and_shown_again_are_400_naming_the_field(api, jp_root_dir):
     (jp_root_dir / "anyin.yaml").write_text(ANY_INPUT)
     (jp_root_dir / "afile").write_text("x")
-    cases = [('{"pipeline": "anyin.yaml", "inputs": {"blob": 1e400}}', "inputs.blob", "finite"),
+    (jp_root_dir / ".git" / "hooks").mkdir(parents=True)
+    cases = [('{"pipeline": "anyin.yaml", "outdir": ".git"}', "outdir", "inside a repository's .git folder"),
+             ('{"pipeline": "anyin.yaml", "outdir": ".git/hooks"}', "outdir", "inside a repository's .git folder"),
+             ('{"pipeline": "anyin.yaml", "inputs": {"blob": 1e400}}', "inputs.blob", "finite"),
              ('{"pipeline": "anyin.yaml", "inputs": {"blob": [1, NaN]}}', "inputs.blob[1]", "finite"),
              ('{"pipeline": "anyin.yaml", "inputs": {"blob": "\\ud800"}}', "inputs.blob", "Unicode"),
              ('{"pipeline": "anyin.yaml", "inputs": {"\\ud800": 1}}', "inputs", "Unicode"),
