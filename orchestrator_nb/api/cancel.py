@@ -18,6 +18,7 @@ import time
 
 from ..store import control
 from ..store.journal import HOST, pid_alive, run_ended
+from ..store.procs import not_the_run
 
 SECOND_INTERRUPT = 0.5  # seconds after the first SIGINT
 KILL_AFTER = 1.2
@@ -36,11 +37,12 @@ class Cancellation:
         self.source, self.host = run.get("source"), run.get("host")
         self.started = time.monotonic()
         self.sent: list[str] = []
+        self.adopted = False
 
     def adopt(self, worker_pid: int) -> None:
         """The run belongs to the caller's own worker process (which may not have started it yet)."""
         if self.previous in control.ACTIVE:
-            self.pid, self.source = worker_pid, "server"
+            self.pid, self.source, self.adopted = worker_pid, "server", True
 
     def begin(self) -> bool:
         """True if a process must be stopped; else the run is ended here (or already had)."""
@@ -52,6 +54,13 @@ class Cancellation:
             raise control.RunStateError(f"run {self.run_id} runs in this process; interrupt it instead")
         if self.source != "server" and self.host and self.host != HOST:
             raise control.RunStateError(f"run {self.run_id} runs on host {self.host}: cancel it there")
+        if not self.adopted:  # a pid from the store: make sure it is still the run's process
+            why = not_the_run(self.store.journal_dir, self.run_id, self.pid)
+            if why is not None:
+                raise control.RunStateError(
+                    f"run {self.run_id} was not cancelled: its record names pid {self.pid}, but {why}; nothing "
+                    "was signalled (a pid reused since, or a record written on another machine: cancel it where "
+                    "it runs)")
         self.requested_at = time.time()
         return True
 

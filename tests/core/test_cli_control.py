@@ -120,3 +120,28 @@ def test_cancel_a_running_orc_run_process(tmp_path):
 def _runs(store):
     with store.connect() as con:
         return con.execute("SELECT run_id, status FROM runs").fetchall()
+
+
+def test_orc_cancel_does_not_signal_a_process_that_is_not_the_runs(capsys, tmp_path):
+    """A run record naming a pid the system gave to another process since (or written on
+    another machine into a shared store): `orc cancel` killed that process."""
+    from orchestrator_nb.store.journal import HOST
+    (tmp_path / "notes.yaml").write_text(REVIEWED)
+    assert main(["run", "notes.yaml", "--db", "s.duckdb", "-q"]) == 3  # waits at the review
+    capsys.readouterr()
+    store = Store("s.duckdb")
+    with store.connect() as con:
+        (run_id,), = con.execute("SELECT run_id FROM runs").fetchall()
+    stranger = subprocess.Popen(["sleep", "60"])
+    try:
+        with store.connect() as con:
+            con.execute("UPDATE runs SET status = 'running', pid = ?, source = 'cli', host = ? WHERE run_id = ?",
+                        [stranger.pid, HOST, run_id])
+        assert main(["cancel", run_id, "--db", "s.duckdb"]) != 0
+        err = capsys.readouterr().err
+        assert "nothing was signalled" in err and f"pid {stranger.pid}" in err, err
+        time.sleep(0.2)
+        assert stranger.poll() is None, "the stranger was signalled"
+    finally:
+        stranger.kill()
+        stranger.wait()

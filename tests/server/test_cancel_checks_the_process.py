@@ -56,7 +56,7 @@ async def test_an_orc_run_process_on_this_machine_is_still_cancelled(api, jp_roo
 
 
 def test_a_pid_reused_since_the_run_s_last_record_is_not_the_run_s(tmp_path):
-    from orchestrator_nb.server.procs import not_the_run
+    from orchestrator_nb.store.procs import not_the_run
     stranger = subprocess.Popen(["sleep", "60"])
     try:
         journal = tmp_path / f"run000000001.{HOST}.{stranger.pid}.0.jsonl"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 
-from ..store.journal import HOST, pid_alive
+from .journal import HOST, pid_alive
 
 SLACK = 2.0  # seconds: clock ticks, and the wall clock set a little since
 
