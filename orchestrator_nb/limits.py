@@ -76,6 +76,9 @@ LIMITS = {
     "api_body_bytes": Limit("ORC_API_MAX_BODY_BYTES", 5_000_000, 1_000, "a request body", "bytes"),
     "api_json_depth": Limit("ORC_API_MAX_JSON_DEPTH", 32, 4, "JSON nesting", "levels"),
     "api_comment_chars": Limit("ORC_API_MAX_COMMENT_CHARS", 10_000, 100, "a comment", "characters"),
+    # a model's answer (providers/wire.py): bytes after decompression; seconds for one attempt
+    "response_bytes": Limit("ORC_MAX_RESPONSE_BYTES", 32_000_000, 10_000, "a model's answer", "bytes"),
+    "model_seconds": Limit("ORC_MODEL_TIMEOUT", 600, 0.1, "one model call", "s"),
 }
 
 

@@ -16,6 +16,7 @@ import json
 
 from .base import DEFAULT_TIMEOUT, LLMRequest, LLMResponse, Provider, object_schema, tool_arguments
 from .sdk_errors import classify
+from .wire import cut_off, http_client, malformed, require_sse, shape
 
 DEFAULT_MAX_TOKENS = 4096
 COUNT_TIMEOUT = 10.0   # seconds for a token count (a budget check before a call)
@@ -42,7 +43,8 @@ class AnthropicProvider(Provider):
         if self._client is None:
             key = self.require_key()
             import anthropic
-            self._client = anthropic.AsyncAnthropic(api_key=key, base_url=self.base_url, max_retries=0)
+            self._client = anthropic.AsyncAnthropic(api_key=key, base_url=self.base_url, max_retries=0,
+                                                    http_client=http_client(anthropic, self.label))
         return self._client
 
     async def aclose(self) -> None:
@@ -77,11 +79,11 @@ class AnthropicProvider(Provider):
         try:
             if on_token is None:
                 msg = await client.messages.create(**args)
-                out = _from_message(msg, tools=bool(request.tools))
+                out = _from_message(msg, self.label, tools=bool(request.tools))
             else:
                 out = await self._stream(client, args, on_token)
         except Exception as e:
-            raise classify(e, self.name, self.secrets()) from None
+            raise classify(e, self.name, self.secrets(), label=self.label, read_timeout=args["timeout"]) from None
         if wrapped and isinstance(out.data, dict) and "value" in out.data:
             out.data = out.data["value"]
             out.text = json.dumps(out.data, ensure_ascii=False)
@@ -94,7 +96,7 @@ class AnthropicProvider(Provider):
         try:
             counted = await self.client().messages.count_tokens(**wanted, timeout=COUNT_TIMEOUT)
         except Exception as e:
-            raise classify(e, self.name, self.secrets()) from None
+            raise classify(e, self.name, self.secrets(), label=self.label, read_timeout=COUNT_TIMEOUT) from None
         return int(counted.input_tokens)
 
     async def _stream(self, client, args, on_token) -> LLMResponse:
@@ -105,10 +107,13 @@ class AnthropicProvider(Provider):
         step_tools = "tools" in args and not args.get("tool_choice")  # the step's tools, not our answer tool
         tokens_in = tokens_out = 0
         model = finish = None
+        started = stopped = False
         try:
+            await require_sse(stream.response, self.label)
             async for ev in stream:
                 kind = ev.type
                 if kind == "message_start":
+                    started = True
                     model = ev.message.model
                     tokens_in = _input_tokens(ev.message.usage)
                     tokens_out = getattr(ev.message.usage, "output_tokens", 0) or 0
@@ -131,8 +136,18 @@ class AnthropicProvider(Provider):
                     usage = getattr(ev, "usage", None)
                     if usage is not None and getattr(usage, "output_tokens", None) is not None:
                         tokens_out = usage.output_tokens
+                elif kind == "message_stop":
+                    stopped = True
+        except (AttributeError, TypeError, KeyError, IndexError) as e:  # an event of the wrong shape
+            raise malformed(self.label, "an event of an unexpected shape") from None
         finally:
             await stream.close()
+        if not started:
+            raise malformed(self.label, "the event stream held no message")
+        if not stopped:  # a complete stream always ends with message_stop
+            raise cut_off(self.label, "no message_stop event")
+        if not texts and not tool_json and not uses:
+            raise malformed(self.label, "an answer with no content")
         calls = [{"id": u["id"], "name": u["name"], "arguments": tool_arguments("".join(u["json"]) or "{}")}
                  for _, u in sorted(uses.items())]
         if calls:
@@ -184,15 +199,32 @@ def anthropic_messages(messages: list[dict]) -> list[dict]:
     return out
 
 
-def _from_message(msg, tools: bool = False) -> LLMResponse:
+def _from_message(msg, label: str, tools: bool = False) -> LLMResponse:
+    try:
+        out = _parse_message(msg, tools)
+    except (AttributeError, TypeError, KeyError, IndexError) as e:  # a body of the wrong shape
+        raise malformed(label, shape(msg, "a body of an unexpected shape")) from None
+    if out is None:
+        raise malformed(label, shape(msg, "an answer with no content"))
+    return out
+
+
+def _parse_message(msg, tools: bool) -> LLMResponse | None:
+    content = msg.content
+    if not isinstance(content, list):
+        return None
     texts, data, calls = [], None, []
-    for block in msg.content or ():
+    for block in content:
         if block.type == "text":
             texts.append(block.text)
         elif block.type == "tool_use" and tools:
             calls.append({"id": block.id, "name": block.name, "arguments": tool_arguments(block.input)})
         elif block.type == "tool_use" and data is None:
             data = block.input
+    if not texts and data is None and not calls:
+        return None
+    if not all(isinstance(t, str) for t in texts):
+        raise TypeError("a text block whose text is not text")
     text = json.dumps(data, ensure_ascii=False) if data is not None else "".join(texts)
     usage = msg.usage
     return LLMResponse(text=text, data=data, model=msg.model, finish_reason=msg.stop_reason, tool_calls=calls,

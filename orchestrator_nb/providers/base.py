@@ -141,6 +141,12 @@ class Provider(ABC):
                     pass
 
     # helpers for subclasses ----------------------------------------------------------------------
+    @property
+    def label(self) -> str:
+        """``openai (api.openai.com)``: the provider and its endpoint, as failures name them."""
+        from .wire import host_of
+        return f"{self.name} ({host_of(self.base_url)})"
+
     def secrets(self) -> list[str]:
         """What to scrub from this provider's messages: its own key and every known credential."""
         return [s for s in (self.api_key,) if s] + known_secrets()

@@ -31,10 +31,12 @@ from ..core.callables import resolve_callable
 from ..core.policy import RetryPolicy
 from ..core.serialize import content_hash
 from ..errors import ProviderError, SpecError
+from ..limits import LIMITS
 from . import budget, prices
 from .base import LLMRequest, LLMResponse, json_instruction, redact
 from .registry import provider_class, split_model
 from .routing import resolve_chain
+from .wire import seconds as say_seconds
 from ..core.schemas import problem as schema_problem
 
 # one model's retries: 1, 2, 4, 8, 8 s (+-20 % so parallel calls spread out) unless the server says
@@ -297,6 +299,7 @@ class Gateway:
             self._record(step, item, attempt, model_id, req, key, error=err, latency=0.0, purpose=purpose)
             raise err
         rate_limited = failed = 0
+        configured = req.timeout  # this model's share of the step's `timeout:`, as the message says it
         while True:
             # the worst case must fit every budget, or the request is not sent (raises BudgetExceeded)
             ticket = await budget.admit(ctx, self.ledger, provider, model_id, req, step.id) \
@@ -311,7 +314,7 @@ class Gateway:
                     req.timeout = req.timeout + spent if req.timeout else req.timeout
                     deadline = deadline + spent if deadline is not None else None
                     t0 = time.perf_counter()
-                resp = await _bounded(provider.complete(req, on_token), req.timeout, model_id)
+                resp = await _bounded(provider.complete(req, on_token), req.timeout, provider, configured)
             except ProviderError as e:
                 budget.settle(ticket, 0.0)
                 latency = (time.perf_counter() - t0) * 1000
@@ -324,7 +327,7 @@ class Gateway:
                     failed += 1
                 wait = _retry_wait(e, rate_limited, failed, last)
                 if wait is None or (deadline is not None and time.monotonic() + wait > deadline):
-                    raise e from None
+                    raise _given_up(e, rate_limited + failed) from None
                 ctx.log(f"{model_id}: {e.reason}; retrying in {wait:.2f} s", "warning", step.id)
                 await asyncio.sleep(wait)
                 continue
@@ -343,6 +346,7 @@ class Gateway:
                              **extra)
                 raise err from None
             latency = (time.perf_counter() - t0) * 1000
+            _scrub(resp, provider)
             if prices.needs_data(model_id, ctx.pipeline.prices):
                 await prices.ready()  # the price data loads once per process, off the event loop
             resp.cost_usd = prices.cost_usd(model_id, resp.tokens_in, resp.tokens_out, ctx.pipeline.prices)
@@ -400,15 +404,56 @@ def _share(deadline: float | None, models_left: int) -> float | None:
     return max(0.05, (deadline - time.monotonic()) / max(1, models_left))
 
 
-async def _bounded(coro, seconds: float | None, model_id: str):
-    """The provider's call, cut off shortly after its timeout (a trickling stream included)."""
-    if not seconds:
-        return await coro
+async def _bounded(coro, seconds: float | None, provider, configured: float | None):
+    """The provider's call, cut off shortly after its timeout (a trickling stream or a server that
+    sends keep-alives forever included): the step's `timeout:` share, else ORC_MODEL_TIMEOUT."""
+    if seconds:
+        shown, how, seconds = configured or seconds, "the step's `timeout:`", seconds + 0.5
+    else:
+        seconds = shown = LIMITS["model_seconds"].value()
+        how = "set the step's `timeout:` or ORC_MODEL_TIMEOUT"
     try:
-        return await asyncio.wait_for(coro, seconds + 0.5)
-    except asyncio.TimeoutError:
-        raise ProviderError(f"{model_id}: no complete answer within {seconds:.3g} s", reason="timeout",
-                            retryable=True) from None
+        async with asyncio.timeout(seconds):
+            return await coro
+    except TimeoutError:
+        label = getattr(provider, "label", None) or getattr(provider, "name", "the model")
+        raise ProviderError(f"no complete answer from {label} within {say_seconds(shown)} s ({how})",
+                            reason="timeout", retryable=True) from None
+
+
+def _duration(seconds: float) -> str:
+    for size, unit in ((86400, "days"), (3600, "hours"), (60, "minutes")):
+        if seconds >= 2 * size:
+            return f"{seconds / size:.0f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def _given_up(e: ProviderError, tries: int) -> ProviderError:
+    """The last failure, saying why no further try was made (an over-cap retry-after, the tries)."""
+    notes = []
+    if e.retry_after is not None and e.retry_after > MAX_WAIT:
+        notes.append(f"the server asked to wait {_duration(e.retry_after)}, over the {MAX_WAIT:g} s cap")
+    if tries > 1:
+        notes.append(f"tried {tries} times")
+    if not notes:
+        return e
+    return ProviderError(f"{e} ({'; '.join(notes)})", reason=e.reason, retryable=e.retryable,
+                         retry_after=e.retry_after, status=e.status)
+
+
+def _scrub(resp: LLMResponse, provider) -> None:
+    """An answer that echoes a key (a hostile or confused server) is stored and shown without it."""
+    text = resp.text
+    if not text or not isinstance(text, str):
+        return
+    clean = redact(text, provider.secrets() if hasattr(provider, "secrets") else None)
+    if clean != text:
+        resp.text = clean
+        if resp.data is not None:
+            try:
+                resp.data = json.loads(clean)
+            except ValueError:
+                resp.data = None
 
 
 def _wants_tokens(bus) -> bool:
@@ -433,7 +478,7 @@ def _retry_wait(e: ProviderError, rate_limited: int, failed: int, last: bool) ->
         return wait if wait <= MAX_WAIT else None
     if e.reason in ("server", "timeout", "connection") and last and failed < SERVER_ERRORS.attempts:
         wait = e.retry_after if e.retry_after is not None else SERVER_ERRORS.delay_before(failed + 1)
-        return min(wait, MAX_WAIT)
+        return wait if wait <= MAX_WAIT else None  # as for a 429: an over-cap wait gives up at once
     return None
 
 

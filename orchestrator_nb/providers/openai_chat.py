@@ -14,6 +14,7 @@ import json
 from ..errors import ProviderError
 from .base import DEFAULT_TIMEOUT, LLMRequest, LLMResponse, Provider, object_schema, tool_arguments
 from .sdk_errors import classify
+from .wire import cut_off, http_client, malformed, require_sse, shape
 
 
 class OpenAIProvider(Provider):
@@ -38,7 +39,8 @@ class OpenAIProvider(Provider):
     # the client ---------------------------------------------------------------------------------
     def make_client(self, key: str):
         import openai
-        return openai.AsyncOpenAI(api_key=key, base_url=self.base_url, max_retries=0)
+        return openai.AsyncOpenAI(api_key=key, base_url=self.base_url, max_retries=0,
+                                  http_client=http_client(openai, self.label))
 
     def client(self):
         if self._client is None:
@@ -80,30 +82,43 @@ class OpenAIProvider(Provider):
         args, wrapped = self.arguments(request)
         try:
             if on_token is None:
-                resp = await client.chat.completions.create(**args)
-                choice = resp.choices[0] if resp.choices else None
-                text = (choice.message.content or "") if choice is not None else ""
-                if choice is not None and not text and getattr(choice.message, "refusal", None):
-                    raise ProviderError(f"{self.name}: the model refused: {choice.message.refusal}",
-                                        reason="refused")
-                usage = resp.usage
-                calls = getattr(choice.message, "tool_calls", None) if choice is not None else None
-                out = LLMResponse(text=text, model=resp.model,
-                                  finish_reason=choice.finish_reason if choice is not None else None,
-                                  tokens_in=getattr(usage, "prompt_tokens", 0) or 0,
-                                  tokens_out=getattr(usage, "completion_tokens", 0) or 0,
-                                  tool_calls=[{"id": c.id, "name": c.function.name,
-                                               "arguments": tool_arguments(c.function.arguments)}
-                                              for c in calls or () if getattr(c, "function", None) is not None])
+                out = self._answer(await client.chat.completions.create(**args))
             else:
                 out = await self._stream(client, args, request, on_token)
         except ProviderError:
             raise
         except Exception as e:
-            raise classify(e, self.name, self.secrets()) from None
+            raise classify(e, self.name, self.secrets(), label=self.label, read_timeout=args["timeout"]) from None
         if wrapped:
             out.data, out.text = _unwrap(out.text)
         return out
+
+    def _answer(self, resp) -> LLMResponse:
+        """A whole (non-streamed) answer; one that is not a usable answer is ``malformed``."""
+        try:
+            choices = getattr(resp, "choices", None)
+            if not isinstance(choices, list) or not choices:
+                raise malformed(self.label, shape(resp, "no choices"))
+            choice = choices[0]
+            message = getattr(choice, "message", None)
+            if message is None:
+                raise malformed(self.label, "a choice without a message")
+            text, calls = message.content, getattr(message, "tool_calls", None) or ()
+            if text is not None and not isinstance(text, str):
+                raise malformed(self.label, f"the content is a {type(text).__name__}, not text")
+            if not text and getattr(message, "refusal", None):
+                raise ProviderError(f"{self.name}: the model refused: {message.refusal}", reason="refused")
+            if not text and not calls:
+                raise malformed(self.label, "an answer with no content")
+            usage = resp.usage
+            return LLMResponse(text=text or "", model=resp.model, finish_reason=choice.finish_reason,
+                               tokens_in=getattr(usage, "prompt_tokens", 0) or 0,
+                               tokens_out=getattr(usage, "completion_tokens", 0) or 0,
+                               tool_calls=[{"id": c.id, "name": c.function.name,
+                                            "arguments": tool_arguments(c.function.arguments)}
+                                           for c in calls if getattr(c, "function", None) is not None])
+        except (AttributeError, TypeError, KeyError, IndexError) as e:  # a body of the wrong shape
+            raise malformed(self.label, "a body of an unexpected shape") from None
 
     async def _stream(self, client, args, request, on_token) -> LLMResponse:
         extra = {"stream_options": {"include_usage": True}} if self.stream_usage else {}
@@ -113,6 +128,7 @@ class OpenAIProvider(Provider):
         calls: dict[int, dict] = {}  # index -> {"id", "name", "arguments": text so far}
         usage = model = finish = None
         try:
+            await require_sse(stream.response, self.label)
             async for chunk in stream:
                 model = chunk.model or model
                 if getattr(chunk, "usage", None) is not None:
@@ -134,11 +150,19 @@ class OpenAIProvider(Provider):
                             call["arguments"] += fn.arguments or ""
                     if choice.finish_reason:
                         finish = choice.finish_reason
+        except (AttributeError, TypeError, KeyError, IndexError) as e:  # an event of the wrong shape
+            raise malformed(self.label, "an event of an unexpected shape") from None
         finally:
             await stream.close()
         text = "".join(parts)
         if not text and refusal:
             raise ProviderError(f"{self.name}: the model refused: {''.join(refusal)}", reason="refused")
+        if finish is None:  # no finish_reason: the stream broke off (a complete one always says why it ended)
+            if not parts and not calls:
+                raise malformed(self.label, "the event stream held no answer")
+            raise cut_off(self.label, "no finish_reason")
+        if not text and not calls:
+            raise malformed(self.label, "an answer with no content")
         if usage is not None:
             tokens_in, tokens_out = usage.prompt_tokens or 0, usage.completion_tokens or 0
         else:  # a server that sends no usage chunk: estimate (~4 characters a token)

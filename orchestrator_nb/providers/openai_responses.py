@@ -17,6 +17,7 @@ from ..errors import ProviderError
 from .base import DEFAULT_TIMEOUT, LLMRequest, LLMResponse, object_schema, tool_arguments
 from .openai_chat import OpenAIProvider, _unwrap
 from .sdk_errors import classify
+from .wire import cut_off, malformed, require_sse, shape
 
 
 class OpenAIResponsesProvider(OpenAIProvider):
@@ -53,13 +54,13 @@ class OpenAIResponsesProvider(OpenAIProvider):
         args, wrapped = self.arguments(request)
         try:
             if on_token is None:
-                out = from_response(await client.responses.create(**args))
+                out = from_response(await client.responses.create(**args), self.label)
             else:
                 out = await self._stream_response(client, args, on_token)
         except ProviderError:
             raise
         except Exception as e:
-            raise classify(e, self.name, self.secrets()) from None
+            raise classify(e, self.name, self.secrets(), label=self.label, read_timeout=args["timeout"]) from None
         if wrapped and not out.tool_calls:
             out.data, out.text = _unwrap(out.text)
         return out
@@ -68,6 +69,7 @@ class OpenAIResponsesProvider(OpenAIProvider):
         stream = await client.responses.create(**args, stream=True)
         final = None
         try:
+            await require_sse(stream.response, self.label)
             async for ev in stream:
                 kind = getattr(ev, "type", "")
                 if kind == "response.output_text.delta":
@@ -82,9 +84,8 @@ class OpenAIResponsesProvider(OpenAIProvider):
         finally:
             await stream.close()
         if final is None:
-            raise ProviderError(f"{self.name}: the stream ended without a completed response", reason="server",
-                                retryable=True)
-        return from_response(final)
+            raise cut_off(self.label, "no response.completed event")
+        return from_response(final, self.label)
 
 
 def input_items(m: dict) -> list[dict]:
@@ -101,7 +102,14 @@ def input_items(m: dict) -> list[dict]:
     return items or [{"role": role, "content": ""}]
 
 
-def from_response(resp) -> LLMResponse:
+def from_response(resp, label: str = "openai-responses") -> LLMResponse:
+    try:
+        return _from_response(resp)
+    except (AttributeError, TypeError, KeyError, IndexError) as e:  # a body of the wrong shape
+        raise malformed(label, shape(resp, "a body of an unexpected shape")) from None
+
+
+def _from_response(resp) -> LLMResponse:
     texts, calls, refusal = [], [], None
     for item in resp.output or ():
         if item.type == "message":

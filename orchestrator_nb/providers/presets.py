@@ -163,5 +163,6 @@ class AzureProvider(OpenAIProvider):
                                 "or ORC_AZURE_BASE_URL", reason="missing_key")
         import openai
         version = getenv("ORC_AZURE_API_VERSION") or getenv("OPENAI_API_VERSION") or self.api_version
+        from .wire import http_client
         return openai.AsyncAzureOpenAI(api_key=key, azure_endpoint=self.base_url, api_version=version,
-                                       max_retries=0)
+                                       max_retries=0, http_client=http_client(openai, self.label))
