@@ -253,7 +253,7 @@ class Store:
             # asked before reading: a writer found dead then wrote all it ever will before this read
             # (asked after, a writer that appended its last records and exited meanwhile would be
             # taken for dead, its file retired with those records unread)
-            alive = writer_alive(name)
+            alive = writer_alive(name, self.journal_dir)
             try:
                 records, new_offset, eof, more = read_new(str(self.journal_dir / name), offset)
             except FileNotFoundError:

@@ -497,13 +497,26 @@ def run_ended(directory, run_id: str, pid: int) -> bool:
     return False
 
 
-def writer_alive(filename: str) -> bool:
-    """Is the process that writes this journal still running? (Same host only; else assume yes.)"""
+def writer_alive(filename: str, directory=None) -> bool:
+    """Is the process that writes this journal still running? (Same host only; else assume yes.)
+    With ``directory``, a process that started after the journal's last write is not its writer
+    but one the system gave the pid to since (the writer died: its run is not running for ever)."""
     parts = filename.split(".")
     if len(parts) < 5:
         return False
     host, pid = ".".join(parts[1:-3]), parts[-3]
-    return host != HOST or pid_alive(pid)
+    if host != HOST:
+        return True
+    if not pid_alive(pid):
+        return False
+    if directory is None or not pid.isdigit():
+        return True
+    from .procs import SLACK, started
+    begun = started(int(pid))
+    try:
+        return begun is None or begun <= os.stat(os.path.join(directory, filename)).st_mtime + SLACK
+    except OSError:
+        return True
 
 
 def pid_alive(pid) -> bool:

@@ -492,7 +492,7 @@ def test_a_writer_that_appends_its_last_records_and_exits_while_a_reader_merges_
             state["exited"] = True
         return out
     monkeypatch.setattr(journal, "read_new", read_then_writer_appends_and_exits)
-    monkeypatch.setattr(journal, "writer_alive", lambda name: not state["exited"])
+    monkeypatch.setattr(journal, "writer_alive", lambda name, directory=None: not state["exited"])
     store.sync()
     store.sync()
     (run,) = list_runs(store)
@@ -569,3 +569,25 @@ def test_a_crashed_runs_end_is_when_its_journal_was_last_written_not_when_it_was
         took, step_took = con.execute("SELECT epoch(r.ended_at - r.started_at), epoch(s.ended_at - s.started_at) "
                                       "FROM runs r JOIN steps s USING (run_id)").fetchall()[0]
     assert 29 <= took <= 31 and 29 <= step_took <= 31
+
+
+def test_a_journal_whose_pid_was_given_to_another_process_since_is_a_crashed_runs():
+    """A writer killed, its pid reused by a process that lives on: the run read `running` for as
+    long as that stranger lived."""
+    import subprocess
+    from orchestrator_nb.store import journal
+    stranger = subprocess.Popen(["sleep", "60"])
+    try:
+        store = Store()
+        store.journal_dir.mkdir(parents=True, exist_ok=True)
+        path = store.journal_dir / f"beefbeefbeef.{journal.HOST}.{stranger.pid}.1.jsonl"
+        started = time.time() - 600
+        path.write_text(json.dumps({"t": "run", "run_id": "beefbeefbeef", "pipeline": "p", "status": "running",
+                                    "started_at": started, "pid": stranger.pid, "host": journal.HOST}) + "\n")
+        os.utime(path, (started + 5, started + 5))  # its writer's last record, ten minutes ago
+        (run,) = list_runs(store)
+        assert run["status"] == "failed" and "ended without finishing" in run["error"]
+        assert stranger.poll() is None
+    finally:
+        stranger.kill()
+        stranger.wait()
