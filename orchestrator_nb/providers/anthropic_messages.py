@@ -146,7 +146,7 @@ class AnthropicProvider(Provider):
             raise malformed(self.label, "the event stream held no message")
         if not stopped:  # a complete stream always ends with message_stop
             raise cut_off(self.label, "no message_stop event")
-        if not texts and not tool_json and not uses:
+        if not texts and not tool_json and not uses and finish != "max_tokens":  # (out of tokens: real, empty)
             raise malformed(self.label, "an answer with no content")
         calls = [{"id": u["id"], "name": u["name"], "arguments": tool_arguments("".join(u["json"]) or "{}")}
                  for _, u in sorted(uses.items())]
@@ -221,7 +221,7 @@ def _parse_message(msg, tools: bool) -> LLMResponse | None:
             calls.append({"id": block.id, "name": block.name, "arguments": tool_arguments(block.input)})
         elif block.type == "tool_use" and data is None:
             data = block.input
-    if not texts and data is None and not calls:
+    if not texts and data is None and not calls and getattr(msg, "stop_reason", None) != "max_tokens":
         return None
     if not all(isinstance(t, str) for t in texts):
         raise TypeError("a text block whose text is not text")

@@ -108,7 +108,7 @@ class OpenAIProvider(Provider):
                 raise malformed(self.label, f"the content is a {type(text).__name__}, not text")
             if not text and getattr(message, "refusal", None):
                 raise ProviderError(f"{self.name}: the model refused: {message.refusal}", reason="refused")
-            if not text and not calls:
+            if not text and not calls and choice.finish_reason != "length":  # (out of tokens: a real, empty answer)
                 raise malformed(self.label, "an answer with no content")
             usage = resp.usage
             return LLMResponse(text=text or "", model=resp.model, finish_reason=choice.finish_reason,
@@ -161,7 +161,7 @@ class OpenAIProvider(Provider):
             if not parts and not calls:
                 raise malformed(self.label, "the event stream held no answer")
             raise cut_off(self.label, "no finish_reason")
-        if not text and not calls:
+        if not text and not calls and finish != "length":
             raise malformed(self.label, "an answer with no content")
         if usage is not None:
             tokens_in, tokens_out = usage.prompt_tokens or 0, usage.completion_tokens or 0
