@@ -138,6 +138,7 @@ class Gateway:
         self.ledger = ledger      # cross-run budgets (providers.budget.Ledger), shared with sub-runs
         self.providers: dict[str, object] = {}
         self.asked: dict[tuple, set] = {}  # (step, item) -> request keys already sent in this run
+        self.gates: dict[str, list] = {}   # endpoint -> [not before (monotonic), 429/503s in a row]
         self.mode = os.environ.get("ORC_MODE", "").strip().lower() or "normal"
         if self.mode not in ("normal", "replay", "live"):
             raise SpecError(f"ORC_MODE={self.mode!r} is not a mode", hint="use replay, live, or leave it unset")
@@ -300,7 +301,14 @@ class Gateway:
             raise err
         rate_limited = failed = 0
         configured = req.timeout  # this model's share of the step's `timeout:`, as the message says it
+        gate_key = getattr(provider, "label", model_id)
         while True:
+            gate = self.gates.get(gate_key)
+            if gate is not None and gate[0] > time.monotonic():  # another call of this run was told to back off
+                hold = gate[0] - time.monotonic()
+                if deadline is not None:
+                    hold = min(hold, max(0.0, deadline - time.monotonic()))
+                await asyncio.sleep(hold)
             # the worst case must fit every budget, or the request is not sent (raises BudgetExceeded)
             ticket = await budget.admit(ctx, self.ledger, provider, model_id, req, step.id) \
                 if budget.applies(ctx, self.ledger) else None
@@ -326,6 +334,7 @@ class Gateway:
                 elif e.reason in ("server", "timeout", "connection"):
                     failed += 1
                 wait = _retry_wait(e, rate_limited, failed, last)
+                self._back_off(gate_key, e)
                 if wait is None or (deadline is not None and time.monotonic() + wait > deadline):
                     raise _given_up(e, rate_limited + failed) from None
                 ctx.log(f"{model_id}: {e.reason}; retrying in {wait:.2f} s", "warning", step.id)
@@ -346,6 +355,9 @@ class Gateway:
                              **extra)
                 raise err from None
             latency = (time.perf_counter() - t0) * 1000
+            gate = self.gates.get(gate_key)
+            if gate is not None:
+                gate[1] = 0
             _scrub(resp, provider)
             if prices.needs_data(model_id, ctx.pipeline.prices):
                 await prices.ready()  # the price data loads once per process, off the event loop
@@ -367,6 +379,18 @@ class Gateway:
                                        "step": step.id, "pipeline": ctx.pipeline.name})
             ctx.add_usage(resp.cost_usd, resp.tokens_in, resp.tokens_out)  # may raise BudgetExceeded
             return resp, False
+
+    def _back_off(self, endpoint: str, e: ProviderError) -> None:
+        """After a 429/503 every call of this run to that endpoint waits (one backoff for all, not
+        one per for_each item): what the server asked, else a backoff that grows with the endpoint's
+        failures in a row; never past MAX_WAIT."""
+        if not (e.reason == "rate_limit" or e.status in (503, 529)):
+            return
+        gate = self.gates.setdefault(endpoint, [0.0, 0])
+        gate[1] += 1
+        wait = e.retry_after if e.retry_after is not None else RATE_LIMITS.delay_before(min(gate[1], 4) + 1)
+        if wait <= MAX_WAIT:
+            gate[0] = max(gate[0], time.monotonic() + wait)
 
     def _token_sink(self, step_id, item, attempt):
         emit = self.ctx.emit

@@ -95,8 +95,9 @@ def _guard_error(exc: BaseException) -> ProviderError | None:
 def _connection_detail(exc, detail: str) -> str:
     """The SDK says only 'Connection error.': the cause (refused, reset, DNS) says more."""
     cause = exc.__cause__ or exc.__context__
-    if cause is not None and str(cause).strip():
-        return _short(f"{type(cause).__name__}: {cause}", 160)
+    if cause is not None:
+        text = str(cause).strip()
+        return _short(f"{type(cause).__name__}: {text}" if text else type(cause).__name__, 160)
     return detail or type(exc).__name__
 
 

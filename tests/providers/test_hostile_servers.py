@@ -10,7 +10,7 @@ import pytest
 
 import orchestrator_nb as orc
 
-from hostile import Hostile
+from hostile_server import Hostile
 from provkit import llm_calls
 
 FALLBACK = {"openai": "anthropic:b", "anthropic": "openai:a"}
@@ -156,3 +156,15 @@ def test_error_messages_name_the_endpoint_and_show_no_html(hostile, fake_openai,
                                                  "prompt": "hi"}]})
     first = llm_calls(result.run_id)[0]
     assert reason(first) == "connection" and f"{vendor} (127.0.0.1:9): cannot reach the server" in first["error"]
+
+
+def test_a_429_makes_every_call_to_that_endpoint_wait_not_only_its_own(fake_openai):
+    """Two items at a time: one gets a 429 (retry in 0.8 s), the other a slow answer; the third
+    item starts after that answer and waits for the same 0.8 s instead of sending at once."""
+    fake_openai.push({"status": 429, "retry_after": 0.8}, {"text": "slow", "delay": 0.3}, "c", "d", "e")
+    result = orc.run({"name": "fan", "steps": [{"id": "s", "model": "openai:a", "for_each": "{{ [1, 2, 3, 4] }}",
+                                                "max_parallel": 2, "prompt": "item {{ item }}"}]})
+    assert result.status == "succeeded", result.error
+    [limited] = [r for r in fake_openai.requests if r.answer and r.answer.startswith("status 429")]
+    later = [r.at for r in fake_openai.requests[2:]]
+    assert len(later) == 3 and min(later) >= limited.at + 0.75, (limited.at, later)

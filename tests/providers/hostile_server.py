@@ -1,6 +1,7 @@
-"""A hostile vendor server for the provider tests (imported as `hostile`): the first path segment
-picks the misbehaviour (``<url>/<mode>/v1`` for openai, ``<url>/<mode>`` for anthropic), answered
-in the vendor's own shape. Sizes are small: the tests lower the limits to match."""
+"""A hostile vendor server for the provider tests (imported as `hostile_server`: tests/security
+checks that a module named `hostile` is never imported). The first path segment picks the
+misbehaviour (``<url>/<mode>/v1`` for openai, ``<url>/<mode>`` for anthropic), answered in the
+vendor's own shape. Sizes are small: the tests lower the limits to match."""
 from __future__ import annotations
 
 import json
