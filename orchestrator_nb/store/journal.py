@@ -14,15 +14,14 @@ import functools
 import itertools
 import json
 import os
-import socket
 import threading
 import time
 
 from ..core.serialize import dumps, to_jsonable
 from ..errors import StoreError
 from ..limits import limit
+from .procs import HOST, SLACK, pid_alive, started  # (HOST, pid_alive: named here too, as before)
 
-HOST = socket.gethostname()
 _seq = itertools.count(1)
 _made: set[str] = set()  # journal folders known to exist
 
@@ -511,7 +510,6 @@ def writer_alive(filename: str, directory=None) -> bool:
         return False
     if directory is None or not pid.isdigit():
         return True
-    from .procs import SLACK, started
     begun = started(int(pid))
     try:
         return begun is None or begun <= os.stat(os.path.join(directory, filename)).st_mtime + SLACK
@@ -519,12 +517,3 @@ def writer_alive(filename: str, directory=None) -> bool:
         return True
 
 
-def pid_alive(pid) -> bool:
-    """Is there a process with this id on this host? (Unknown -> assume yes.)"""
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, ValueError, OverflowError):
-        return True
-    return True

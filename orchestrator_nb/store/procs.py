@@ -7,9 +7,10 @@ pid exists can be told.
 from __future__ import annotations
 
 import os
+import socket
 import time
 
-from .journal import HOST, pid_alive
+HOST = socket.gethostname()
 
 # seconds: clock ticks, and the wall clock stepped since (NTP); a pid comes back only after the
 # system has handed out all the others, far later than this
@@ -26,6 +27,17 @@ def started(pid: int) -> float | None:
     except (OSError, ValueError, IndexError, AttributeError):
         return None
     return time.time() - age
+
+
+def pid_alive(pid) -> bool:
+    """Is there a process with this id on this host? (Unknown -> assume yes.)"""
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError, OverflowError):
+        return True
+    return True
 
 
 def same_process(pid: int | None, start: float | None) -> bool:
