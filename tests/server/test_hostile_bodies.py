@@ -7,14 +7,7 @@ import time
 
 from orchestrator_nb.server.body import json_depth
 
-ANY_INPUT = """
-name: anyin
-inputs:
-  blob: {type: any, default: 1}
-steps:
-  - id: echo
-    code: output = inputs['blob']
-"""
+from test_hostile_requests import ANY_INPUT
 
 
 async def test_an_unclosed_string_of_escaped_quotes_is_refused_at_once_and_the_server_keeps_answering(api, jp_fetch):
