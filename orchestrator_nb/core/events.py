@@ -41,10 +41,25 @@ class Event:
 class Bus:
     """Fans events out to subscribers. ``active`` is False when nobody listens (fast path)."""
 
-    __slots__ = ("subscribers",)
+    __slots__ = ("subscribers", "_held")
 
     def __init__(self, subscribers=()):
         self.subscribers = [s for s in subscribers if s is not None]
+        self._held: list[Event] = []
+
+    def hold(self, event: Event) -> None:
+        """Emit ``event`` at the next ``release()``, or before the next ``emit()`` (order is kept).
+        The executor holds the starts of a burst of parallel steps until all of them are waiting."""
+        self._held.append(event)
+
+    def release(self) -> None:
+        held, self._held = self._held, []
+        for event in held:
+            self._emit(event)
+
+    @property
+    def holding(self) -> bool:
+        return bool(self._held)
 
     @property
     def active(self) -> bool:
@@ -55,6 +70,11 @@ class Bus:
             self.subscribers.append(subscriber)
 
     def emit(self, event: Event) -> None:
+        if self._held:
+            self.release()
+        self._emit(event)
+
+    def _emit(self, event: Event) -> None:
         broken = None
         for s in self.subscribers:
             try:

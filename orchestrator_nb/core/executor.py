@@ -10,6 +10,8 @@ The executor knows nothing of storage or display: it changes run state and emits
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import gc
 import inspect
 import time
 from collections import deque
@@ -30,6 +32,9 @@ PASSED_ON = (KeyboardInterrupt, asyncio.CancelledError, GeneratorExit)
 SYNC_PASSED_ON = (KeyboardInterrupt, asyncio.CancelledError)  # where no coroutine is closed
 
 _NOT_RETRIED = (BudgetExceeded, ApprovalRejected, SpecError)
+# Ready steps are started this many at a time: in a fan-out of 200, the first ones are under way
+# (waiting on their I/O) while the rest are made, rather than all waiting for the last one's task.
+BURST = 16
 
 
 class Executor:
@@ -40,6 +45,10 @@ class Executor:
         # would re-register a callback on every pending task each time one finishes
         self._finished: deque[asyncio.Task] = deque()
         self._wake: asyncio.Future | None = None
+        self._gc_paused = False  # while a burst of steps starts (see _under_way)
+        # what _task_done runs in (it reads no context variables), rather than a copy per task; one
+        # per run: a context is entered by one thread at a time
+        self._no_vars = contextvars.Context()
         self.callables = run.pipeline.callables
 
     # the scheduler ---------------------------------------------------------------------------
@@ -52,6 +61,7 @@ class Executor:
         try:
             while sorter.is_active():
                 progressed = False
+                started = 0
                 for sid in ready():
                     task = start(sid)
                     if task is None:
@@ -59,6 +69,12 @@ class Executor:
                         progressed = True
                     else:
                         tasks[task] = sid
+                        started += 1
+                        if started % BURST == 0:  # let these begin (their I/O under way) while the rest are made
+                            if started == BURST and gc.isenabled():  # (its garbage collection waits too)
+                                gc.disable()
+                                self._gc_paused = True
+                            await asyncio.sleep(0)
                 if progressed:
                     # inline steps may have made more steps ready; but a Ctrl-C (or cancel) that came
                     # while one held the loop waits for our next await: start nothing more meanwhile
@@ -68,6 +84,8 @@ class Executor:
                 if not tasks:  # pragma: no cover - the graph is validated acyclic
                     break
                 if not self._finished:
+                    if self._gc_paused or run.bus.holding:
+                        asyncio.get_running_loop().call_soon(self._under_way)
                     self._wake = asyncio.get_running_loop().create_future()
                     try:
                         await self._wake
@@ -82,7 +100,20 @@ class Executor:
             run.stop_reason = run.stop_reason or "cancelled"
             await self._cancel_all()
             raise
+        finally:
+            self._under_way()
         return self.final_status()
+
+    def _under_way(self) -> None:
+        """A burst of steps has started (called at the loop's next iteration, after their first
+        steps): their starts are announced, and garbage collection, paused meanwhile, resumes."""
+        if self._gc_paused:
+            self._gc_paused = False
+            gc.enable()
+        try:
+            self.run.bus.release()
+        except Exception as e:  # the store cannot record them: the run stops, as when a step's own start fails
+            self._stop("failed", str(e) if isinstance(e, OrcError) else describe(e))
 
     def final_status(self) -> str:
         run = self.run
@@ -184,7 +215,7 @@ class Executor:
 
     def _spawn(self, sid: str, coro) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coro, name=sid)
-        task.add_done_callback(self._task_done)
+        task.add_done_callback(self._task_done, context=self._no_vars)
         return task
 
     def _task_done(self, task: asyncio.Task) -> None:
@@ -258,7 +289,7 @@ class Executor:
         without the general path's layers. A failure continues on the general path (retries).
         Its try's bookkeeping is ``Attempt``'s, done in place as in ``_run_inline``."""
         run = self.run
-        number, started = _begin(run, sid, st, awaits=True)
+        number, started = _begin(run, sid, st, hold=True, awaits=True)
         try:
             output = await self.callables[sid](**(step_params(step, run.scope) if step.params else {}))
         except asyncio.CancelledError:

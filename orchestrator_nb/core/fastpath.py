@@ -7,16 +7,21 @@ from __future__ import annotations
 import time
 
 from .context import StepsScope
+from .events import Event
 from ..spec.templates import Template, render_field
 
 
-def begin(run, sid, st, **data) -> tuple[int, float]:
-    """``Attempt(...)`` of a fast path's first try, without the object: (its number, its start)."""
+def begin(run, sid, st, hold: bool = False, **data) -> tuple[int, float]:
+    """``Attempt(...)`` of a fast path's first try, without the object: (its number, its start).
+    ``hold``: its `step_started` waits for the bus's release (``Bus.hold``)."""
     number = (st.base_attempt.get(-1, 0) if st.base_attempt else 0) + 1
     started = time.time()
     st.status, st.attempt, st.cached = "running", number, False
     if run.bus.subscribers:
-        run.emit("step_started", sid, -1, number, **data)
+        if hold:
+            run.bus.hold(Event("step_started", run.run_id, sid, -1, number, data))
+        else:
+            run.emit("step_started", sid, -1, number, **data)
     return number, started
 
 
