@@ -11,7 +11,7 @@ import tokenize
 
 from ..errors import SpecError
 from ..spec.format import ACTION_KEYS as ACTIONS, STEP, STEP_KEYS
-from ..spec.templates import Template, compile_field, field_templates
+from ..spec.templates import Template, compile_field, field_templates, holds_template
 from .callables import callable_ref
 from .policy import Check, RetryPolicy
 from .sqlquery import SqlQuery, compile_sql
@@ -45,6 +45,11 @@ class StepDef:
     on_error = "fail"
     thread = False
     _params_plan = None  # (params, plan): how the executor's fast paths read params (core.executor)
+    # set once the step is in a pipeline (Pipeline) and readied to run (core.runner.prepare)
+    deps: frozenset[str] = frozenset()
+    revises: str | None = None  # approval: what 'request changes' regenerates
+    inline = False  # a sync python step run in the scheduler itself
+    direct = False  # a plain async python step awaited without the general path
 
     def __init__(self, id: str, **fields):
         self._build(STEP.check({"id": id, **fields}, (), python=True))
@@ -59,8 +64,12 @@ class StepDef:
 
     def _build(self, fields: dict) -> None:
         self.id = fields.pop("id")
-        kind = self.kind = next((k for k in fields if k in ACTIONS and fields[k] is not None), None) \
-            or next(k for k in fields if k not in STEP.fields)
+        for kind in fields:
+            if kind in ACTIONS and fields[kind] is not None:
+                break
+        else:  # a plugin's kind
+            kind = next(k for k in fields if k not in STEP.fields)
+        self.kind = kind
         try:
             self.action = _compile_action(kind, fields[kind])
         except SpecError as e:
@@ -98,13 +107,9 @@ class StepDef:
             raise SpecError("a step takes `for_each` or `while`, not both", loc=("while",))
         if self.max_iterations is not None and getattr(self, "while") is None:
             raise SpecError("'max_iterations' only applies to `while` steps", loc=("max_iterations",))
-        self.deps: frozenset[str] = frozenset()
-        self.revises: str | None = None  # approval: what 'request changes' regenerates (set by Pipeline)
-        self.inline = False   # a sync python step run in the scheduler itself (set by prepare)
-        self.direct = False   # a plain async python step awaited without the general path
-        self.template_fields = tuple("action" if n == kind else n for n in given
-                                     if (n == kind or n in _TEMPLATE_FIELDS)
-                                     and _holds_template(self.action if n == kind else getattr(self, n)))
+        self.template_fields = tuple(
+            "action" if n == kind else n for n in given
+            if n == kind and holds_template(self.action) or n in _TEMPLATE_FIELDS and holds_template(getattr(self, n)))
 
     def templates(self):
         """(field, Template) for every template of the step."""
@@ -176,12 +181,6 @@ def _a_list_or_template(value):
         raise SpecError(f"must be a list or a template giving one, not the text {value[:40]!r}", hint="write a YAML list, or a template such as "
                                                  "\"{{ steps.plan.output }}\"")
     return value
-
-
-def _holds_template(value) -> bool:
-    if value is None or callable(value) or isinstance(value, (int, float, bool)):
-        return False
-    return next(field_templates(value), None) is not None
 
 
 def _compile_action(kind: str, value):

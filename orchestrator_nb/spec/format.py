@@ -207,13 +207,16 @@ class Either(Type):
         return any(t.fits(value) for t in self.types)
 
     def check(self, value, loc, python):
-        shaped = [t for t in self.types if t.fits(value) and (python or not t.python_only)]
-        for t in shaped:
-            try:
-                return t.check(value, loc, python)
-            except SpecError:
-                if len(shaped) == 1:
-                    raise
+        shaped, first = 0, None
+        for t in self.types:
+            if (python or not t.python_only) and t.fits(value):
+                shaped += 1
+                try:
+                    return t.check(value, loc, python)
+                except SpecError as e:
+                    first = first or e
+        if shaped == 1:
+            raise first
         self.fail(value, loc)
 
     def schema(self):
@@ -447,6 +450,8 @@ class StepRecord(Record):
             actions = [k for k in value if k in plugins]
         if len(actions) > 1:
             raise SpecError("has several actions: " + ", ".join(actions) + " (keep exactly one)", loc=loc)
+        if not plugins and actions:  # a built-in kind (the common case): nothing to set aside
+            return super().check(value, loc, python)
         known = {k: v for k, v in value.items() if k not in plugins or k in self.fields}
         out = super().check(known, loc, python)
         if not actions:

@@ -98,6 +98,8 @@ def dotted(source: str) -> Path | None:
     if m is None:
         return None
     names = m.group(1).split(".")
+    if len(names) == 3 and names[0] == "steps" and names[2] == "output":  # the commonest of all, in one go
+        return None if names[1] in KEYWORDS else Path("steps", ((True, names[1]), _OUTPUT))
     ops = []
     for n in names:
         if n in KEYWORDS:
@@ -112,6 +114,7 @@ def dotted(source: str) -> Path | None:
 
 
 _ATTR_OPS: dict[str, tuple] = {}  # (True, name) of `.name`: one per name (a thousand `.output`s share it)
+_OUTPUT = (True, "output")
 
 
 def parse(body: str) -> Path | None:

@@ -288,6 +288,17 @@ def render_field(value, scope: dict):
     return value
 
 
+def holds_template(value) -> bool:
+    """Whether a compiled field has a Template in it (``field_templates`` gives one)."""
+    if isinstance(value, Template):
+        return True
+    if isinstance(value, dict):
+        return any(map(holds_template, value.values()))  # (most are flat: a few constants)
+    if isinstance(value, list):
+        return any(map(holds_template, value))
+    return False
+
+
 def field_templates(value):
     """Every Template inside a compiled field."""
     if isinstance(value, Template):

@@ -103,7 +103,7 @@ def test_another_loop_policy_is_respected():
 
 
 async def _nap(i):
-    await asyncio.sleep(0.03)
+    await asyncio.sleep(0.05)
     return i
 
 
@@ -114,7 +114,7 @@ def test_a_run_starts_the_store_merger_while_its_steps_wait(tmp_path):
     seen = []
 
     async def look():
-        await asyncio.sleep(0.015)
+        await asyncio.sleep(0.03)  # (the merger starts 10 ms into a run)
         seen.append(has_merger(Store(db)))
         return 1
     p = orc.Pipeline("fan", [orc.step(f"p{i}", python=_nap, params={"i": i}) for i in range(3)]
