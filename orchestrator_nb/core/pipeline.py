@@ -161,8 +161,10 @@ class Pipeline:
                 raise SpecError(f"duplicate step id '{s.id}'", loc=("steps", i, "id"),
                                 hint="each step needs its own id")
             self.steps[s.id] = s
-            _check_code_tools(s, i, self.tools.get("allow") or ())
-            _check_child_inputs(s, i)
+            if s.tools or s.kind == "call":
+                _check_code_tools(s, i, self.tools.get("allow") or ())
+            if s.kind == "pipeline":
+                _check_child_inputs(s, i)
         self.index = {sid: i for i, sid in enumerate(self.steps)}
         self.order_hint = tuple(self.steps)
         self._link(names)
@@ -181,7 +183,7 @@ class Pipeline:
                                     hint=suggest(dep, ids) or "needs lists step ids")
                 deps.add(dep)
             allowed = _ALLOWED[s.for_each is not None, getattr(s, "while") is not None]
-            for fieldname, t in s.templates():
+            for fieldname, t in (s.templates() if s.template_fields or s.check else ()):
                 if fieldname in ("for_each", "max_iterations"):
                     scope_names = BASE_NAMES
                 elif fieldname == "while":

@@ -60,22 +60,29 @@ def prepare(pipeline, check_model=None, isolate: bool = False) -> None:
     if any((s.kind == "python" and sid not in pipeline.callables) or s.tools or s.kind == "call"
            for sid, s in pipeline.steps.items()):  # (tools may be module:function too)
         _importable_from(pipeline)
+    defaults = pipeline.defaults
+    isolated_default = defaults.get("isolation") not in (None, "none")
+    cached_default = bool(defaults.get("cache", False))
+    callables = pipeline.callables
     for i, (sid, s) in enumerate(pipeline.steps.items()):
         try:
-            if s.kind == "python" and (isolate or _isolated_setting(pipeline, s)):
+            if s.kind == "python" and (isolate or (isolated_default if s.isolation is None
+                                                   else s.isolation != "none")):
                 if not callable(s.action):
-                    pipeline.callables[sid] = s.action  # the child imports it
+                    callables[sid] = s.action  # the child imports it
                 s.inline = s.direct = False
             elif s.kind == "python":
-                fn = pipeline.callables.get(sid)
+                fn = callables.get(sid)
                 if not callable(fn):
                     fn = resolve_callable(s.action)
-                pipeline.callables[sid] = fn
-                cached = cache_on(pipeline, s)  # cached steps take the task path, where the cache lives
-                s.inline = inlinable(s, fn) and s.check is None and not cached
-                s.direct = (is_async(fn) and s.check is None and s.timeout is None and s.for_each is None
-                            and getattr(s, "while") is None and not cached
-                            and not pipeline.defaults.get("timeout"))
+                callables[sid] = fn
+                # plain ones run on a fast path; cached steps take the task path, where the cache lives
+                plain = s.check is None and s.timeout is None and s.for_each is None and getattr(s, "while") is None \
+                    and not (cached_default if s.cache is None else s.cache)
+                if is_async(fn):
+                    s.inline, s.direct = False, plain and not defaults.get("timeout")
+                else:
+                    s.inline, s.direct = plain and not s.thread, False
             elif s.kind == "code":  # code without `await` runs inline too, like a sync python step
                 s.inline = inlinable(s, None) and not code_awaits(s.action) and s.check is None \
                     and not cache_on(pipeline, s) and not (isolate or _isolated_setting(pipeline, s))
