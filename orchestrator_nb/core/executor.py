@@ -35,6 +35,7 @@ _NOT_RETRIED = (BudgetExceeded, ApprovalRejected, SpecError)
 # Ready steps are started this many at a time: in a fan-out of 200, the first ones are under way
 # (waiting on their I/O) while the rest are made, rather than all waiting for the last one's task.
 BURST = 16
+PAUSE_GC = 0.01  # seconds: the longest garbage collection waits for a burst (see Executor._pause_gc)
 
 
 class Executor:
@@ -45,7 +46,7 @@ class Executor:
         # would re-register a callback on every pending task each time one finishes
         self._finished: deque[asyncio.Task] = deque()
         self._wake: asyncio.Future | None = None
-        self._gc_paused = False  # while a burst of steps starts (see _under_way)
+        self._gc_paused = 0.0  # since when garbage collection waits for a burst of starts (see _pause_gc)
         # what _task_done runs in (it reads no context variables), rather than a copy per task; one
         # per run: a context is entered by one thread at a time
         self._no_vars = contextvars.Context()
@@ -71,9 +72,7 @@ class Executor:
                         tasks[task] = sid
                         started += 1
                         if started % BURST == 0:  # let these begin (their I/O under way) while the rest are made
-                            if started == BURST and gc.isenabled():  # (its garbage collection waits too)
-                                gc.disable()
-                                self._gc_paused = True
+                            self._pause_gc(started == BURST)
                             await asyncio.sleep(0)
                 if progressed:
                     # inline steps may have made more steps ready; but a Ctrl-C (or cancel) that came
@@ -104,12 +103,27 @@ class Executor:
             self._under_way()
         return self.final_status()
 
+    def _pause_gc(self, first: bool) -> None:
+        """Garbage collection waits while a burst of steps starts: every object a starting step
+        makes lives on while it waits, so a collection in the middle of the burst only scans them,
+        on the way to the last step's start; once they all wait, one collection does it. From the
+        burst's first chunk until ``_under_way``; not past PAUSE_GC (checked between chunks: steps whose
+        code runs long before its first `await`), nor while a step that holds the loop runs."""
+        if first and not self._gc_paused and gc.isenabled():
+            gc.disable()
+            self._gc_paused = time.monotonic()
+        elif self._gc_paused and time.monotonic() - self._gc_paused > PAUSE_GC:
+            self._resume_gc()
+
+    def _resume_gc(self) -> None:
+        if self._gc_paused:
+            self._gc_paused = 0.0
+            gc.enable()
+
     def _under_way(self) -> None:
         """A burst of steps has started (called at the loop's next iteration, after their first
         steps): their starts are announced, and garbage collection, paused meanwhile, resumes."""
-        if self._gc_paused:
-            self._gc_paused = False
-            gc.enable()
+        self._resume_gc()
         try:
             self.run.bus.release()
         except Exception as e:  # the store cannot record them: the run stops, as when a step's own start fails
@@ -205,6 +219,7 @@ class Executor:
                 self._settle(sid, "skipped", "condition is false")
                 return None
         if step.inline:
+            self._resume_gc()  # (such a step may run long)
             first = self._run_inline(sid, step, st)
             if first is None:
                 return None

@@ -182,3 +182,41 @@ def test_a_store_that_cannot_record_a_burst_s_starts_stops_the_run(capfd):
     assert r.status == "failed" and "No space left on device" in r.error
     assert gc.isenabled()
     assert "Exception in callback" not in capfd.readouterr().err
+
+
+def test_a_step_that_holds_the_loop_after_a_burst_runs_with_garbage_collection_on():
+    seen = []
+
+    async def nap(i):
+        await asyncio.sleep(0.01)
+        return i
+
+    def sync_step():  # ready in the same batch as the burst, after it: runs inline, holding the loop
+        seen.append(gc.isenabled())
+        return 1
+
+    steps = [orc.step(f"p{i}", python=nap, params={"i": i}) for i in range(N)] + [orc.step("s", python=sync_step)]
+    assert orc.Pipeline("fan", steps).run(db=False).status == "succeeded"
+    assert seen == [True]
+
+
+def test_garbage_collection_waits_no_longer_than_a_moment_for_a_slow_burst(monkeypatch):
+    """Steps whose code runs a while before their first `await` (here 2 ms each): collection
+    resumes once PAUSE_GC has passed, not at the end of the burst."""
+    from orchestrator_nb.core import executor
+    monkeypatch.setattr(executor, "PAUSE_GC", 0.005)
+    seen = []
+
+    async def busy(i):
+        seen.append(gc.isenabled())
+        end = time.monotonic() + 0.002
+        while time.monotonic() < end:
+            pass
+        await asyncio.sleep(0.01)
+        return i
+
+    steps = [orc.step(f"p{i}", python=busy, params={"i": i}) for i in range(N)]
+    assert orc.Pipeline("fan", steps).run(db=False).status == "succeeded"
+    assert seen[:BURST] == [False] * BURST  # paused for the first chunk of the burst...
+    assert seen[BURST:] == [True] * (N - BURST)  # ...then on again (checked between chunks)
+    assert gc.isenabled()
