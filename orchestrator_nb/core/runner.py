@@ -15,6 +15,7 @@ import time
 from ..errors import SpecError, UsageError
 from .callables import is_async, resolve_callable
 from .context import RunContext
+from .events import Event
 from .executor import Executor
 from .kinds.code import awaits as code_awaits
 from .result import RunResult
@@ -160,8 +161,9 @@ async def lifecycle(run: RunContext, record) -> RunResult:
     """Announce, execute, close, announce the end. ``record``: the `run_started` data (or a
     function giving it). Cancellation and crashes are recorded, then raised again."""
     run.child_runner = run_child
-    if run.bus.subscribers:
-        run.emit("run_started", **(record() if callable(record) else record))
+    if run.bus.subscribers:  # announced with the run's first steps (a burst's once all of them wait): its
+        # record holds the pipeline's text, a millisecond to write for a big pipeline built in Python
+        run.bus.hold(Event("run_started", run.run_id, data=record() if callable(record) else record))
     raised = None
     try:
         status = await Executor(run).execute()

@@ -220,3 +220,32 @@ def test_garbage_collection_waits_no_longer_than_a_moment_for_a_slow_burst(monke
     assert seen[:BURST] == [False] * BURST  # paused for the first chunk of the burst...
     assert seen[BURST:] == [True] * (N - BURST)  # ...then on again (checked between chunks)
     assert gc.isenabled()
+
+
+def test_the_run_s_own_record_is_written_once_its_first_burst_waits(tmp_path, monkeypatch):
+    """The run's record carries the pipeline's text (a millisecond to write for a big pipeline
+    built in Python): written while the steps wait, not between their starts (the journal's
+    2 ms flush would otherwise land in a burst that takes longer)."""
+    started, written_at = [], []
+    real = orc.Pipeline.spec_text
+
+    def spec_text(self):
+        written_at.append(len(started))
+        return real(self)
+    monkeypatch.setattr(orc.Pipeline, "spec_text", spec_text)
+
+    async def slow_start(i):
+        started.append(i)
+        end = time.monotonic() + 0.0001  # 0.1 ms each before its first await: a burst of 5 ms
+        while time.monotonic() < end:
+            pass
+        await asyncio.sleep(0.05)
+        return i
+
+    steps = [orc.step(f"p{i}", python=slow_start, params={"i": i}) for i in range(N)]
+    r = orc.Pipeline("fan", steps).run(db=str(tmp_path / "s.duckdb"))
+    assert r.status == "succeeded"
+    assert written_at and set(written_at) == {N}
+    (n,), = orc.sql(f"SELECT count(*) FROM runs WHERE run_id = '{r.run_id}' AND spec_yaml IS NOT NULL",
+                    db=str(tmp_path / "s.duckdb"))[1]
+    assert n == 1
