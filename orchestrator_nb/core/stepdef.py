@@ -45,11 +45,6 @@ class StepDef:
     on_error = "fail"
     thread = False
     _params_plan = None  # (params, plan): how the executor's fast paths read params (core.executor)
-    # set once the step is in a pipeline (Pipeline) and readied to run (core.runner.prepare)
-    deps: frozenset[str] = frozenset()
-    revises: str | None = None  # approval: what 'request changes' regenerates
-    inline = False  # a sync python step run in the scheduler itself
-    direct = False  # a plain async python step awaited without the general path
 
     def __init__(self, id: str, **fields):
         self._build(STEP.check({"id": id, **fields}, (), python=True))
@@ -107,6 +102,10 @@ class StepDef:
             raise SpecError("a step takes `for_each` or `while`, not both", loc=("while",))
         if self.max_iterations is not None and getattr(self, "while") is None:
             raise SpecError("'max_iterations' only applies to `while` steps", loc=("max_iterations",))
+        self.deps: frozenset[str] = frozenset()
+        self.revises: str | None = None  # approval: what 'request changes' regenerates (set by Pipeline)
+        self.inline = False   # a sync python step run in the scheduler itself (set by prepare)
+        self.direct = False   # a plain async python step awaited without the general path
         self.template_fields = tuple(
             "action" if n == kind else n for n in given
             if n == kind and holds_template(self.action) or n in _TEMPLATE_FIELDS and holds_template(getattr(self, n)))
