@@ -41,25 +41,21 @@ class Event:
 class Bus:
     """Fans events out to subscribers. ``active`` is False when nobody listens (fast path)."""
 
-    __slots__ = ("subscribers", "_held")
+    __slots__ = ("subscribers", "held")
 
     def __init__(self, subscribers=()):
         self.subscribers = [s for s in subscribers if s is not None]
-        self._held: list[Event] = []
+        self.held: list[Event] = []  # events waiting for release()
 
     def hold(self, event: Event) -> None:
         """Emit ``event`` at the next ``release()``, or before the next ``emit()`` (order is kept).
         The executor holds the starts of a burst of parallel steps until all of them are waiting."""
-        self._held.append(event)
+        self.held.append(event)
 
     def release(self) -> None:
-        held, self._held = self._held, []
+        held, self.held = self.held, []
         for event in held:
             self._emit(event)
-
-    @property
-    def holding(self) -> bool:
-        return bool(self._held)
 
     @property
     def active(self) -> bool:
@@ -70,7 +66,7 @@ class Bus:
             self.subscribers.append(subscriber)
 
     def emit(self, event: Event) -> None:
-        if self._held:
+        if self.held:
             self.release()
         self._emit(event)
 

@@ -83,7 +83,7 @@ class Executor:
                 if not tasks:  # pragma: no cover - the graph is validated acyclic
                     break
                 if not self._finished:
-                    if self._gc_paused or run.bus.holding:
+                    if self._gc_paused or run.bus.held:
                         asyncio.get_running_loop().call_soon(self._under_way)
                     self._wake = asyncio.get_running_loop().create_future()
                     try:
@@ -100,7 +100,8 @@ class Executor:
             await self._cancel_all()
             raise
         finally:
-            self._under_way()
+            if self._gc_paused or run.bus.held:
+                self._under_way()
         return self.final_status()
 
     def _pause_gc(self, first: bool) -> None:
@@ -219,7 +220,8 @@ class Executor:
                 self._settle(sid, "skipped", "condition is false")
                 return None
         if step.inline:
-            self._resume_gc()  # (such a step may run long)
+            if self._gc_paused:  # (such a step may run long)
+                self._resume_gc()
             first = self._run_inline(sid, step, st)
             if first is None:
                 return None
