@@ -28,9 +28,9 @@ class Event:
     __slots__ = ("kind", "run_id", "step_id", "item", "attempt", "ts", "data")
 
     def __init__(self, kind: str, run_id: str, step_id: str | None = None, item: int = -1,
-                 attempt: int = 0, data: dict | None = None):
+                 attempt: int = 0, data: dict | None = None, ts: float | None = None):
         self.kind, self.run_id, self.step_id, self.item, self.attempt = kind, run_id, step_id, item, attempt
-        self.ts = time.time()
+        self.ts = time.time() if ts is None else ts
         self.data = data if data is not None else {}
 
     def __repr__(self) -> str:
@@ -45,17 +45,19 @@ class Bus:
 
     def __init__(self, subscribers=()):
         self.subscribers = [s for s in subscribers if s is not None]
-        self.held: list[Event] = []  # events waiting for release()
+        self.held: list[tuple] = []  # events waiting for release(), as Event's arguments
 
-    def hold(self, event: Event) -> None:
-        """Emit ``event`` at the next ``release()``, or before the next ``emit()`` (order is kept).
-        The executor holds the starts of a burst of parallel steps until all of them are waiting."""
-        self.held.append(event)
+    def hold(self, kind: str, run_id: str, step_id: str | None = None, item: int = -1, attempt: int = 0,
+             data: dict | None = None) -> None:
+        """Emit this event (timed now) at the next ``release()``, or before the next ``emit()``
+        (order is kept). The executor holds the starts of a burst of parallel steps until all of
+        them wait; the Event itself is made then too."""
+        self.held.append((kind, run_id, step_id, item, attempt, data, time.time()))
 
     def release(self) -> None:
         held, self.held = self.held, []
-        for event in held:
-            self._emit(event)
+        for args in held:
+            self._emit(Event(*args))
 
     @property
     def active(self) -> bool:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 
 from .context import StepsScope
-from .events import Event
 from ..spec.templates import Template, render_field
 
 
@@ -19,7 +18,7 @@ def begin(run, sid, st, hold: bool = False, **data) -> tuple[int, float]:
     st.status, st.attempt, st.cached = "running", number, False
     if run.bus.subscribers:
         if hold:
-            run.bus.hold(Event("step_started", run.run_id, sid, -1, number, data))
+            run.bus.hold("step_started", run.run_id, sid, -1, number, data)
         else:
             run.emit("step_started", sid, -1, number, **data)
     return number, started

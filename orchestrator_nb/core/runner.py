@@ -15,7 +15,6 @@ import time
 from ..errors import SpecError, UsageError
 from .callables import is_async, resolve_callable
 from .context import RunContext
-from .events import Event
 from .executor import Executor
 from .kinds.code import awaits as code_awaits
 from .result import RunResult
@@ -163,7 +162,7 @@ async def lifecycle(run: RunContext, record) -> RunResult:
     run.child_runner = run_child
     if run.bus.subscribers:  # announced with the run's first steps (a burst's once all of them wait): its
         # record holds the pipeline's text, a millisecond to write for a big pipeline built in Python
-        run.bus.hold(Event("run_started", run.run_id, data=record() if callable(record) else record))
+        run.bus.hold("run_started", run.run_id, data=record() if callable(record) else record)
     raised = None
     try:
         status = await Executor(run).execute()
