@@ -57,7 +57,7 @@ class Bus:
     def release(self) -> None:
         held, self.held = self.held, []
         for args in held:
-            self._emit(Event(*args))
+            self.emit(Event(*args))
 
     @property
     def active(self) -> bool:
@@ -70,9 +70,6 @@ class Bus:
     def emit(self, event: Event) -> None:
         if self.held:
             self.release()
-        self._emit(event)
-
-    def _emit(self, event: Event) -> None:
         broken = None
         for s in self.subscribers:
             try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 from .context import StepsScope
+from .events import Event
 from ..spec.templates import Template, render_field
 
 
@@ -30,8 +31,9 @@ def succeeded(run, sid, st, number: int, started: float, output) -> None:
     st.ended = time.time()
     st.status, st.output, st.error = "succeeded", output, None
     if run.bus.subscribers:
-        run.emit("step_finished", sid, -1, number, status="succeeded", output=output, error=None,
-                 started=started, cached=st.cached, model=st.model)
+        run.bus.emit(Event("step_finished", run.run_id, sid, -1, number, {
+            "status": "succeeded", "output": output, "error": None, "started": started, "cached": st.cached,
+            "model": st.model}))
 
 
 _NO_STATE = object()
