@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import gc
 import inspect
 import time
@@ -47,6 +48,7 @@ class Executor(Revisions):
         # would re-register a callback on every pending task each time one finishes
         self._finished: deque[asyncio.Task] = deque()
         self._wake: asyncio.Future | None = None
+        self._sorter = None  # the run's ready-set (core.schedule), while execute() runs
         self._gc_paused = 0.0  # since when garbage collection waits for a burst of starts (see _pause_gc)
         # what _task_done runs in (it reads no context variables), rather than a copy per task; one
         # per run: a context is entered by one thread at a time
@@ -56,10 +58,11 @@ class Executor(Revisions):
     # the scheduler ---------------------------------------------------------------------------
     async def execute(self) -> str:
         run = self.run
-        sorter = run.pipeline.plan.start()
+        sorter = self._sorter = run.pipeline.plan.start()
         tasks = self.tasks
         start, ready, done = self._start, sorter.get_ready, sorter.done
         me = asyncio.current_task()
+        self._new_task = _task_maker(asyncio.get_running_loop())
         try:
             while sorter.is_active():
                 progressed = False
@@ -75,7 +78,7 @@ class Executor(Revisions):
                         if started % BURST == 0:  # let these begin (their I/O under way) while the rest are made
                             self._pause_gc(started == BURST)
                             await asyncio.sleep(0)
-                if progressed:
+                if progressed or sorter.has_ready():  # (a direct step that ended during the burst)
                     # inline steps may have made more steps ready; but a Ctrl-C (or cancel) that came
                     # while one held the loop waits for our next await: start nothing more meanwhile
                     if me is not None and me.cancelling():
@@ -232,7 +235,7 @@ class Executor(Revisions):
         return self._spawn(sid, self._run_step(step))
 
     def _spawn(self, sid: str, coro) -> asyncio.Task:
-        task = asyncio.get_running_loop().create_task(coro, name=sid)
+        task = self._new_task(coro, name=sid)
         task.add_done_callback(self._task_done, context=self._no_vars)
         return task
 
@@ -320,6 +323,21 @@ class Executor(Revisions):
             await self._tries(step, run.scope, -1, first=(number, e))
             return
         _succeeded(run, sid, st, number, started, output)
+        self._ended_here(sid)
+
+    def _ended_here(self, sid: str) -> None:
+        """A direct step's success, told to the scheduler by its own task rather than through the
+        task's done-callback and a turn of the scheduler's task: in a fan-out most ends make nothing
+        ready, and now wake nothing (200 parallel steps: 200 turns less, as their ends come in)."""
+        task = asyncio.current_task()
+        task.remove_done_callback(self._task_done)
+        del self.tasks[task]
+        sorter = self._sorter
+        sorter.done(sid)
+        if sorter.has_ready() or not sorter.is_active():
+            wake = self._wake
+            if wake is not None and not wake.done():
+                wake.set_result(None)
 
     # a whole step ----------------------------------------------------------------------------
     async def _run_step(self, step, first=None):
@@ -533,6 +551,15 @@ class Executor(Revisions):
             st = self.run.states[sid]
             st.status, st.output, st.error = "failed", None, msg
         raise StepFailed(sid, msg) from (exc if isinstance(exc, BaseException) else None)
+
+
+def _task_maker(loop):
+    """``loop.create_task``, or when the loop is asyncio's own with no task factory what it would
+    do, without its checks (a step's start in a fan-out: ~0.5 µs of its ~5)."""
+    if type(loop).create_task is not asyncio.BaseEventLoop.create_task or loop.get_task_factory() is not None \
+            or loop.get_debug():
+        return loop.create_task
+    return functools.partial(asyncio.Task, loop=loop)
 
 
 def _truthy(value) -> bool:

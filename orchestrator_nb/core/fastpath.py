@@ -42,7 +42,8 @@ _NO_STATE = object()
 def _params_plan(params):
     """((key, ref, compiled value), ...) for a dict of params: ref is the step id where the value
     is exactly `{{ steps.<id>.output }}`, the ids where it is a list of those, False for a
-    constant (what rendering gives back unchanged), else None; None for params of another shape."""
+    constant (what rendering gives back unchanged), else None; None for params of another shape,
+    ``_AS_GIVEN`` when they are all constants."""
     if type(params) is not dict:
         return None
     plan = []
@@ -55,7 +56,13 @@ def _params_plan(params):
         else:
             ref = False
         plan.append((key, ref, value))
+    if all(ref is False for _, ref, _ in plan):
+        return _AS_GIVEN
     return tuple(plan)
+
+
+_AS_GIVEN = object()  # the plan of params that are all constants other than lists and dicts: the step's
+# own dict is passed (a call with **params makes its own; rendering would give the same values)
 
 
 def _output_of(value) -> str | None:
@@ -77,6 +84,8 @@ def step_params(step, scope) -> dict:
     if plan is None or plan[0] is not params:
         plan = step._params_plan = (params, _params_plan(params))
     plan = plan[1]
+    if plan is _AS_GIVEN:
+        return params
     steps = scope.get("steps")
     if plan is None or type(steps) is not StepsScope:
         return render_field(params, scope)

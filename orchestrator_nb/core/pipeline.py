@@ -183,7 +183,7 @@ class Pipeline:
                                     hint=suggest(dep, ids) or "needs lists step ids")
                 deps.add(dep)
             allowed = _ALLOWED[s.for_each is not None, getattr(s, "while") is not None]
-            for fieldname, t in (s.templates() if s.template_fields or s.check else ()):
+            for fieldname, found in (s.templates_by_field() if s.template_fields or s.check else ()):
                 if fieldname in ("for_each", "max_iterations"):
                     scope_names = BASE_NAMES
                 elif fieldname == "while":
@@ -192,28 +192,15 @@ class Pipeline:
                     scope_names = allowed | {"output", "feedback"}
                 else:
                     scope_names = allowed
-                refs = t.steps
-                if refs:
-                    if sid in refs or not ids.keys() >= refs:  # (set operations: a 200-way join reads 200)
-                        for ref in refs:
-                            if ref not in ids:
-                                raise SpecError(f"unknown step '{ref}' in template", loc=("steps", i, fieldname),
-                                                hint=suggest(ref, ids) or "steps.<id> must name a step")
-                        raise SpecError("a step cannot read its own output", loc=("steps", i, fieldname))
-                    deps |= refs
-                if names is not None and not t.names <= scope_names:
-                    for n in t.names:
-                        if n not in scope_names and n not in names:
-                            hint = suggest(n, set(scope_names) | set(names)) or (
-                                "item/index only exist in for_each steps" if n in ("item", "index")
-                                else f"use inputs.{n} and declare it under inputs, or pass it with -p")
-                            raise SpecError(f"unknown name '{n}' in template", loc=("steps", i, fieldname),
-                                            hint=hint)
-                if self.inputs:
-                    for key in _input_refs(t):
-                        if key not in self.inputs:
-                            raise SpecError(f"unknown input '{key}'", loc=("steps", i, fieldname),
-                                            hint=suggest(key, self.inputs) or "declare it under inputs")
+                # the field's templates together (a 200-value join: one set operation, not 200);
+                # when something is wrong, one by one, for the first one's own error
+                refs = found[0].steps if len(found) == 1 else frozenset().union(*[t.steps for t in found])
+                used = found[0].names if len(found) == 1 else frozenset().union(*[t.names for t in found])
+                if refs and (sid in refs or not ids.keys() >= refs) \
+                        or names is not None and not used <= scope_names or self.inputs:
+                    for t in found:
+                        self._check_template(t, sid, i, fieldname, scope_names, names)
+                deps |= refs
             if s.kind == "approval" and not deps and i > 0:
                 deps.add(self.order_hint[i - 1])  # an approval with nothing named reviews the step before it
             if s.kind == "approval" and s.revise is not None and s.revise not in ids:
@@ -252,6 +239,29 @@ class Pipeline:
         # (kind, output format) per step, plain data for results
         self.meta = {sid: (s.kind, s.output if not isinstance(s.output, type) else plain(s.output))
                      for sid, s in ids.items()}
+
+    def _check_template(self, t, sid, i, fieldname, scope_names, names) -> None:
+        """One template's step references, names and inputs (the error for the first wrong one)."""
+        ids = self.steps
+        refs = t.steps
+        if refs and (sid in refs or not ids.keys() >= refs):
+            for ref in refs:
+                if ref not in ids:
+                    raise SpecError(f"unknown step '{ref}' in template", loc=("steps", i, fieldname),
+                                    hint=suggest(ref, ids) or "steps.<id> must name a step")
+            raise SpecError("a step cannot read its own output", loc=("steps", i, fieldname))
+        if names is not None and not t.names <= scope_names:
+            for n in t.names:
+                if n not in scope_names and n not in names:
+                    hint = suggest(n, set(scope_names) | set(names)) or (
+                        "item/index only exist in for_each steps" if n in ("item", "index")
+                        else f"use inputs.{n} and declare it under inputs, or pass it with -p")
+                    raise SpecError(f"unknown name '{n}' in template", loc=("steps", i, fieldname), hint=hint)
+        if self.inputs:
+            for key in _input_refs(t):
+                if key not in self.inputs:
+                    raise SpecError(f"unknown input '{key}'", loc=("steps", i, fieldname),
+                                    hint=suggest(key, self.inputs) or "declare it under inputs")
 
     # running -------------------------------------------------------------------------------
     def run(self, inputs: dict | None = None, **options):

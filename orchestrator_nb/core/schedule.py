@@ -50,6 +50,9 @@ class Schedule:
     def is_active(self) -> bool:
         return self._open > 0
 
+    def has_ready(self) -> bool:
+        return bool(self._ready)
+
     def get_ready(self) -> list[str]:
         ready, self._ready = self._ready, []
         return ready

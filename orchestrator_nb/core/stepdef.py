@@ -112,12 +112,18 @@ class StepDef:
 
     def templates(self):
         """(field, Template) for every template of the step."""
+        for field, found in self.templates_by_field():
+            for t in found:
+                yield field, t
+
+    def templates_by_field(self):
+        """(field, [Template, ...]) for every field of the step that holds templates."""
         for name in self.template_fields:
-            for t in field_templates(getattr(self, name)):
-                yield (self.kind if name == "action" else name), t
+            yield (self.kind if name == "action" else name), field_templates(getattr(self, name))
         if self.check:
-            for t in self.check.templates():
-                yield "check", t
+            found = self.check.templates()
+            if found:
+                yield "check", found
 
     def to_dict(self) -> dict:
         """The step as it would be written in YAML (callables become 'module:qualname')."""

@@ -31,7 +31,8 @@ class JournalWriter:
 
     Inside an event loop records are gathered and written together, within a couple of
     milliseconds, so a burst of parallel steps gets going before any formatting or writing (which
-    then happens while they wait). What resume relies on cannot wait for a loop that a step holds:
+    then happens while they wait); a step's end is formatted as it comes in, so what waits for it
+    later is only the write. What resume relies on cannot wait for a loop that a step holds:
     ``durable()`` is called before a step that runs on the loop thread (sync python, code, SQL...)
     starts, so every step that finished before it is on disk first (a ``kill -9`` during a step
     never loses the steps before it), and ``urgent`` records (model calls, decisions, the run's
@@ -303,10 +304,10 @@ class Recorder:
             out, err, model = d.get("output"), d.get("error"), d.get("model")
             started = d.get("started") or ev.ts
             if err is None and model is None and not d.get("cached") and (out is None or type(out) in _PLAIN):
-                self.w.write_line((_ended, (ev.run_id, ev.step_id, ev.item, ev.attempt, d["status"], started,
+                self.w.write_line(_ended((ev.run_id, ev.step_id, ev.item, ev.attempt, d["status"], started,
                                             ev.ts, out)), must=True)
             else:
-                self.w.write_line((_FINISHED, (
+                self.w.write_line(_FINISHED((
                     ev.run_id, ev.step_id, ev.item, ev.attempt, d["status"], started * 1e6, ev.ts * 1e6,
                     "null" if out is None else _capped(dumps(to_jsonable(out))),
                     "null" if err is None else dumps(str(err)), "true" if d.get("cached") else "false",
