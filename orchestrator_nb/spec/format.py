@@ -305,8 +305,10 @@ class Record(Type):
 
 
 # the sections ---------------------------------------------------------------------------------
-def _is_callable(v) -> bool:
+def is_function(v) -> bool:
+    """What a `python:` step, check or tool may be in Python: something callable that is not a class."""
     return callable(v) and not isinstance(v, type)
+
 
 
 Ref = Text(_REF, doc="'module:function' reference", hint="e.g. mypkg.steps:save")
@@ -331,7 +333,7 @@ Retry = Either(Int(ge=1), RETRY, Python(lambda v: type(v).__name__ == "RetryPoli
 
 CHECK = Record("CheckSpec", "Quality gate. A failed check re-runs the step with the failure fed back.", {
     "expr": Field(Text(doc="an expression"), "expression over `output` that must be true"),
-    "python": Field(Either(Ref, Python(_is_callable, "a function")),
+    "python": Field(Either(Ref, Python(is_function, "a function")),
                     "module:function(output, **params) -> bool or failure text"),
     "params": Field(MapOf(Anything()), "keyword arguments (templates) for the `python` check"),
     "judge": Field(Template, "question to a model; it answers PASS or FAIL + reasons"),
@@ -345,7 +347,7 @@ CHECK = Record("CheckSpec", "Quality gate. A failed check re-runs the step with 
     "retry_fresh": Field(Bool(), "prompt steps: the tries after a failed check see the failure but not the "
                                  "rejected answer, so the model writes anew instead of copying it", False),
 })
-Check = Either(Text(doc="an expression"), CHECK, Python(_is_callable, "a function"),
+Check = Either(Text(doc="an expression"), CHECK, Python(is_function, "a function"),
                Python(lambda v: type(v).__name__ == "Check", "a Check"))
 
 WRITE = Record("WriteSpec", "An artifact file under the run's output directory.", {
@@ -369,9 +371,9 @@ Isolation = Either(OneOf("none", "process"), ISOLATION)
 
 ACTIONS = {
     "prompt": Field(Template, "LLM prompt (template)"),
-    "call": Field(Either(Text(_TOOL, doc="a tool", hint=_TOOL_HINT), Python(_is_callable, "a function")),
+    "call": Field(Either(Text(_TOOL, doc="a tool", hint=_TOOL_HINT), Python(is_function, "a function")),
                   "run one tool directly (no model) with `params` as its arguments"),
-    "python": Field(Either(Ref, Python(_is_callable, "a function")),
+    "python": Field(Either(Ref, Python(is_function, "a function")),
                     "module:function called with `params` as keyword arguments"),
     "code": Field(Text(doc="Python source text"), "inline Python; assign the result to `output`"),
     "sql": Field(Template, "DuckDB SQL (template); bind values with params: $name"),
@@ -424,7 +426,7 @@ COMMON = {
                                   "process; a mapping sets its limits)"),
     "sql_access": Field(OneOf("confined", "full"), "sql: confined (the default: output directory and `files:` "
                                                    "only, no ATTACH or extensions) or full (all of DuckDB)"),
-    "tools": Field(ListOf(Either(Text(_TOOL, doc="a tool", hint=_TOOL_HINT), Python(_is_callable, "a function"))),
+    "tools": Field(ListOf(Either(Text(_TOOL, doc="a tool", hint=_TOOL_HINT), Python(is_function, "a function"))),
                    "prompt: tools the model may call: built-in names, module:function, mcp:server, "
                    "mcp:server/tool"),
     "max_turns": Field(Int(ge=1), "prompt with tools: model turns before giving up (default 10)"),
