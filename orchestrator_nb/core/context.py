@@ -5,6 +5,7 @@ import functools
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 from ..errors import BudgetExceeded, OrcError
 from .events import Bus, Event
@@ -12,6 +13,8 @@ from .isolation import limits_of
 from .services import Services
 
 FINAL = frozenset({"succeeded", "skipped", "failed", "cancelled"})
+NO_USAGE = (0, 0, 0.0)
+NOTHING: Mapping = MappingProxyType({})  # an empty mapping nobody can write to
 DONE = frozenset({"succeeded", "skipped"})
 
 
@@ -33,10 +36,29 @@ class StepState:
         self.items: dict[int, object] | None = None   # finished for_each items (for resume)
         self.rounds = 0                               # approval rounds already decided
         self.reason = None                            # why skipped / not run
-        self.usage = [0, 0, 0.0]                      # tokens in, tokens out, cost (all attempts)
-        self.base_attempt: dict[int, int] = {}        # item -> attempts already made (resume)
+        self.usage = NO_USAGE                         # tokens in, tokens out, cost (all attempts)
+        self.base_attempt: Mapping[int, int] = NOTHING  # item -> attempts already made (resume)
         self.asked: float | None = None               # when an approval was first asked (its timeout)
-        self.suspended: dict[int, dict] = {}          # item -> what a waiting try saved (resume goes on from it)
+        self.suspended: Mapping[int, dict] = NOTHING  # item -> what a waiting try saved (resume goes on from it)
+        # (the shared read-only defaults: most steps never use these, and a run makes one state per step)
+
+    def add_usage(self, tokens_in: int, tokens_out: int, cost: float) -> None:
+        u = self.usage
+        self.usage = (u[0] + tokens_in, u[1] + tokens_out, u[2] + cost)
+
+    def set_base_attempt(self, item: int, number: int) -> None:
+        if self.base_attempt is NOTHING:
+            self.base_attempt = {}
+        self.base_attempt[item] = number
+
+    def save(self, item: int, saved: dict) -> None:
+        """What a waiting try of ``item`` saved (a resumed run goes on from it: ``take_saved``)."""
+        if self.suspended is NOTHING:
+            self.suspended = {}
+        self.suspended[item] = saved
+
+    def take_saved(self, item: int):
+        return self.suspended.pop(item, None) if self.suspended else None
 
     def __str__(self) -> str:  # `{{ steps.x }}` reads as its output
         return "" if self.output is None else str(self.output)

@@ -65,6 +65,14 @@ _AS_GIVEN = object()  # the plan of params that are all constants other than lis
 # own dict is passed (a call with **params makes its own; rendering would give the same values)
 
 
+def params_plan(step):
+    """The step's plan (``_params_plan``), made on first need and kept with the step."""
+    plan = step._params_plan
+    if plan is None or plan[0] is not step.params:
+        plan = step._params_plan = (step.params, _params_plan(step.params))
+    return plan[1]
+
+
 def _output_of(value) -> str | None:
     """The step id when ``value`` is the template `{{ steps.<id>.output }}`."""
     path = value.path if isinstance(value, Template) and value.kind == "expr" else None
@@ -80,10 +88,7 @@ def step_params(step, scope) -> dict:
     the template's own path gives when the value is no callable; anything else, and a
     callable, is rendered by the template), and constants taken as they are."""
     params = step.params
-    plan = step._params_plan
-    if plan is None or plan[0] is not params:
-        plan = step._params_plan = (params, _params_plan(params))
-    plan = plan[1]
+    plan = params_plan(step)
     if plan is _AS_GIVEN:
         return params
     steps = scope.get("steps")

@@ -90,7 +90,7 @@ class Revisions:
                 att.end("failed", None, describe(e))
                 raise
             att.end("succeeded", output)
-            st.base_attempt[i] = number
+            st.set_base_attempt(i, number)
             return output
 
         done = await asyncio.gather(*(one(i, x) for i, x in enumerate(items)), return_exceptions=True)

@@ -264,10 +264,10 @@ def restore(run: RunContext, rows: list[dict], usage: dict | None = None) -> Non
                 st.attempt, st.model, st.cached = top, last.get("model"), bool(last.get("cached"))
                 for r in srows:  # a revision of a for_each step numbers each item's next try after these
                     if r["item_index"] >= 0:
-                        st.base_attempt[r["item_index"]] = max(st.base_attempt.get(r["item_index"], 0), r["attempt"])
+                        st.set_base_attempt(r["item_index"], max(st.base_attempt.get(r["item_index"], 0), r["attempt"]))
                 continue
             if last["status"] == "waiting":
-                st.base_attempt[-1] = top - 1  # ask the same round again
+                st.set_base_attempt(-1, top - 1)  # ask the same round again
                 st.rounds = top - 1
                 out = last.get("output")
                 if step.kind == "pipeline" and isinstance(out, dict) and out.get("run_id"):
@@ -276,9 +276,9 @@ def restore(run: RunContext, rows: list[dict], usage: dict | None = None) -> Non
                     st.asked = out.get("asked_at")  # a gate's timeout counts from its first asking
                 if isinstance(out, dict) and "tool" in out:  # a tool call's approval: go on from the saved turn
                     st.rounds = int(out.get("round") or 1) - 1
-                    st.suspended[-1] = out
+                    st.save(-1, out)
             else:
-                st.base_attempt[-1] = top
+                st.set_base_attempt(-1, top)
             st.attempt = st.base_attempt[-1]
         items: dict[int, object] = {}
         for r in srows:
@@ -288,14 +288,14 @@ def restore(run: RunContext, rows: list[dict], usage: dict | None = None) -> Non
             if r["status"] == "succeeded":
                 items[i] = r["output"]
             elif r["status"] == "waiting" and isinstance(r["output"], dict) and "tool" in r["output"]:
-                st.suspended[i] = r["output"]
+                st.save(i, r["output"])
                 st.rounds = max(st.rounds, int(r["output"].get("round") or 0))
-            st.base_attempt[i] = max(st.base_attempt.get(i, 0), r["attempt"])
+            st.set_base_attempt(i, max(st.base_attempt.get(i, 0), r["attempt"]))
         if items:
             st.items = items
     for sid, (tin, tout, cost) in (usage or {}).items():
         if sid in run.states:
-            run.states[sid].usage = [tin, tout, cost]
+            run.states[sid].usage = (tin, tout, cost)
         run.cost_usd += cost
         run.tokens_in += tin
         run.tokens_out += tout

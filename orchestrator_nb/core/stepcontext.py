@@ -159,7 +159,7 @@ class StepContext:
     @property
     def resume_state(self):
         """What this step (or item) saved when it last waited, for a resumed run to go on from; None."""
-        return self.state.suspended.pop(self.item, None)
+        return self.state.take_saved(self.item)
 
     def check_budget(self) -> None:
         self._run.check_budget()

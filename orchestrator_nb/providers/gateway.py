@@ -367,9 +367,7 @@ class Gateway:
                          **extra)
             st = ctx.states[step.id]
             st.model = model_id
-            st.usage[0] += resp.tokens_in
-            st.usage[1] += resp.tokens_out
-            st.usage[2] += resp.cost_usd
+            st.add_usage(resp.tokens_in, resp.tokens_out, resp.cost_usd)
             if cache is not None:
                 answer = {"text": resp.text, "tokens_in": resp.tokens_in, "tokens_out": resp.tokens_out,
                           "model": resp.model, "finish_reason": resp.finish_reason}

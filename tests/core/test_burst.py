@@ -249,3 +249,22 @@ def test_the_run_s_own_record_is_written_once_its_first_burst_waits(tmp_path, mo
     (n,), = orc.sql(f"SELECT count(*) FROM runs WHERE run_id = '{r.run_id}' AND spec_yaml IS NOT NULL",
                     db=str(tmp_path / "s.duckdb"))[1]
     assert n == 1
+
+
+def test_while_a_burst_waits_the_joins_params_are_readied(tmp_path):
+    readied = []
+
+    async def nap(i):
+        await asyncio.sleep(0.02)
+        if i == 0:  # (the first to wake: the join has not started)
+            readied.append(p.steps["join"]._params_plan is not None)
+        return i
+
+    def total(values):
+        return sum(values)
+
+    p = orc.Pipeline("fan", [orc.step(f"p{i}", python=nap, params={"i": i}) for i in range(N)] + [
+        orc.step("join", python=total, params={"values": [f"{{{{ steps.p{i}.output }}}}" for i in range(N)]})])
+    r = p.run(db=str(tmp_path / "s.duckdb"))
+    assert r.status == "succeeded" and r["join"] == sum(range(N))
+    assert readied == [True]
