@@ -78,7 +78,37 @@ class Bus:
                 if getattr(s, "critical", False):
                     raise
                 broken = (broken or []) + [(s, e)]
-        for s, e in broken or ():
+        if broken:
+            self._detach(broken)
+
+    def step_succeeded(self, run_id: str, step_id: str, attempt: int, output, started: float, ended: float,
+                       cached: bool = False, model: str | None = None) -> None:
+        """``emit`` of a step's success (``step_finished``, status succeeded, the step as a whole),
+        the commonest event: a subscriber with a ``step_succeeded`` method of its own (the journal)
+        gets these fields as they are, the others the Event."""
+        if self.held:
+            self.release()
+        event = broken = None
+        for s in self.subscribers:
+            try:
+                direct = getattr(s, "step_succeeded", None)
+                if direct is not None:
+                    direct(run_id, step_id, attempt, output, started, ended, cached, model)
+                    continue
+                if event is None:
+                    event = Event("step_finished", run_id, step_id, -1, attempt, {
+                        "status": "succeeded", "output": output, "error": None, "started": started,
+                        "cached": cached, "model": model}, ended)
+                s.handle(event)
+            except Exception as e:  # (as in emit)
+                if getattr(s, "critical", False):
+                    raise
+                broken = (broken or []) + [(s, e)]
+        if broken:
+            self._detach(broken)
+
+    def _detach(self, broken: list) -> None:
+        for s, e in broken:
             if s in self.subscribers:
                 self.subscribers.remove(s)
             print(f"orchestrator-nb: progress subscriber {type(s).__name__} failed and was "

@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 
 from .context import StepsScope
-from .events import Event
 from ..spec.templates import Template, render_field
 
 
@@ -28,12 +27,10 @@ def begin(run, sid, st, hold: bool = False, **data) -> tuple[int, float]:
 def succeeded(run, sid, st, number: int, started: float, output) -> None:
     """``Attempt.end("succeeded", output, final=True)`` of a fast path's try, without the object."""
     st.started = st.started or started
-    st.ended = time.time()
+    st.ended = ended = time.time()
     st.status, st.output, st.error = "succeeded", output, None
     if run.bus.subscribers:
-        run.bus.emit(Event("step_finished", run.run_id, sid, -1, number, {
-            "status": "succeeded", "output": output, "error": None, "started": started, "cached": st.cached,
-            "model": st.model}))
+        run.bus.step_succeeded(run.run_id, sid, number, output, started, ended, st.cached, st.model)
 
 
 _NO_STATE = object()
@@ -88,7 +85,8 @@ def step_params(step, scope) -> dict:
     the template's own path gives when the value is no callable; anything else, and a
     callable, is rendered by the template), and constants taken as they are."""
     params = step.params
-    plan = params_plan(step)
+    plan = step._params_plan  # (params_plan(step), without the call: a chain of small steps' cost)
+    plan = plan[1] if plan is not None and plan[0] is params else params_plan(step)
     if plan is _AS_GIVEN:
         return params
     steps = scope.get("steps")

@@ -17,6 +17,7 @@ import os
 import threading
 import time
 
+from ..core.events import Event
 from ..core.serialize import dumps, to_jsonable
 from ..errors import StoreError
 from ..limits import limit
@@ -314,6 +315,15 @@ class Recorder:
                     "null" if model is None else dumps(model))), must=True)
         elif kind != "token":  # streamed tokens are not stored
             self._record(kind, ev, d)
+
+    def step_succeeded(self, run_id, step_id, attempt, output, started, ended, cached, model) -> None:
+        """``handle`` of a step's success, from its fields (``Bus.step_succeeded``)."""
+        if model is None and not cached and (output is None or type(output) in _PLAIN):
+            self.w.write_line(_ended((run_id, step_id, -1, attempt, "succeeded", started, ended, output)), must=True)
+        else:
+            self.handle(Event("step_finished", run_id, step_id, -1, attempt, {
+                "status": "succeeded", "output": output, "error": None, "started": started, "cached": cached,
+                "model": model}, ended))
 
     def _record(self, kind, ev, d) -> None:
         """Every event but a step's start and end (rarer)."""

@@ -170,3 +170,47 @@ def test_steps_are_made_by_the_loops_task_factory_when_one_is_set():
     r = asyncio.run(main())
     assert r.status == "succeeded" and r["join"] == sum(range(BURST + 3))
     assert sum(1 for q in made if q.endswith("_run_direct")) == BURST + 3
+
+
+class Views:
+    """A subscriber with ``handle`` only, and one that also takes successes field by field."""
+
+    def __init__(self):
+        self.events = []
+
+    def handle(self, ev):
+        self.events.append((ev.kind, ev.step_id, ev.data.get("status"), ev.data.get("output")))
+
+
+class Direct(Views):
+    def __init__(self):
+        super().__init__()
+        self.successes = []
+
+    def step_succeeded(self, run_id, step_id, attempt, output, started, ended, cached, model):
+        assert started <= ended and attempt == 1 and cached is False and model is None
+        self.successes.append((step_id, output))
+
+
+def test_a_success_reaches_every_subscriber_as_it_takes_it(tmp_path):
+    plain, direct = Views(), Direct()
+    r = fan(5, nap).run(db=str(tmp_path / "s.duckdb"), subscribers=[plain, direct])
+    assert r.status == "succeeded"
+    ends = [(sid, out) for kind, sid, status, out in plain.events if kind == "step_finished" and status == "succeeded"]
+    assert sorted(ends) == sorted([(f"p{i}", i) for i in range(5)] + [("join", 10)])
+    assert sorted(direct.successes) == sorted(ends)
+    assert not [e for e in direct.events if e[0] == "step_finished"]  # (not twice)
+    rows = orc.sql("SELECT step_id, output FROM steps ORDER BY step_id", db=str(tmp_path / "s.duckdb"))[1]
+    assert [(sid, int(out)) for sid, out in rows] == sorted(ends)
+
+
+def test_a_view_that_fails_on_a_success_is_detached_and_the_run_goes_on(capsys):
+    class Broken(Direct):
+        def step_succeeded(self, *args):
+            raise RuntimeError("view broke")
+
+    broken, plain = Broken(), Views()
+    r = fan(3, nap).run(db=False, subscribers=[broken, plain])
+    assert r.status == "succeeded" and r["join"] == 3
+    assert "Broken failed and was detached" in capsys.readouterr().err
+    assert sum(1 for e in plain.events if e[0] == "step_finished") == 4
