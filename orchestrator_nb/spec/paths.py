@@ -94,11 +94,15 @@ _DOTTED = re.compile(rf"\s*\{{\{{\s*({_NAME}(?:\.{_NAME})*)\s*\}}\}}\s*")
 def dotted(source: str) -> Path | None:
     """``parse`` of a whole field that is ``{{ name.name... }}`` alone, in one match (None otherwise,
     and for keywords: then the general route decides)."""
+    if source.startswith("{{ steps.") and source.endswith(".output }}"):  # the commonest of all, as written
+        sid = source[9:-10]
+        if sid.isidentifier() and sid.isascii() and sid[0] != "_":  # (a name: _NAME)
+            return None if sid in KEYWORDS else Path("steps", ((True, sid), _OUTPUT))
     m = _DOTTED.fullmatch(source)
     if m is None:
         return None
     names = m.group(1).split(".")
-    if len(names) == 3 and names[0] == "steps" and names[2] == "output":  # the commonest of all, in one go
+    if len(names) == 3 and names[0] == "steps" and names[2] == "output":  # spaced otherwise
         return None if names[1] in KEYWORDS else Path("steps", ((True, names[1]), _OUTPUT))
     ops = []
     for n in names:

@@ -118,7 +118,12 @@ TEXTS = [
 SOURCES = [(f"{{{{ {p} }}}}", False) for p in PATHS] + [(f"  {{{{{p}}}}}\n", False) for p in PATHS[:12]] \
     + [(p, True) for p in PATHS] + [(t, False) for t in TEXTS] + [("plain text", False), ("", False)] \
     + [(s, False) for s in ("{{steps.a.output}}", "\t{{ inputs.x }}\t", "{{ steps.a.output }}\n\n", "{{  item.name}}",
-                            "{{ inputs.if }}", "{{ steps.a.output.none.x }}", "{{ inputs. x }}", "{{ run .id }}")]
+                            "{{ inputs.if }}", "{{ steps.a.output.none.x }}", "{{ inputs. x }}", "{{ run .id }}")] \
+    + [(s, False) for s in (  # around the one-check shape `{{ steps.<id>.output }}` (spec.paths.dotted)
+        "{{ steps.output }}", "{{ steps..output }}", "{{ steps.a.b.output }}", "{{ steps.é.output }}",
+        "{{ steps._a.output }}", "{{ steps.none.output }}", "{{ steps.1a.output }}", "{{ steps.a-b.output }}",
+        "{{ steps.items.output }}", "{{ steps.b.output }}", "{{ steps.c.output }}", "{{ steps.zz.output }}",
+        "{{ steps.a.output }} ", "{{ steps.a .output }}", "{{ steps.a.outputs }}", "{{ steps.a.output}}")]
 
 
 def outcomes(source, expression, jinja):
