@@ -5,7 +5,6 @@ import functools
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from types import MappingProxyType
 
 from ..errors import BudgetExceeded, OrcError
 from .events import Bus, Event
@@ -14,7 +13,31 @@ from .services import Services
 
 FINAL = frozenset({"succeeded", "skipped", "failed", "cancelled"})
 NO_USAGE = (0, 0, 0.0)
-NOTHING: Mapping = MappingProxyType({})  # an empty mapping nobody can write to
+
+
+class _Nothing(Mapping):
+    """An empty mapping nobody can write to: a step state's default for what most steps never
+    keep (``StepState.set_base_attempt``, ``save``). It pickles and copies as itself."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key):
+        raise KeyError(key)
+
+    def __iter__(self):
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __reduce__(self):
+        return "NOTHING"
+
+    def __repr__(self) -> str:
+        return "{}"
+
+
+NOTHING = _Nothing()
 DONE = frozenset({"succeeded", "skipped"})
 
 
@@ -58,7 +81,7 @@ class StepState:
         self.suspended[item] = saved
 
     def take_saved(self, item: int):
-        return self.suspended.pop(item, None) if self.suspended else None
+        return None if self.suspended is NOTHING else self.suspended.pop(item, None)
 
     def __str__(self) -> str:  # `{{ steps.x }}` reads as its output
         return "" if self.output is None else str(self.output)

@@ -21,6 +21,7 @@ from ..errors import ApprovalRejected, BudgetExceeded, CheckFailed, OrcError, Sp
 from . import kinds, stepcache
 from .attempt import Attempt
 from .checks import failure
+from .context import NOTHING
 from .stepcontext import Feedback, StepContext, Waiting
 from .fastpath import begin as _begin, params_plan, step_params, succeeded as _succeeded
 from .revisions import Revisions
@@ -272,7 +273,7 @@ class Executor(Revisions):
             self._stop("failed", f"step '{sid}': {reason}")
 
     def _first_number(self, st, item: int) -> int:
-        return st.base_attempt.get(item, 0) if st.base_attempt else 0
+        return 0 if st.base_attempt is NOTHING else st.base_attempt.get(item, 0)
 
     # fast paths for plain python steps ---------------------------------------------------------
     def _run_inline(self, sid, step, st):

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import time
 
-from .context import StepsScope
+from .context import NOTHING, StepsScope
 from ..spec.templates import Template, render_field
 
 
 def begin(run, sid, st, hold: bool = False, **data) -> tuple[int, float]:
     """``Attempt(...)`` of a fast path's first try, without the object: (its number, its start).
     ``hold``: its `step_started` waits for the bus's release (``Bus.hold``)."""
-    number = (st.base_attempt.get(-1, 0) if st.base_attempt else 0) + 1
+    number = (0 if st.base_attempt is NOTHING else st.base_attempt.get(-1, 0)) + 1
     started = time.time()
     st.status, st.attempt, st.cached = "running", number, False
     if run.bus.subscribers:

@@ -214,3 +214,17 @@ def test_a_view_that_fails_on_a_success_is_detached_and_the_run_goes_on(capsys):
     assert r.status == "succeeded" and r["join"] == 3
     assert "Broken failed and was detached" in capsys.readouterr().err
     assert sum(1 for e in plain.events if e[0] == "step_finished") == 4
+
+
+def test_a_result_pickles_and_copies_with_its_steps_states():
+    import copy
+    import pickle
+
+    r = fan(3, nap).run(db=False)
+    for again in (pickle.loads(pickle.dumps(r)), copy.deepcopy(r)):
+        assert again.status == "succeeded" and again["join"] == 3 and again.outputs == r.outputs
+        assert [s["status"] for s in again.steps] == [s["status"] for s in r.steps]
+        st = again._states["p1"]
+        assert st.usage == (0, 0, 0.0) and not st.base_attempt and st.take_saved(-1) is None
+        st.set_base_attempt(-1, 2)  # the copy's own, not the shared default
+        assert st.base_attempt == {-1: 2} and not r._states["p1"].base_attempt and not again._states["p2"].base_attempt
