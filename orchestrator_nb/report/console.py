@@ -42,6 +42,8 @@ class ConsoleProgress:
         self.last_draw = 0.0
         self._ticker = None
         self._second, self._stamp = None, ""
+        self._out: list[str] = []  # plain lines not written yet (see _plain)
+        self._soon = None  # the loop that will write them at its next turn
 
     # events -----------------------------------------------------------------------------------
     def handle(self, ev) -> None:
@@ -58,6 +60,7 @@ class ConsoleProgress:
             return
         if kind == "run_finished":
             self._stop_ticker()
+            self._write()
             if self.live:
                 self._draw(force=True)
             return
@@ -116,6 +119,7 @@ class ConsoleProgress:
     def _line(self, text: str) -> None:
         if self.live and self.drawn:
             self._clear()
+        self._write()
         print(text, file=self.stream, flush=True)
         if self.live:
             self.drawn = 0
@@ -125,8 +129,30 @@ class ConsoleProgress:
             now = int(time.time())
             if now != self._second:  # the stamp changes once a second: format it then
                 self._second, self._stamp = now, time.strftime("%H:%M:%S", time.localtime(now))
-            self.stream.write(f"[{self._stamp}] {row.sid:<20} {text}\n")
-            self.stream.flush()  # a log tail sees each line as it happens
+            self._out.append(f"[{self._stamp}] {row.sid:<20} {text}\n")
+            # a log tail sees each line as it happens; a step that ended well is written with the
+            # next line (the next step's start: one write for both) or at the loop's next turn
+            if row.status in ("succeeded", "skipped") and self._write_soon():
+                return
+            self._write()
+
+    def _write_soon(self) -> bool:
+        """Whether the lines waiting will be written at the loop's next turn (scheduled now if need be)."""
+        if self._soon is None:
+            try:
+                import asyncio
+                self._soon = asyncio.get_running_loop()
+            except RuntimeError:
+                return False
+            self._soon.call_soon(self._write)
+        return True
+
+    def _write(self) -> None:
+        self._soon = None
+        if self._out:
+            text, self._out = "".join(self._out), []
+            self.stream.write(text)
+            self.stream.flush()
 
     def _dirty(self) -> None:
         if self.live and time.monotonic() - self.last_draw > 0.1:

@@ -208,6 +208,52 @@ def test_live_progress_draws_one_line_per_step_and_plain_mode_logs():
     assert "\x1b" not in plain.getvalue()
 
 
+def test_plain_progress_writes_a_finished_step_with_the_next_line_in_order():
+    """A step that ended well is written with the next line (one write), never out of order, and
+    a line about a step about to hold the loop is written before it runs."""
+    import asyncio
+    import io
+    import time
+
+    import orchestrator_nb as orc
+    from orchestrator_nb.report.console import ConsoleProgress
+
+    class Counted(io.StringIO):
+        writes = 0
+        seen_before_slow = None
+
+        def write(self, text):
+            Counted.writes += 1
+            return super().write(text)
+
+    out = Counted()
+
+    def slow():
+        Counted.seen_before_slow = out.getvalue()
+        time.sleep(0.05)
+        return 1
+
+    async def nap(i):
+        await asyncio.sleep(0.01)
+        return i
+
+    steps = [orc.step(f"a{i}", code=f"output = {i}") for i in range(5)] + [
+        orc.step(f"n{i}", python=nap, params={"i": i}, needs=["a4"]) for i in range(5)] + [
+        orc.step("slow", python=slow, needs=[f"n{i}" for i in range(5)])]
+    r = orc.Pipeline("lines", steps).run(db=False, subscribers=[ConsoleProgress(out, live=False)])
+    assert r.status == "succeeded"
+    lines = [line.split("] ", 1)[1].split() for line in out.getvalue().splitlines() if line.startswith("[")]
+    events = [(words[0], words[1]) for words in lines]
+    assert len(events) == 2 * len(steps)
+    for sid in (s.id for s in steps):
+        assert events.index((sid, "running")) < events.index((sid, "succeeded"))
+    assert [e for e in events if e[0].startswith("a")] == [
+        (f"a{i}", w) for i in range(5) for w in ("running", "succeeded")]
+    assert "slow                 running" in Counted.seen_before_slow  # on screen while it holds the loop
+    assert "n4                   succeeded" in Counted.seen_before_slow
+    assert Counted.writes < len(events)  # lines written together
+
+
 def test_a_step_that_never_returns_is_cut_off_by_its_timeout_and_orc_exits(tmp_path):
     """An endless sync step with `timeout:` fails after it, for `code:` and `python:` alike, and
     `orc run` then ends (the thread it leaves behind holds up neither the run's end nor the exit)."""
