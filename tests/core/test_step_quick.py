@@ -121,3 +121,24 @@ def test_quick_steps_run_and_link_like_the_others():
     assert p.steps["c"].deps == {"a", "b"}
     r = p.run(db=False)
     assert r["c"] == [2, 2]
+
+
+def test_loading_a_file_leaves_garbage_collection_as_it_found_it(tmp_path):
+    import gc
+
+    good = tmp_path / "p.yaml"
+    good.write_text("name: p\nsteps:\n  - id: a\n    code: output = 1\n")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: p\nsteps:\n  - id: a\n    code: output = 1\n    retry: many\n")
+    assert gc.isenabled()
+    orc.load(str(good))
+    assert gc.isenabled()
+    with pytest.raises(SpecError):
+        orc.load(str(bad))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        orc.load(str(good))
+        assert not gc.isenabled()  # a program that turned it off keeps it off
+    finally:
+        gc.enable()
