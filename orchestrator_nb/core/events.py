@@ -14,7 +14,9 @@ Kinds and their ``data``:
   log             {level, message}
   run_finished    {status, error, cost_usd, tokens_in, tokens_out}
 
-A subscriber is any object with ``handle(event)``; it must be quick. A failing view is reported
+A subscriber is any object with ``handle(event)``; it must be quick (one with a
+``step_succeeded(run_id, step_id, attempt, output, started, ended, cached, model)`` method gets a
+step's success that way, without an Event: ``Bus.step_succeeded``). A failing view is reported
 once and detached, never allowed to break the run; a subscriber marked ``critical = True`` (the
 store's journal) stops the run instead, because losing records silently is worse.
 """
