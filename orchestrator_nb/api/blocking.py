@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
 import select
 import selectors
 import signal
@@ -88,7 +89,9 @@ def new_loop() -> asyncio.AbstractEventLoop:
     policy, uvloop say, is set: then that policy's loop)."""
     if _Epoll is None or type(asyncio.get_event_loop_policy()) is not asyncio.DefaultEventLoopPolicy:
         return asyncio.new_event_loop()
-    return asyncio.SelectorEventLoop(_Epoll())
+    selector = _Epoll()
+    _selectors.append(selector)
+    return asyncio.SelectorEventLoop(selector)
 
 
 _FD_SETSIZE = 1024  # select() takes descriptors below this
@@ -99,6 +102,13 @@ class _PreciseEpoll(getattr(selectors, "EpollSelector", object)):
     millisecond late (a 50 ms sleep in a step ends at 50.9 ms). Here the whole milliseconds are
     waited with epoll and the rest with select() on the epoll's own descriptor, which is readable
     as soon as any watched one is: I/O wakes the loop at once either way."""
+
+    def leave_to_parent(self) -> None:
+        """In a forked child: the epoll set is the parent's too (what the child unregisters, closing
+        the loop, the parent's loop no longer hears: its self-pipe, so other threads and Ctrl-C
+        could no longer wake it). The child's copy is closed and an empty set of its own used."""
+        self._selector.close()
+        self._selector = select.epoll()
 
     def select(self, timeout=None):
         if timeout is None or timeout <= 0:
@@ -119,6 +129,21 @@ class _PreciseEpoll(getattr(selectors, "EpollSelector", object)):
 
 
 _Epoll = _PreciseEpoll if hasattr(selectors, "EpollSelector") else None
+_selectors: list[_PreciseEpoll] = []  # those of the loops made here (see _after_fork)
+
+
+def _after_fork() -> None:
+    """A forked child leaves the loops it inherited to its parent (it closes them at exit without
+    touching the parent's epoll sets) and makes its own."""
+    global _threads
+    for selector in _selectors:
+        selector.leave_to_parent()
+    _selectors.clear()
+    _threads = threading.local()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 class _Stop:

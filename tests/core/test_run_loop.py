@@ -146,3 +146,43 @@ def test_int_outputs_are_journaled_exactly(value):
     line = _ended(("r1", "s", -1, 1, "succeeded", 1.0, 2.0, value))
     out = json.loads(line)["output"]
     assert out == value and type(out) is type(value)
+
+
+FORKED = r'''
+import os, sys, time, asyncio, threading
+import orchestrator_nb as orc
+
+async def woken_from_a_thread():
+    loop = asyncio.get_running_loop()
+    fut = loop.create_future()
+    threading.Timer(0.05, lambda: loop.call_soon_threadsafe(fut.set_result, "woken")).start()
+    return await asyncio.wait_for(fut, 5)
+
+def run():
+    t = time.monotonic()
+    r = orc.Pipeline("f", [orc.step("w", python=woken_from_a_thread)]).run(db=False)
+    return r["w"], round(time.monotonic() - t, 2)
+
+print("parent", *run(), flush=True)
+pid = os.fork()
+if pid == 0:
+    print("child", *run(), flush=True)
+    sys.exit(0)  # (atexit handlers run: the kept loops are closed)
+os.waitpid(pid, 0)
+print("parent again", *run(), flush=True)
+'''
+
+
+@epoll_only
+def test_a_forked_child_leaves_the_parents_loop_as_it_was(tmp_path):
+    """A child forked after a run shares the parent's kept loop's epoll set: closing its copy at
+    exit must not unregister the parent's self-pipe (the parent's loop would then not wake for
+    another thread's call_soon_threadsafe, nor for Ctrl-C)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", FORKED], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    lines = [line.split() for line in done.stdout.splitlines()]
+    assert [line[:-1] for line in lines] == [["parent", "woken"], ["child", "woken"], ["parent", "again", "woken"]], \
+        done.stdout + done.stderr
+    assert all(float(line[-1]) < 2 for line in lines), done.stdout  # woken by the thread, not by the 5 s timeout
