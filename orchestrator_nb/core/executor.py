@@ -50,6 +50,7 @@ class Executor(Revisions):
         self._finished: deque[asyncio.Task] = deque()
         self._wake: asyncio.Future | None = None
         self._sorter = None  # the run's ready-set (core.schedule), while execute() runs
+        self._new_task = None  # what makes a step's task in this run's loop (_task_maker), set by execute()
         self._planned = False  # whether the params of the steps still to come were readied (_under_way)
         self._gc_paused = 0.0  # since when garbage collection waits for a burst of starts (see _pause_gc)
         # what _task_done runs in (it reads no context variables), rather than a copy per task; one
