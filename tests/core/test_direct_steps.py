@@ -24,6 +24,11 @@ def total(values):
     return sum(values)
 
 
+def bounded(pipeline, seconds: float = 10, **options):
+    """``pipeline.run(**options)``, failing (not hanging) if the run does not end in time."""
+    return asyncio.run(asyncio.wait_for(pipeline.arun(**options), seconds))
+
+
 def fan(n, fn, **more):
     return orc.Pipeline("fan", [orc.step(f"p{i}", python=fn, params={"i": i}) for i in range(n)] + [
         orc.step("join", python=total, params={"values": [f"{{{{ steps.p{i}.output }}}}" for i in range(n)]}),
@@ -33,7 +38,7 @@ def fan(n, fn, **more):
 @pytest.mark.parametrize("n", [1, BURST, BURST + 1, 3 * BURST + 5])
 def test_steps_that_end_without_waiting_end_the_run(n):
     # the first bursts end while the scheduler is still starting the rest (it yields between bursts)
-    r = fan(n, quick).run(db=False)
+    r = bounded(fan(n, quick), db=False)
     assert r.status == "succeeded" and r["join"] == sum(range(n))
 
 
@@ -44,7 +49,7 @@ def test_a_chain_of_direct_steps_runs_in_order_with_its_values():
 
     steps = [orc.step("s0", python=quick, params={"i": 0})] + [
         orc.step(f"s{i}", python=add, params={"x": f"{{{{ steps.s{i - 1}.output }}}}"}) for i in range(1, 30)]
-    r = orc.Pipeline("chain", steps).run(db=False)
+    r = bounded(orc.Pipeline("chain", steps), db=False)
     assert r.status == "succeeded" and r["s29"] == 29
 
 
@@ -55,7 +60,7 @@ def test_the_last_direct_step_ending_ends_the_run_at_once():
 
     p = orc.Pipeline("tail", [orc.step("a", python=quick, params={"i": 1}), orc.step("b", python=slow, params={"i": 2})])
     t = time.monotonic()
-    r = p.run(db=False)
+    r = bounded(p, 5, db=False)
     assert r.status == "succeeded" and r["b"] == 2
     assert time.monotonic() - t < 1.0  # not left waiting for an end nobody announces
 
@@ -68,7 +73,7 @@ def test_failures_and_successes_mixed_in_a_fan_out(tmp_path):
         return i
 
     steps = [orc.step(f"p{i}", python=flaky, params={"i": i}, on_error="continue") for i in range(40)]
-    r = orc.Pipeline("mixed", steps).run(db=str(tmp_path / "s.duckdb"))
+    r = bounded(orc.Pipeline("mixed", steps), db=str(tmp_path / "s.duckdb"))
     assert r.status == "succeeded"
     failed = sorted(s["id"] for s in r.steps if s["status"] == "failed")
     assert failed == sorted(f"p{i}" for i in range(40) if i % 7 == 3)
@@ -89,7 +94,7 @@ def test_a_failing_direct_step_stops_the_run_and_its_dependents_do_not_run():
 
     p = orc.Pipeline("stop", [orc.step("a", python=boom),
                               orc.step("b", python=after, params={"x": "{{ steps.a.output }}"})])
-    r = p.run(db=False)
+    r = bounded(p, db=False)
     assert r.status == "failed" and "no" in r.error and ran == []
 
 
@@ -150,10 +155,10 @@ def test_constant_params_reach_the_function_as_given():
 
     p = orc.Pipeline("consts", [orc.step("a", python=look, params={"items": [1, 2, 3], "opts": shared, "n": 7}),
                                 orc.step("b", python=touch, params={"items": [1]})])
-    assert p.run(db=False).status == "succeeded"
+    assert bounded(p, db=False).status == "succeeded"
     assert seen == {"items": [1, 2, 3], "opts": {"k": [1, 2]}, "n": 7}
     assert seen["opts"] == shared and seen["opts"] is not shared  # containers: a copy, as rendering makes
-    assert p.run(db=False)["b"] == 2  # each run gets a list of its own, as rendering gives (not the one changed)
+    assert bounded(p, db=False)["b"] == 2  # each run gets a list of its own, as rendering gives (not the one changed)
     assert p.steps["b"].params == {"items": [1]}
 
 def test_steps_are_made_by_the_loops_task_factory_when_one_is_set():
@@ -165,7 +170,7 @@ def test_steps_are_made_by_the_loops_task_factory_when_one_is_set():
 
     async def main():
         asyncio.get_running_loop().set_task_factory(factory)
-        return await fan(BURST + 3, nap).arun(db=False)
+        return await asyncio.wait_for(fan(BURST + 3, nap).arun(db=False), 10)
 
     r = asyncio.run(main())
     assert r.status == "succeeded" and r["join"] == sum(range(BURST + 3))
@@ -194,7 +199,7 @@ class Direct(Views):
 
 def test_a_success_reaches_every_subscriber_as_it_takes_it(tmp_path):
     plain, direct = Views(), Direct()
-    r = fan(5, nap).run(db=str(tmp_path / "s.duckdb"), subscribers=[plain, direct])
+    r = bounded(fan(5, nap), db=str(tmp_path / "s.duckdb"), subscribers=[plain, direct])
     assert r.status == "succeeded"
     ends = [(sid, out) for kind, sid, status, out in plain.events if kind == "step_finished" and status == "succeeded"]
     assert sorted(ends) == sorted([(f"p{i}", i) for i in range(5)] + [("join", 10)])
@@ -210,7 +215,7 @@ def test_a_view_that_fails_on_a_success_is_detached_and_the_run_goes_on(capsys):
             raise RuntimeError("view broke")
 
     broken, plain = Broken(), Views()
-    r = fan(3, nap).run(db=False, subscribers=[broken, plain])
+    r = bounded(fan(3, nap), db=False, subscribers=[broken, plain])
     assert r.status == "succeeded" and r["join"] == 3
     assert "Broken failed and was detached" in capsys.readouterr().err
     assert sum(1 for e in plain.events if e[0] == "step_finished") == 4
@@ -220,7 +225,7 @@ def test_a_result_pickles_and_copies_with_its_steps_states():
     import copy
     import pickle
 
-    r = fan(3, nap).run(db=False)
+    r = bounded(fan(3, nap), db=False)
     for again in (pickle.loads(pickle.dumps(r)), copy.deepcopy(r)):
         assert again.status == "succeeded" and again["join"] == 3 and again.outputs == r.outputs
         assert [s["status"] for s in again.steps] == [s["status"] for s in r.steps]
