@@ -50,23 +50,25 @@ def test_timers_never_fire_early_and_sub_millisecond_rests_are_waited(monkeypatc
 @epoll_only
 def test_io_wakes_the_loop_during_the_sub_millisecond_rest(monkeypatch):
     """The rest of a wait is a select() on epoll's own descriptor: a socket that becomes
-    readable meanwhile is served then, not after the timer."""
+    readable meanwhile is served then, not after the timer. (A try the machine holds up for the
+    0.7 ms left can come late: served late every time is the failure.)"""
     loop = blocking.new_loop()
     a, b = socket.socketpair()
     a.setblocking(False)
     try:
-        got = loop.create_future()
-        loop.add_reader(a.fileno(), lambda: got.done() or got.set_result(a.recv(10)))
-
         async def go():
+            got = loop.create_future()
+            loop.add_reader(a.fileno(), lambda: got.done() or got.set_result(a.recv(10)))
             loop.call_later(0.0302, b.send, b"ping")  # then 0.7 ms are left: waited by select()
             timer = asyncio.ensure_future(asyncio.sleep(0.0309))
             data = await asyncio.wait_for(got, 5)
             early = not timer.done()
             await timer
+            loop.remove_reader(a.fileno())
             return data, early
-        data, early = loop.run_until_complete(go())
-        assert data == b"ping" and early
+        tries = [loop.run_until_complete(go()) for _ in range(5)]
+        assert all(data == b"ping" for data, _ in tries)
+        assert any(early for _, early in tries), tries
     finally:
         loop.remove_reader(a.fileno())
         a.close()
